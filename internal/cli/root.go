@@ -1,0 +1,222 @@
+// Package cli is the command tree. It is the only package that imports cobra,
+// decides exit codes, and prints errors and hints.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=1.2.3".
+var Version = ""
+
+// Stdio are the streams a command reads and writes.
+type Stdio struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// App carries what every command needs: streams (already redacting), the
+// environment, and the global flags.
+type App struct {
+	Out io.Writer // results; with --json exactly one JSON document
+	Err io.Writer // progress and diagnostics
+	In  io.Reader
+	Env env.Env
+
+	Cwd        string // --cwd, absolute
+	ConfigPath string // --config, as given ("" = <cwd>/putitoutthere.toml)
+	JSON       bool   // --json
+
+	// IsTerminal reports whether Out is a terminal (colour, progress).
+	IsTerminal bool
+}
+
+// ConfigFile is the path of the config file to read.
+func (a *App) ConfigFile() string {
+	if a.ConfigPath == "" {
+		return filepath.Join(a.Cwd, config.FileName)
+	}
+	if filepath.IsAbs(a.ConfigPath) {
+		return a.ConfigPath
+	}
+	return filepath.Join(a.Cwd, a.ConfigPath)
+}
+
+// PrintJSON writes v as the command's one JSON document.
+func (a *App) PrintJSON(v any) error {
+	enc := json.NewEncoder(a.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Color reports whether colour may be used on Out.
+func (a *App) Color() bool { return a.IsTerminal && !a.Env.Has("NO_COLOR") && a.Env.Value("TERM") != "dumb" }
+
+// VersionString is the version with its source.
+func VersionString() string {
+	v := Version
+	if v == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = strings.TrimPrefix(bi.Main.Version, "v")
+		}
+	}
+	if v == "" {
+		v = "dev"
+	}
+	return v
+}
+
+// Main runs the CLI with args and returns the exit code. It registers every
+// credential found in the environment for redaction before anything prints.
+func Main(ctx context.Context, args []string, stdio Stdio) int {
+	return MainEnv(ctx, args, stdio, env.FromOS())
+}
+
+// MainEnv is Main with an explicit environment (tests).
+func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
+	for _, name := range secret.CredentialEnvNames {
+		secret.Register(e.Value(name))
+	}
+	for _, name := range e.Names() {
+		if secret.LooksSecret(name) {
+			secret.Register(e.Value(name))
+		}
+	}
+	app := &App{
+		Out: secret.Writer(stdio.Out),
+		Err: secret.Writer(stdio.Err),
+		In:  stdio.In,
+		Env: e,
+	}
+	if f, ok := stdio.Out.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			app.IsTerminal = true
+		}
+	}
+	root := NewRoot(app)
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(app.Out)
+	root.SetErr(app.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return diag.ExitOK
+	}
+	if errors.Is(err, diag.ErrSilent) {
+		return diag.ExitFail
+	}
+	if ctx.Err() != nil && !isDiag(err) {
+		err = diag.New("PIOT_INTERRUPTED", "interrupted").Wrap(err)
+	}
+	report(app, err)
+	return diag.ExitCode(err)
+}
+
+func isDiag(err error) bool {
+	var e *diag.Error
+	return errors.As(err, &e)
+}
+
+// report prints err once: as a JSON document under --json, else on stderr
+// with its code and hint.
+func report(app *App, err error) {
+	code := diag.CodeOf(err)
+	hint := diag.HintOf(err)
+	msg := err.Error()
+	if app.JSON {
+		_ = app.PrintJSON(map[string]any{"error": map[string]any{
+			"code": code, "message": msg, "hint": hint, "exit_code": diag.ExitCode(err),
+		}})
+		return
+	}
+	fmt.Fprintf(app.Err, "error: %s [%s]\n", msg, code)
+	if hint != "" {
+		fmt.Fprintf(app.Err, "hint: %s\n", hint)
+	}
+}
+
+// NewRoot builds the command tree.
+func NewRoot(app *App) *cobra.Command {
+	var cwd string
+	root := &cobra.Command{
+		Use:   "putitoutthere",
+		Short: "Release orchestrator for crates.io, PyPI and npm from GitHub Actions",
+		Long: `putitoutthere reads putitoutthere.toml, works out which packages changed and at
+which version (plan), ships them in dependency order with OIDC trusted publishing
+(publish), and tells you before a release fails why a registry would refuse it
+(doctor).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cwd == "" {
+				cwd = "."
+			}
+			abs, err := filepath.Abs(cwd)
+			if err != nil {
+				return &diag.UsageError{Err: err}
+			}
+			if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+				return diag.Usage(diag.CodeUsage, "--cwd %s is not a directory", cwd)
+			}
+			app.Cwd = abs
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &diag.UsageError{Err: err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&cwd, "cwd", ".", "run as if started in this directory")
+	pf.StringVar(&app.ConfigPath, "config", "", "path to the config file (default <cwd>/putitoutthere.toml)")
+	pf.BoolVar(&app.JSON, "json", false, "print one JSON document on stdout")
+
+	root.AddCommand(
+		newInitCmd(app),
+		newPlanCmd(app),
+		newPublishCmd(app),
+		newDoctorCmd(app),
+		newPreflightCmd(app),
+		newStatusCmd(app),
+		newTokenCmd(app),
+		newAuthCmd(app),
+		newRehearseCmd(app),
+		newVersionCmd(app),
+	)
+	return root
+}
+
+func newVersionCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version and the Go version it was built with",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if app.JSON {
+				return app.PrintJSON(map[string]string{"version": VersionString(), "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+			}
+			fmt.Fprintf(app.Out, "putitoutthere %s (%s, %s/%s)\n", VersionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// notImplemented is the answer of commands whose behaviour has not landed.
+func notImplemented(name string) error {
+	return diag.Usage(diag.CodeNotImplemented, "`%s` is not implemented yet", name)
+}

@@ -1,0 +1,120 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// Each command lives in its own file; these constructors are replaced there as
+// each command lands.
+
+func newInitCmd(app *App) *cobra.Command {
+	var cadence string
+	var force bool
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Write putitoutthere.toml, the release workflows and the agent notes",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("init") },
+	}
+	c.Flags().StringVar(&cadence, "cadence", "immediate", "release cadence for the workflow template: immediate|scheduled")
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return c
+}
+
+func newPlanCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan",
+		Short: "Work out which packages changed and at which version; print the build matrix",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("plan") },
+	}
+}
+
+func newPublishCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "publish",
+		Short: "Publish the plan in dependency order, tag it and create the GitHub Releases",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("publish") },
+	}
+	c.Flags().Bool("dry-run", false, "check everything and run each ecosystem's own dry run; publish nothing")
+	c.Flags().Bool("preflight-check", false, "run only the checks that precede the first upload")
+	c.Flags().Duration("timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
+	return c
+}
+
+func newDoctorCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check config, auth and trusted-publishing setup before a release fails",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("doctor") },
+	}
+	c.Flags().Bool("artifacts", false, "also check that every artifact of the current plan is present")
+	c.Flags().Bool("deep", false, "also inspect fallback tokens and check their scope covers each package")
+	return c
+}
+
+func newPreflightCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "preflight",
+		Short: "Check auth and tokens for the packages in the current plan",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("preflight") },
+	}
+	c.Flags().Bool("all", false, "check every package, not only those in the plan")
+	return c
+}
+
+func newStatusCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show, per package, the last tag, the registry's latest version and any drift",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("status") },
+	}
+}
+
+func newTokenCmd(app *App) *cobra.Command {
+	c := &cobra.Command{Use: "token", Short: "List and inspect registry credentials without showing them"}
+	list := &cobra.Command{
+		Use: "list", Short: "List registry-shaped credentials in the environment (and repo secrets with --secrets)",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return notImplemented("token list") },
+	}
+	list.Flags().Bool("secrets", false, "also list repository and environment secret names (needs `auth login`)")
+	inspect := &cobra.Command{
+		Use: "inspect", Short: "Show what a token may publish and when it expires",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return notImplemented("token inspect") },
+	}
+	inspect.Flags().String("token", "", "the token to inspect (default: from the environment)")
+	inspect.Flags().String("registry", "", "crates|pypi|npm (default: detected from the token)")
+	c.AddCommand(list, inspect)
+	return c
+}
+
+func newAuthCmd(app *App) *cobra.Command {
+	c := &cobra.Command{Use: "auth", Short: "Sign in to GitHub (for `token list --secrets`)"}
+	for _, v := range []struct{ use, short string }{
+		{"login", "Sign in through the putitoutthere-cli GitHub App (device flow)"},
+		{"logout", "Remove the stored GitHub credential"},
+		{"status", "Show whether a GitHub credential is stored and still valid"},
+	} {
+		name := "auth " + v.use
+		c.AddCommand(&cobra.Command{
+			Use: v.use, Short: v.short, Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error { return notImplemented(name) },
+		})
+	}
+	return c
+}
+
+func newRehearseCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "rehearse",
+		Short: "Run plan and publish against in-process registry emulators; touch nothing real",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return notImplemented("rehearse") },
+	}
+	c.Flags().StringArray("trust", nil, "register a trusted publisher: package=owner/repo:workflow.yml[:environment]")
+	return c
+}

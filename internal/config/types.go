@@ -1,0 +1,140 @@
+// Package config reads and validates putitoutthere.toml (SPEC §2).
+//
+// The types here are the contract the rest of the tool reads; Load fills them
+// and reports every problem with file, line, column and key.
+package config
+
+import "strings"
+
+// FileName is the config file's name at the repository root.
+const FileName = "putitoutthere.toml"
+
+// Kinds of package.
+const (
+	KindCrates = "crates"
+	KindPyPI   = "pypi"
+	KindNPM    = "npm"
+)
+
+// Build modes.
+const (
+	BuildSetuptools = "setuptools"
+	BuildHatch      = "hatch"
+	BuildMaturin    = "maturin"
+	BuildNapi       = "napi"
+	BuildBundledCLI = "bundled-cli"
+)
+
+// Pos is a 1-based position in the config file.
+type Pos struct {
+	Line int `json:"line"`
+	Col  int `json:"col"`
+}
+
+// Config is a parsed, validated putitoutthere.toml.
+type Config struct {
+	File     string // path as given to Load
+	Version  int
+	Cadence  string // immediate | scheduled
+	Packages []Package
+}
+
+// Package is one [[package]] block.
+type Package struct {
+	Name          string
+	Kind          string
+	Path          string   // directory holding the manifest, relative to the repo root, slash-separated
+	Paths         []string // globs anchored at the repo root
+	DependsOn     []string
+	FirstVersion  string // default 0.1.0
+	TagFormat     string // default {name}-v{version}
+	BuildWorkflow string
+	TrustPolicy   *TrustPolicy
+
+	// crates
+	Crate             string
+	Features          []string
+	NoDefaultFeatures bool
+
+	// pypi
+	PyPI      string
+	BundleCLI *BundleCLI
+
+	// npm
+	NPM    string
+	Access string // public (default) | restricted
+	Tag    string // dist-tag, default latest
+
+	// pypi (setuptools|hatch|maturin) and npm (napi|bundled-cli|"")
+	Build   string
+	Targets []Target
+
+	Pos    Pos            // position of the [[package]] header
+	KeyPos map[string]Pos // position of each key, e.g. "path", "trust_policy.workflow"
+}
+
+// Target is a build target: a triple and an optional runner label.
+type Target struct {
+	Triple string `json:"triple"`
+	Runner string `json:"runner,omitempty"`
+}
+
+// BundleCLI is pypi's bundle_cli table (maturin only).
+type BundleCLI struct {
+	Bin       string `json:"bin"`
+	StageTo   string `json:"stage_to"`
+	CratePath string `json:"crate_path"`
+}
+
+// TrustPolicy is [package.trust_policy]: what the maintainer says is registered
+// with the registry's trusted publisher.
+type TrustPolicy struct {
+	Workflow    string // bare filename
+	Environment string
+	Repository  string // owner/repo
+	Pos         Pos
+}
+
+// RegistryName is the name the package is published under.
+func (p *Package) RegistryName() string {
+	switch p.Kind {
+	case KindCrates:
+		if p.Crate != "" {
+			return p.Crate
+		}
+	case KindPyPI:
+		if p.PyPI != "" {
+			return p.PyPI
+		}
+	case KindNPM:
+		if p.NPM != "" {
+			return p.NPM
+		}
+	}
+	return p.Name
+}
+
+// TagFor renders the package's tag for version.
+func (p *Package) TagFor(version string) string {
+	f := p.TagFormat
+	if f == "" {
+		f = DefaultTagFormat
+	}
+	return strings.NewReplacer("{name}", p.Name, "{version}", version).Replace(f)
+}
+
+// Defaults.
+const (
+	DefaultTagFormat    = "{name}-v{version}"
+	DefaultFirstVersion = "0.1.0"
+)
+
+// Package returns the package named name, or nil.
+func (c *Config) Package(name string) *Package {
+	for i := range c.Packages {
+		if c.Packages[i].Name == name {
+			return &c.Packages[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package fault
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestInjector(t *testing.T) {
+	var in Injector
+	calls := 0
+	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		_, _ = io.WriteString(w, "ok")
+	})))
+	defer srv.Close()
+	get := func() (*http.Response, error) { return http.Get(srv.URL + "/x") }
+
+	in.Add(Rule{Kind: Status, Status: 429, RetryAfter: "3", Count: 2})
+	for i := 0; i < 2; i++ {
+		resp, err := get()
+		if err != nil || resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "3" {
+			t.Fatalf("want 429 with Retry-After, got %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := get()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("third request should pass: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	in.Add(Rule{Kind: LandThenFail, Status: 502})
+	before := calls
+	resp, err = get()
+	if err != nil || resp.StatusCode != 502 || calls != before+1 {
+		t.Fatalf("land-then-fail: status %v err %v calls %d->%d", resp, err, before, calls)
+	}
+	resp.Body.Close()
+
+	in.Add(Rule{Kind: Drop})
+	if _, err := get(); err == nil {
+		t.Fatal("drop should fail the request")
+	}
+
+	in.Add(Rule{Kind: Hang, PathPrefix: "/x"})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/x", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("hang should time out")
+	}
+	if in.Hits() != 5 {
+		t.Fatalf("hits = %d, want 5", in.Hits())
+	}
+}
