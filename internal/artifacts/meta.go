@@ -1,0 +1,261 @@
+package artifacts
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// memberLimit bounds how much of one archive member (a manifest) is read.
+const memberLimit = 1 << 20
+
+// scanLimit bounds how many archive entries are looked at before giving up.
+const scanLimit = 100000
+
+// CrateMeta is what a .crate's own Cargo.toml says.
+type CrateMeta struct {
+	Name, Version, Description, License, LicenseFile string
+}
+
+// ReadCrate reads the Cargo.toml at the top of a .crate (gzip tar,
+// `{name}-{version}/Cargo.toml`), streaming the archive.
+func ReadCrate(p string) (*CrateMeta, error) {
+	data, err := tarMember(p, func(name string) bool {
+		return strings.Count(strings.Trim(name, "/"), "/") == 1 && path.Base(name) == "Cargo.toml"
+	})
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Package struct {
+			Name        string `toml:"name"`
+			Version     any    `toml:"version"`
+			Description any    `toml:"description"`
+			License     any    `toml:"license"`
+			LicenseFile any    `toml:"license-file"`
+		} `toml:"package"`
+	}
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: Cargo.toml: %w", path.Base(p), err)
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	return &CrateMeta{Name: m.Package.Name, Version: str(m.Package.Version), Description: strings.TrimSpace(str(m.Package.Description)),
+		License: strings.TrimSpace(str(m.Package.License)), LicenseFile: strings.TrimSpace(str(m.Package.LicenseFile))}, nil
+}
+
+// PyMeta is a distribution's core metadata (the fields we compare).
+type PyMeta struct{ Name, Version string }
+
+// ReadWheel reads `*.dist-info/METADATA` from a wheel through the zip index.
+func ReadWheel(p string) (*PyMeta, error) {
+	zr, err := zip.OpenReader(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a wheel (zip): %w", path.Base(p), err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		dir, base := path.Split(f.Name)
+		if base == "METADATA" && strings.HasSuffix(strings.TrimSuffix(dir, "/"), ".dist-info") && strings.Count(f.Name, "/") == 1 {
+			if f.UncompressedSize64 > memberLimit {
+				return nil, fmt.Errorf("%s: METADATA is %d bytes; refusing", path.Base(p), f.UncompressedSize64)
+			}
+			rc, err := f.Open()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path.Base(p), err)
+			}
+			defer rc.Close()
+			return parseCoreMetadata(io.LimitReader(rc, memberLimit))
+		}
+	}
+	return nil, fmt.Errorf("%s: no *.dist-info/METADATA", path.Base(p))
+}
+
+// ReadSdist reads `{name}-{version}/PKG-INFO` from an sdist, streaming it.
+func ReadSdist(p string) (*PyMeta, error) {
+	data, err := tarMember(p, func(name string) bool {
+		return strings.Count(strings.Trim(name, "/"), "/") == 1 && path.Base(name) == "PKG-INFO"
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parseCoreMetadata(strings.NewReader(string(data)))
+}
+
+func parseCoreMetadata(r io.Reader) (*PyMeta, error) {
+	m := &PyMeta{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), memberLimit)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			break // headers end; the body is the description
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "name":
+			m.Name = strings.TrimSpace(v)
+		case "version":
+			m.Version = strings.TrimSpace(v)
+		}
+	}
+	if m.Name == "" || m.Version == "" {
+		return nil, errors.New("core metadata has no Name or Version")
+	}
+	return m, nil
+}
+
+// NpmMeta is what a package.json says.
+type NpmMeta struct {
+	Name, Version, RepositoryURL string
+	Private                      bool
+}
+
+// ReadNpm reads package.json from a package folder or `package/package.json`
+// from an npm tarball.
+func ReadNpm(p string) (*NpmMeta, error) {
+	var data []byte
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		f, err := os.Open(path.Join(p, "package.json"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		data, err = io.ReadAll(io.LimitReader(f, memberLimit))
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		data, err = tarMember(p, func(name string) bool { return strings.Count(strings.Trim(name, "/"), "/") == 1 && path.Base(name) == "package.json" })
+		if err != nil {
+			return nil, err
+		}
+	}
+	var m struct {
+		Name       string          `json:"name"`
+		Version    string          `json:"version"`
+		Private    bool            `json:"private"`
+		Repository json.RawMessage `json:"repository"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: package.json: %w", path.Base(p), err)
+	}
+	out := &NpmMeta{Name: m.Name, Version: m.Version, Private: m.Private}
+	var s string
+	var obj struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(m.Repository, &s) == nil {
+		out.RepositoryURL = s
+	} else if json.Unmarshal(m.Repository, &obj) == nil {
+		out.RepositoryURL = obj.URL
+	}
+	return out, nil
+}
+
+// tarMember streams the gzip tar at p and returns the first member accepted
+// by want, read up to memberLimit.
+func tarMember(p string, want func(name string) bool) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a gzip archive: %w", path.Base(p), err)
+	}
+	tr := tar.NewReader(gz)
+	for i := 0; i < scanLimit; i++ {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
+		}
+		if h.Typeflag != tar.TypeReg || !want(h.Name) {
+			continue
+		}
+		if h.Size > memberLimit {
+			return nil, fmt.Errorf("%s: %s is %d bytes; refusing", path.Base(p), h.Name, h.Size)
+		}
+		return io.ReadAll(io.LimitReader(tr, memberLimit))
+	}
+	return nil, fmt.Errorf("%s: manifest not found in archive", path.Base(p))
+}
+
+// NormalizePyName is PEP 503 normalisation.
+func NormalizePyName(n string) string {
+	return strings.ToLower(pySep.ReplaceAllString(n, "-"))
+}
+
+var pySep = regexp.MustCompile(`[-_.]+`)
+
+var prePat = regexp.MustCompile(`[-_.]?(alpha|beta|preview|pre|rc|a|b|c)[-_.]?([0-9]*)`)
+var postPat = regexp.MustCompile(`[-_.]?(post|rev|r)[-_.]?([0-9]*)`)
+var devPat = regexp.MustCompile(`[-_.]?dev[-_.]?([0-9]*)`)
+
+// NormalizePyVersion is a small PEP 440 normaliser: enough to compare the
+// planned semver version (1.2.0-rc.1) with what a wheel says (1.2.0rc1).
+func NormalizePyVersion(v string) string {
+	v = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(v)), "v")
+	local := ""
+	if i := strings.IndexByte(v, '+'); i >= 0 {
+		v, local = v[:i], "+"+strings.ReplaceAll(strings.ReplaceAll(v[i+1:], "-", "."), "_", ".")
+	}
+	// Release segment: leading digits and dots.
+	i := 0
+	for i < len(v) && (v[i] == '.' || (v[i] >= '0' && v[i] <= '9')) {
+		i++
+	}
+	rel, rest := strings.TrimRight(v[:i], "."), v[i:]
+	num := func(s string) string {
+		s = strings.TrimLeft(s, "0")
+		if s == "" {
+			return "0"
+		}
+		return s
+	}
+	var out strings.Builder
+	out.WriteString(rel)
+	if m := prePat.FindStringSubmatchIndex(rest); m != nil && m[0] == 0 {
+		tag := rest[m[2]:m[3]]
+		switch tag {
+		case "alpha":
+			tag = "a"
+		case "beta":
+			tag = "b"
+		case "c", "pre", "preview":
+			tag = "rc"
+		}
+		out.WriteString(tag + num(rest[m[4]:m[5]]))
+		rest = rest[m[1]:]
+	}
+	if m := postPat.FindStringSubmatchIndex(rest); m != nil && m[0] == 0 {
+		out.WriteString(".post" + num(rest[m[4]:m[5]]))
+		rest = rest[m[1]:]
+	}
+	if m := devPat.FindStringSubmatchIndex(rest); m != nil && m[0] == 0 {
+		out.WriteString(".dev" + num(rest[m[2]:m[3]]))
+		rest = rest[m[1]:]
+	}
+	return out.String() + rest + local
+}

@@ -1,0 +1,163 @@
+package artifacts
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+)
+
+// Want is what one package's artifacts must say about themselves.
+type Want struct {
+	Package string // config name, for messages
+	Kind    string
+	Name    string // registry name
+	Version string // planned version
+	// Repository is owner/repo when the npm package will be published with
+	// provenance; its package.json repository.url must point there.
+	Repository string
+	// VersionWritten: the version is written into this artifact at publish
+	// (an npm package folder), so a stale version in it is not a problem.
+	VersionWritten bool
+}
+
+// CheckPackaging reads the metadata of every artifact of one package (its
+// rows) and returns every disagreement with w. root is the repository root.
+func CheckPackaging(root string, rows []plan.Row, w Want) []string {
+	var problems []string
+	add := func(f string, a ...any) { problems = append(problems, fmt.Sprintf(f, a...)) }
+	for _, row := range rows {
+		files := Folder(root, row)
+		rel := func(f File) string { return filepath.ToSlash(filepath.Join(Dir, row.ArtifactName, f.Rel)) }
+		switch w.Kind {
+		case config.KindCrates:
+			for _, f := range Match(files, ".crate") {
+				m, err := ReadCrate(f.Path)
+				if err != nil {
+					add("%s: %v", rel(f), err)
+					continue
+				}
+				if m.Name != w.Name {
+					add("%s: crate name is %q, expected %q", rel(f), m.Name, w.Name)
+				}
+				if m.Version != w.Version {
+					add("%s: crate version is %q, the plan says %s", rel(f), m.Version, w.Version)
+				}
+				var missing []string
+				if m.Description == "" {
+					missing = append(missing, "description")
+				}
+				if m.License == "" && m.LicenseFile == "" {
+					missing = append(missing, "license or license-file")
+				}
+				if len(missing) > 0 {
+					add("%s: Cargo.toml lacks %s, which crates.io requires", rel(f), strings.Join(missing, " and "))
+				}
+			}
+		case config.KindPyPI:
+			for _, f := range Match(files, ".whl", ".tar.gz") {
+				var m *PyMeta
+				var err error
+				isWheel := strings.HasSuffix(f.Rel, ".whl")
+				if isWheel {
+					m, err = ReadWheel(f.Path)
+				} else {
+					m, err = ReadSdist(f.Path)
+				}
+				if err != nil {
+					add("%s: %v", rel(f), err)
+					continue
+				}
+				if NormalizePyName(m.Name) != NormalizePyName(w.Name) {
+					add("%s: distribution name is %q, expected %q", rel(f), m.Name, w.Name)
+				}
+				if NormalizePyVersion(m.Version) != NormalizePyVersion(w.Version) {
+					add("%s: distribution version is %q, the plan says %s", rel(f), m.Version, w.Version)
+				}
+				if fn, fv, ok := pyFilename(filepath.Base(f.Rel), isWheel); ok {
+					if NormalizePyName(fn) != NormalizePyName(w.Name) || NormalizePyVersion(fv) != NormalizePyVersion(w.Version) {
+						add("%s: file name says %s %s, expected %s %s", rel(f), fn, fv, w.Name, w.Version)
+					}
+				}
+			}
+		case config.KindNPM:
+			if isFamilyRow(row) {
+				continue // platform payloads are synthesised at publish
+			}
+			for _, f := range Match(files, "package.json", ".tgz") {
+				target := f.Path
+				isDir := filepath.Base(f.Rel) == "package.json"
+				if isDir {
+					if strings.Contains(f.Rel, "/") {
+						continue // a nested package.json (e.g. node_modules) is not the package
+					}
+					target = filepath.Dir(f.Path)
+				}
+				m, err := ReadNpm(target)
+				if err != nil {
+					add("%s: %v", rel(f), err)
+					continue
+				}
+				if m.Name != w.Name {
+					add("%s: package name is %q, expected %q", rel(f), m.Name, w.Name)
+				}
+				if m.Version != w.Version && !(isDir && w.VersionWritten) {
+					add("%s: package version is %q, the plan says %s", rel(f), m.Version, w.Version)
+				}
+				if m.Private {
+					add("%s: package.json has \"private\": true; npm refuses to publish it", rel(f))
+				}
+				if w.Repository != "" {
+					if got := RepoSlug(m.RepositoryURL); got != w.Repository {
+						shown := m.RepositoryURL
+						if shown == "" {
+							shown = "(unset)"
+						}
+						add("%s: repository.url is %s; publishing with provenance needs it to match https://github.com/%s (npm answers 422 otherwise)", rel(f), shown, w.Repository)
+					}
+				}
+			}
+		}
+	}
+	return problems
+}
+
+var wheelName = regexp.MustCompile(`^([^-]+)-([^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$`)
+
+// pyFilename splits a wheel or sdist file name into name and version.
+func pyFilename(base string, wheel bool) (string, string, bool) {
+	if wheel {
+		m := wheelName.FindStringSubmatch(base)
+		if m == nil {
+			return "", "", false
+		}
+		return m[1], m[2], true
+	}
+	s := strings.TrimSuffix(base, ".tar.gz")
+	i := strings.LastIndex(s, "-")
+	if i <= 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+var ghRepo = regexp.MustCompile(`^(?:git\+)?(?:https?://|git://|ssh://git@|git@)?(?:www\.)?github\.com[/:]([^/]+)/([^/#?]+?)(?:\.git)?/?(?:[#?].*)?$`)
+
+// RepoSlug returns owner/repo for a GitHub repository URL in any of the forms
+// package.json allows (git+https, ssh, github:owner/repo, owner/repo), or "".
+func RepoSlug(u string) string {
+	u = strings.TrimSpace(u)
+	if rest, ok := strings.CutPrefix(u, "github:"); ok {
+		u = "https://github.com/" + rest
+	} else if !strings.Contains(u, ":") && strings.Count(u, "/") == 1 {
+		u = "https://github.com/" + u
+	}
+	m := ghRepo.FindStringSubmatch(u)
+	if m == nil {
+		return ""
+	}
+	return m[1] + "/" + m[2]
+}
