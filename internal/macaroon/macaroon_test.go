@@ -251,7 +251,9 @@ func TestInspect(t *testing.T) {
 		{"no caveats", New("pypi.org", []byte("id"), key),
 			func(r *Report) bool { return r.Kind == KindScopeNotEmbedded && r.Usable() }},
 		{"unknown tag", New("pypi.org", []byte("id"), key, RequestUser("u"), []byte(`[12,"x"]`)),
-			func(r *Report) bool { return r.Kind == KindUserWide && len(r.UnknownTags) == 1 && r.UnknownTags[0] == "12" && !r.Usable() }},
+			func(r *Report) bool {
+				return r.Kind == KindUserWide && len(r.UnknownTags) == 1 && r.UnknownTags[0] == "12" && !r.Usable()
+			}},
 		{"only unknown", New("pypi.org", []byte("id"), key, []byte(`[12]`)),
 			func(r *Report) bool { return r.Kind == KindUnknown }},
 	}
