@@ -1,0 +1,133 @@
+package family
+
+import (
+	"debug/elf"
+	"debug/macho"
+	"debug/pe"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/platform"
+)
+
+// BinaryInfo is what a payload's header says it is.
+type BinaryInfo struct {
+	OS     string // npm os: linux | darwin | win32
+	CPU    string // npm cpu
+	Shared bool   // a shared object / bundle / DLL (napi .node files are)
+	Exec   bool   // an executable
+}
+
+// Inspect reads only the headers of path (a 2 GB file is not loaded).
+func Inspect(path string) (*BinaryInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil {
+		return nil, fmt.Errorf("%s: too short to be a binary", path)
+	}
+	switch {
+	case string(magic) == "\x7fELF":
+		ef, err := elf.NewFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad ELF header: %w", path, err)
+		}
+		info := &BinaryInfo{OS: platform.OSLinux, Shared: ef.Type == elf.ET_DYN, Exec: ef.Type == elf.ET_EXEC || ef.Type == elf.ET_DYN}
+		switch ef.Machine {
+		case elf.EM_X86_64:
+			info.CPU = platform.CPUX64
+		case elf.EM_AARCH64:
+			info.CPU = platform.CPUArm64
+		case elf.EM_ARM:
+			info.CPU = platform.CPUArm
+		case elf.EM_386:
+			info.CPU = platform.CPUIA32
+		default:
+			info.CPU = ef.Machine.String()
+		}
+		// A PIE executable is ET_DYN too; an interpreter marks it executable.
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				info.Shared = false
+			}
+		}
+		return info, nil
+	case magic[0] == 'M' && magic[1] == 'Z':
+		pf, err := pe.NewFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad PE header: %w", path, err)
+		}
+		info := &BinaryInfo{OS: platform.OSWindows}
+		info.Shared = pf.Characteristics&pe.IMAGE_FILE_DLL != 0
+		info.Exec = pf.Characteristics&pe.IMAGE_FILE_EXECUTABLE_IMAGE != 0
+		switch pf.Machine {
+		case pe.IMAGE_FILE_MACHINE_AMD64:
+			info.CPU = platform.CPUX64
+		case pe.IMAGE_FILE_MACHINE_ARM64:
+			info.CPU = platform.CPUArm64
+		case pe.IMAGE_FILE_MACHINE_I386:
+			info.CPU = platform.CPUIA32
+		case pe.IMAGE_FILE_MACHINE_ARMNT:
+			info.CPU = platform.CPUArm
+		default:
+			info.CPU = fmt.Sprintf("machine %#x", pf.Machine)
+		}
+		return info, nil
+	default:
+		if ff, err := macho.NewFatFile(f); err == nil {
+			// A universal binary: report the first arch; CheckPayload accepts any.
+			info := &BinaryInfo{OS: platform.OSDarwin, Exec: true}
+			if len(ff.Arches) > 0 {
+				info.CPU = machoCPU(ff.Arches[0].Cpu)
+				info.Shared = ff.Arches[0].Type != macho.TypeExec
+			}
+			return info, nil
+		}
+		mf, err := macho.NewFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not an ELF, Mach-O or PE binary", path)
+		}
+		return &BinaryInfo{OS: platform.OSDarwin, CPU: machoCPU(mf.Cpu), Shared: mf.Type == macho.TypeDylib || mf.Type == macho.TypeBundle, Exec: mf.Type == macho.TypeExec}, nil
+	}
+}
+
+func machoCPU(c macho.Cpu) string {
+	switch c {
+	case macho.CpuAmd64:
+		return platform.CPUX64
+	case macho.CpuArm64:
+		return platform.CPUArm64
+	case macho.Cpu386:
+		return platform.CPUIA32
+	case macho.CpuArm:
+		return platform.CPUArm
+	}
+	return c.String()
+}
+
+// CheckPayload refuses a payload built for another OS or CPU, or of the wrong
+// kind (a napi .node must be a shared object; a bundled-cli binary an executable).
+func CheckPayload(path, build string, m Member) error {
+	info, err := Inspect(path)
+	if err != nil {
+		return diag.New(CodePayloadWrong, "%s (for %s) is not a native binary", path, m.Name).Wrap(err).
+			WithHint("the build for %s must produce a binary for %s/%s", m.Triple, m.OS, m.CPU)
+	}
+	if info.OS != m.OS || info.CPU != m.CPU {
+		return diag.New(CodePayloadWrong, "%s is a %s/%s binary, but %s is for %s/%s", path, info.OS, info.CPU, m.Name, m.OS, m.CPU).
+			WithHint("the artifact for target %s holds the wrong build; check the build matrix's target and runner", m.Triple)
+	}
+	if build == config.BuildNapi && !info.Shared {
+		return diag.New(CodePayloadWrong, "%s is not a shared library; a napi .node file must be one", path)
+	}
+	if build == config.BuildBundledCLI && info.Shared && info.OS != platform.OSWindows {
+		return diag.New(CodePayloadWrong, "%s is a shared library, not an executable", path)
+	}
+	return nil
+}
