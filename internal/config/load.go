@@ -1,18 +1,80 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"os"
-
-	"github.com/pelletier/go-toml/v2"
+	"sort"
+	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
 
-// Codes raised by Load.
+// Codes raised by Load and Parse. The top-level error carries one of
+// NOT_FOUND, SYNTAX, UNKNOWN_KEY (every problem is an unknown key) or INVALID;
+// each Problem carries its own, finer code.
 const (
-	CodeConfigNotFound = "PIOT_CONFIG_NOT_FOUND"
-	CodeConfigInvalid  = "PIOT_CONFIG_INVALID"
+	CodeConfigNotFound   = "PIOT_CONFIG_NOT_FOUND"
+	CodeConfigSyntax     = "PIOT_CONFIG_SYNTAX"
+	CodeConfigUnknownKey = "PIOT_CONFIG_UNKNOWN_KEY"
+	CodeConfigType       = "PIOT_CONFIG_TYPE"
+	CodeConfigMissingKey = "PIOT_CONFIG_MISSING_KEY"
+	CodeConfigInvalid    = "PIOT_CONFIG_INVALID"
+	CodeConfigDuplicate  = "PIOT_CONFIG_DUPLICATE"
+	CodeConfigUnknownDep = "PIOT_CONFIG_UNKNOWN_DEPENDENCY"
+	CodeConfigCycle      = "PIOT_CONFIG_CYCLE"
+	CodeConfigPathEscape = "PIOT_CONFIG_PATH_ESCAPE"
 )
+
+// Problem is one thing wrong with the config, at a position.
+type Problem struct {
+	File    string
+	Pos     Pos
+	Package string // package name, `#N` when it has none, "" for top-level keys
+	Key     string // dotted key, e.g. "kind", "trust_policy.workflow"
+	Msg     string
+	Code    string
+}
+
+// String formats p as `file:line:col: package "x": key `k`: msg`.
+func (p Problem) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s:%d:%d: ", p.File, p.Pos.Line, p.Pos.Col)
+	if p.Package != "" {
+		if strings.HasPrefix(p.Package, "#") {
+			fmt.Fprintf(&b, "package %s: ", p.Package)
+		} else {
+			fmt.Fprintf(&b, "package %q: ", p.Package)
+		}
+	}
+	if p.Key != "" {
+		fmt.Fprintf(&b, "key `%s`: ", p.Key)
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// ProblemsError holds every problem found in one config file. It is the
+// cause (Err) of the *diag.Error that Parse and Load return, so callers such
+// as doctor can list problems with their positions via errors.As.
+type ProblemsError struct {
+	File     string
+	Problems []Problem
+	summary  string
+}
+
+// Error is the one-line summary; the problems themselves are the
+// diag.Error's Details (so they print once).
+func (e *ProblemsError) Error() string { return e.summary }
+
+// ProblemsOf returns the config problems carried by err, if any.
+func ProblemsOf(err error) []Problem {
+	var pe *ProblemsError
+	if errors.As(err, &pe) {
+		return pe.Problems
+	}
+	return nil
+}
 
 // Load reads and validates the config file at path. Problems are returned as
 // one *diag.Error (exit 2) listing every problem with file:line:col and key.
@@ -28,56 +90,60 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
-// Parse parses and validates config text; name is used in messages.
-// (Provisional: strict positions and full validation land with the config work.)
+// Parse parses and validates config text; name is the file name used in
+// messages. It reports every problem, not only the first.
 func Parse(name string, data []byte) (*Config, error) {
-	var raw struct {
-		Putitoutthere struct {
-			Version int    `toml:"version"`
-			Cadence string `toml:"cadence"`
-		} `toml:"putitoutthere"`
-		Package []struct {
-			Name          string   `toml:"name"`
-			Kind          string   `toml:"kind"`
-			Path          string   `toml:"path"`
-			Paths         []string `toml:"paths"`
-			DependsOn     []string `toml:"depends_on"`
-			FirstVersion  string   `toml:"first_version"`
-			TagFormat     string   `toml:"tag_format"`
-			BuildWorkflow string   `toml:"build_workflow"`
-			Crate         string   `toml:"crate"`
-			PyPI          string   `toml:"pypi"`
-			NPM           string   `toml:"npm"`
-			Build         string   `toml:"build"`
-			Access        string   `toml:"access"`
-			Tag           string   `toml:"tag"`
-			TrustPolicy   *struct {
-				Workflow    string `toml:"workflow"`
-				Environment string `toml:"environment"`
-				Repository  string `toml:"repository"`
-			} `toml:"trust_policy"`
-		} `toml:"package"`
+	root, serr := parseTree(data)
+	if serr != nil {
+		p := Problem{File: name, Pos: serr.pos, Msg: syntaxMsg(serr.msg), Code: CodeConfigSyntax}
+		return nil, problemsError(name, []Problem{p})
 	}
-	if err := toml.Unmarshal(data, &raw); err != nil {
-		return nil, diag.Usage(CodeConfigInvalid, "%s: %v", name, err)
+	v := &validator{file: name}
+	cfg := v.config(root)
+	if len(v.problems) > 0 {
+		return nil, problemsError(name, v.problems)
 	}
-	c := &Config{File: name, Version: raw.Putitoutthere.Version, Cadence: raw.Putitoutthere.Cadence}
-	for _, rp := range raw.Package {
-		p := Package{
-			Name: rp.Name, Kind: rp.Kind, Path: rp.Path, Paths: rp.Paths, DependsOn: rp.DependsOn,
-			FirstVersion: rp.FirstVersion, TagFormat: rp.TagFormat, BuildWorkflow: rp.BuildWorkflow,
-			Crate: rp.Crate, PyPI: rp.PyPI, NPM: rp.NPM, Build: rp.Build, Access: rp.Access, Tag: rp.Tag,
+	return cfg, nil
+}
+
+// syntaxMsg trims go-toml's "toml: " prefix.
+func syntaxMsg(s string) string {
+	s = strings.TrimPrefix(s, "toml: ")
+	return "TOML syntax error: " + s
+}
+
+func problemsError(name string, ps []Problem) *diag.Error {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Pos.Line != ps[j].Pos.Line {
+			return ps[i].Pos.Line < ps[j].Pos.Line
 		}
-		if p.FirstVersion == "" {
-			p.FirstVersion = DefaultFirstVersion
+		return ps[i].Pos.Col < ps[j].Pos.Col
+	})
+	code := CodeConfigInvalid
+	allUnknown := true
+	for _, p := range ps {
+		if p.Code == CodeConfigSyntax {
+			code = CodeConfigSyntax
 		}
-		if p.TagFormat == "" {
-			p.TagFormat = DefaultTagFormat
+		if p.Code != CodeConfigUnknownKey {
+			allUnknown = false
 		}
-		if rp.TrustPolicy != nil {
-			p.TrustPolicy = &TrustPolicy{Workflow: rp.TrustPolicy.Workflow, Environment: rp.TrustPolicy.Environment, Repository: rp.TrustPolicy.Repository}
-		}
-		c.Packages = append(c.Packages, p)
 	}
-	return c, nil
+	if allUnknown {
+		code = CodeConfigUnknownKey
+	}
+	noun := "problems"
+	if len(ps) == 1 {
+		noun = "problem"
+	}
+	e := diag.Usage(code, "%s: %d %s", name, len(ps), noun)
+	if code == CodeConfigSyntax {
+		e.Msg = fmt.Sprintf("%s is not valid TOML", name)
+	}
+	for _, p := range ps {
+		e.Details = append(e.Details, p.String())
+	}
+	e.Err = &ProblemsError{File: name, Problems: ps, summary: e.Msg}
+	e.Hint = "fix each line above; docs/configuration.md lists every key, its type and default"
+	return e
 }

@@ -71,6 +71,8 @@ type Package struct {
 
 	Pos    Pos            // position of the [[package]] header
 	KeyPos map[string]Pos // position of each key, e.g. "path", "trust_policy.workflow"
+
+	depPos []Pos // position of each depends_on item, for messages
 }
 
 // Target is a build target: a triple and an optional runner label.
