@@ -19,15 +19,6 @@ func newInitCmd(app *App) *cobra.Command {
 	return c
 }
 
-func newPlanCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "plan",
-		Short: "Work out which packages changed and at which version; print the build matrix",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("plan") },
-	}
-}
-
 func newPublishCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "publish",

@@ -1,0 +1,166 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+)
+
+// Tag is a git tag reachable from HEAD and the commit it points at (peeled
+// for annotated tags).
+type Tag struct {
+	Name   string
+	Commit string
+}
+
+// TagInfo is a package's last release tag.
+type TagInfo struct {
+	Tag     string `json:"tag"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+}
+
+// TagMatcher recognises one package's release tags.
+type TagMatcher struct {
+	prefix, suffix string
+}
+
+// NewTagMatcher builds the matcher for p's tag_format with {name} filled in.
+func NewTagMatcher(p *config.Package) TagMatcher {
+	f := p.TagFormat
+	if f == "" {
+		f = config.DefaultTagFormat
+	}
+	pre, suf, _ := strings.Cut(f, "{version}")
+	r := strings.NewReplacer("{name}", p.Name)
+	return TagMatcher{prefix: r.Replace(pre), suffix: r.Replace(suf)}
+}
+
+// Match returns the version in tag when tag is one of the package's release
+// tags: the format's text around {version} matches and the middle is a strict
+// semver version (x.y.z, optional pre-release and build).
+func (m TagMatcher) Match(tag string) (*semver.Version, bool) {
+	if len(tag) <= len(m.prefix)+len(m.suffix) || !strings.HasPrefix(tag, m.prefix) || !strings.HasSuffix(tag, m.suffix) {
+		return nil, false
+	}
+	v, err := semver.StrictNewVersion(tag[len(m.prefix) : len(tag)-len(m.suffix)])
+	if err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// LastTags picks, for every package, the highest version (semver order)
+// among tags that match its tag_format. tags must already be limited to those
+// reachable from HEAD. Packages without a tag are absent from the result.
+func LastTags(cfg *config.Config, tags []Tag) map[string]TagInfo {
+	out := make(map[string]TagInfo, len(cfg.Packages))
+	// Many packages share a prefix shape ("{name}-v"); index tags by the text
+	// before the first digit so each package only looks at its own tags.
+	byStem := map[string][]int{}
+	for i, t := range tags {
+		byStem[tagStem(t.Name)] = append(byStem[tagStem(t.Name)], i)
+	}
+	for i := range cfg.Packages {
+		p := &cfg.Packages[i]
+		m := NewTagMatcher(p)
+		var best *semver.Version
+		var bestTag Tag
+		consider := func(t Tag) {
+			v, ok := m.Match(t.Name)
+			if !ok {
+				return
+			}
+			// Ties (same precedence, e.g. different build metadata) go to the
+			// lexically smaller name so the choice is deterministic.
+			if best == nil || v.GreaterThan(best) || (v.Equal(best) && t.Name < bestTag.Name) {
+				best, bestTag = v, t
+			}
+		}
+		if m.prefix == "" || tagStem(m.prefix) != m.prefix {
+			// The stem index cannot help when the prefix itself ends in a digit
+			// or is empty; scan everything (rare).
+			for _, t := range tags {
+				consider(t)
+			}
+		} else {
+			for _, j := range byStem[m.prefix] {
+				consider(tags[j])
+			}
+		}
+		if best != nil {
+			out[p.Name] = TagInfo{Tag: bestTag.Name, Version: best.Original(), Commit: bestTag.Commit}
+		}
+	}
+	return out
+}
+
+// tagStem is the tag's text before its first digit; for a tag of the form
+// prefix+version, the stem is the prefix when the prefix has no digits.
+func tagStem(name string) string {
+	for i := 0; i < len(name); i++ {
+		if isDigit(name[i]) {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// Bump returns version bumped by level. A pre-release is released rather than
+// skipped over: 1.2.0-rc.1 bumped by minor is 1.2.0 (semver precedence, as
+// npm's `semver.inc` does).
+func Bump(version, level string) (string, error) {
+	v, err := semver.StrictNewVersion(version)
+	if err != nil {
+		return "", fmt.Errorf("version %q is not semver x.y.z: %w", version, err)
+	}
+	x, y, z := v.Major(), v.Minor(), v.Patch()
+	pre := v.Prerelease() != ""
+	switch level {
+	case BumpPatch:
+		if !pre {
+			z++
+		}
+	case BumpMinor:
+		if !pre || z != 0 {
+			y, z = y+1, 0
+		}
+	case BumpMajor:
+		if !pre || y != 0 || z != 0 {
+			x, y, z = x+1, 0, 0
+		}
+	default:
+		return "", fmt.Errorf("unknown bump %q", level)
+	}
+	return strconv.FormatUint(x, 10) + "." + strconv.FormatUint(y, 10) + "." + strconv.FormatUint(z, 10), nil
+}
+
+// bumpRank orders bump levels; higher wins.
+func bumpRank(b string) int {
+	switch b {
+	case BumpPatch:
+		return 1
+	case BumpMinor:
+		return 2
+	case BumpMajor:
+		return 3
+	}
+	return 0
+}
+
+// sortedKeys returns m's keys in order (deterministic iteration).
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

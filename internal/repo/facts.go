@@ -1,0 +1,367 @@
+package repo
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+)
+
+// TagInfo is a package's last release tag.
+type TagInfo = plan.TagInfo
+
+// PlanFor reads the repository at dir and computes the plan for cfg.
+func PlanFor(ctx context.Context, dir string, cfg *config.Config) (*plan.Plan, error) {
+	f, err := ReadFacts(ctx, dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Compute(cfg, f)
+}
+
+// LastTags returns the last release tag of every package that has one
+// reachable from HEAD (semver order). It refuses a shallow clone, where tags
+// are hidden.
+func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]TagInfo, error) {
+	if _, err := headAndShallow(ctx, dir); err != nil {
+		return nil, err
+	}
+	tags, err := ReachableTags(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return plan.LastTags(cfg, tags), nil
+}
+
+// ReadFacts gathers what the planner needs with a fixed, small number of git
+// processes: one rev-parse, one for-each-ref, one diff-tree for every
+// distinct last-tag commit at once, one first-parent log (stopped as soon as
+// every window is covered) and, when merges without a trailer are in range,
+// one log of their merged tips.
+func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts, error) {
+	head, err := headAndShallow(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	tags, err := ReachableTags(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	last := plan.LastTags(cfg, tags)
+	need := plan.NeededTagCommits(last)
+	f := &plan.Facts{Head: head, Tags: tags, LastTags: last}
+
+	var wg sync.WaitGroup
+	var diffErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f.Changed, diffErr = changedSince(ctx, dir, head, need)
+	}()
+	f.Commits, f.Windows, err = history(ctx, dir, head, need)
+	wg.Wait()
+	if err != nil {
+		return nil, classify(dir, err)
+	}
+	if diffErr != nil {
+		return nil, classify(dir, diffErr)
+	}
+	if err := mergedTips(ctx, dir, f.Commits); err != nil {
+		return nil, classify(dir, err)
+	}
+	return f, nil
+}
+
+// headAndShallow returns HEAD's commit and refuses a shallow clone.
+func headAndShallow(ctx context.Context, dir string) (string, error) {
+	out, err := git(ctx, dir, "rev-parse", "--is-shallow-repository", "--verify", "HEAD^{commit}")
+	if err != nil {
+		var ge *GitError
+		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "Needed a single revision") {
+			return "", diag.New(CodeNoCommits, "the repository at %s has no commits yet", dir).Wrap(err).
+				WithHint("commit your work first; the plan compares HEAD with the last release tags")
+		}
+		return "", classify(dir, err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 {
+		return "", fmt.Errorf("git rev-parse: unexpected output %q", out)
+	}
+	if lines[0] == "true" {
+		return "", diag.New(CodeShallowClone, "refusing to plan on a shallow clone: tags and history are missing, so every package would look like a first release").
+			WithHint("set `fetch-depth: 0` on actions/checkout (or run `git fetch --unshallow --tags`)")
+	}
+	return lines[1], nil
+}
+
+// ReachableTags lists every tag reachable from HEAD with the commit it
+// points at, in one git call.
+func ReachableTags(ctx context.Context, dir string) ([]plan.Tag, error) {
+	out, err := git(ctx, dir, "for-each-ref", "--merged", "HEAD",
+		"--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	if err != nil {
+		return nil, classify(dir, err)
+	}
+	var tags []plan.Tag
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "" {
+			continue
+		}
+		parts := strings.Split(line, "\x00")
+		if len(parts) != 5 {
+			return nil, fmt.Errorf("git for-each-ref: unexpected line %q", line)
+		}
+		name := strings.TrimPrefix(parts[0], "refs/tags/")
+		switch {
+		case parts[1] == "commit":
+			tags = append(tags, plan.Tag{Name: name, Commit: parts[2]})
+		case parts[1] == "tag" && parts[3] == "commit":
+			tags = append(tags, plan.Tag{Name: name, Commit: parts[4]})
+		}
+		// Tags of trees, blobs or of other tags are not release tags.
+	}
+	return tags, nil
+}
+
+// changedSince returns, for each commit in from, the files changed between it
+// and head (both sides of renames). One diff-tree process answers them all.
+func changedSince(ctx context.Context, dir, head string, from []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(from))
+	var stdin bytes.Buffer
+	want := map[string]bool{}
+	for _, c := range from {
+		out[c] = nil
+		if c == head {
+			continue
+		}
+		want[c] = true
+		fmt.Fprintf(&stdin, "%s %s\n", c, head)
+	}
+	if stdin.Len() == 0 {
+		return out, nil
+	}
+	res, err := gitIn(ctx, dir, stdin.Bytes(), "diff-tree", "--stdin", "-r", "--name-only", "--no-renames", "-z")
+	if err != nil {
+		return nil, err
+	}
+	// Output: for each pair with a difference, "<from>\0" then "<file>\0"...
+	cur := ""
+	for len(res) > 0 {
+		i := bytes.IndexByte(res, 0)
+		if i < 0 {
+			i = len(res)
+		}
+		tok := string(res[:i])
+		res = res[min(i+1, len(res)):]
+		if want[tok] {
+			cur = tok
+			continue
+		}
+		if cur == "" || tok == "" {
+			continue
+		}
+		out[cur] = append(out[cur], tok)
+	}
+	return out, nil
+}
+
+// history reads the first-parent history from head with each commit's
+// parents, message and files changed against its first parent, until every
+// commit in need has been passed; windows[c] is the number of commits read
+// before reaching c (or, for a tag off the first-parent line, before reaching
+// an ancestor of it).
+func history(ctx context.Context, dir, head string, need []string) ([]plan.Commit, map[string]int, error) {
+	windows := make(map[string]int, len(need))
+	pending := make(map[string]bool, len(need))
+	for _, c := range need {
+		pending[c] = true
+	}
+	args := []string{"log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--name-only", "-z",
+		"--format=%x1e%H%x00%P%x00%B%x00"}
+	if len(need) == 0 {
+		args = append(args, "-1") // only HEAD's trailer matters (release: skip)
+	}
+	args = append(args, head, "--")
+
+	logCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := command(logCtx, dir, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, wrapRunErr(logCtx, args, err, "")
+	}
+	commits, readErr := parseLog(bufio.NewReaderSize(pipe, 1<<16), func(c *plan.Commit, n int) bool {
+		if pending[c.SHA] {
+			delete(pending, c.SHA)
+			windows[c.SHA] = n
+		}
+		return len(pending) > 0 || n == 0
+	})
+	stopped := readErr == errStop
+	if stopped {
+		cancel() // every window is covered; do not let git walk the rest
+		_, _ = io.Copy(io.Discard, pipe)
+	}
+	waitErr := cmd.Wait()
+	if readErr != nil && !stopped {
+		return nil, nil, fmt.Errorf("reading git log: %w", readErr)
+	}
+	if waitErr != nil && !stopped {
+		return nil, nil, wrapRunErr(ctx, args, waitErr, stderr.String())
+	}
+	// The last commit read is the first one outside every window (when we
+	// stopped early); keep only what some window covers, but always HEAD.
+	if len(pending) > 0 {
+		// Tags off the first-parent line (on a merged branch): their window is
+		// the first-parent commits not reachable from them.
+		for _, c := range sortedKeys(pending) {
+			out, err := git(ctx, dir, "rev-list", "--first-parent", "--count", head, "^"+c, "--")
+			if err != nil {
+				return nil, nil, err
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil {
+				return nil, nil, fmt.Errorf("git rev-list --count: %q: %w", out, err)
+			}
+			windows[c] = n
+		}
+	}
+	maxW := 1
+	for _, w := range windows {
+		maxW = max(maxW, w)
+	}
+	if len(commits) > maxW {
+		commits = commits[:maxW]
+	}
+	return commits, windows, nil
+}
+
+var errStop = errors.New("stop")
+
+// parseLog reads records of `git log -z --name-only
+// --format=%x1e%H%x00%P%x00%B%x00`. After each complete record it calls more
+// with the commit and its index; when more returns false parsing stops with
+// errStop (the commit that triggered it is included).
+func parseLog(r *bufio.Reader, more func(c *plan.Commit, n int) bool) ([]plan.Commit, error) {
+	var commits []plan.Commit
+	var cur *plan.Commit
+	field := 0 // 0 sha, 1 parents, 2 message, 3 files
+	finish := func() bool {
+		if cur == nil {
+			return true
+		}
+		commits = append(commits, *cur)
+		cur = nil
+		return more(&commits[len(commits)-1], len(commits)-1)
+	}
+	for {
+		tok, err := r.ReadBytes(0)
+		if len(tok) > 0 && tok[len(tok)-1] == 0 {
+			tok = tok[:len(tok)-1]
+		}
+		if len(tok) > 0 && tok[0] == 0x1e {
+			if !finish() {
+				return commits, errStop
+			}
+			cur = &plan.Commit{SHA: string(tok[1:])}
+			field = 1
+		} else if cur != nil {
+			switch field {
+			case 1:
+				if len(tok) > 0 {
+					cur.Parents = strings.Fields(string(tok))
+				}
+				field = 2
+			case 2:
+				cur.Message = string(tok)
+				field = 3
+			default:
+				tok = bytes.TrimPrefix(tok, []byte("\n"))
+				if len(tok) > 0 {
+					cur.Files = append(cur.Files, string(tok))
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return commits, err
+		}
+	}
+	if !finish() {
+		return commits, errStop
+	}
+	return commits, nil
+}
+
+// mergedTips fills MergedTips for merge commits whose message has no
+// release line, with one git call for all of them.
+func mergedTips(ctx context.Context, dir string, commits []plan.Commit) error {
+	var stdin bytes.Buffer
+	seen := map[string]bool{}
+	for _, c := range commits {
+		if len(c.Parents) < 2 || plan.HasTrailerLine(c.Message) {
+			continue
+		}
+		for _, p := range c.Parents[1:] {
+			if !seen[p] {
+				seen[p] = true
+				stdin.WriteString(p + "\n")
+			}
+		}
+	}
+	if stdin.Len() == 0 {
+		return nil
+	}
+	out, err := gitIn(ctx, dir, stdin.Bytes(), "log", "--no-walk=unsorted", "--stdin", "-z", "--format=%x1e%H%x00%P%x00%B%x00")
+	if err != nil {
+		return err
+	}
+	tips, err := parseLog(bufio.NewReader(bytes.NewReader(out)), func(*plan.Commit, int) bool { return true })
+	if err != nil {
+		return fmt.Errorf("reading merged tips: %w", err)
+	}
+	msg := make(map[string]string, len(tips))
+	for _, t := range tips {
+		msg[t.SHA] = t.Message
+	}
+	for i := range commits {
+		c := &commits[i]
+		if len(c.Parents) < 2 || plan.HasTrailerLine(c.Message) {
+			continue
+		}
+		for _, p := range c.Parents[1:] {
+			c.MergedTips = append(c.MergedTips, plan.MergedTip{SHA: p, Message: msg[p]})
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	// small n; insertion sort keeps this dependency-free
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
