@@ -473,14 +473,14 @@ func (v *validator) bundleCLI(f *field, label string, p *Package) *BundleCLI {
 	if t.get("stage_to") == nil {
 		v.add(t.pos, label, "bundle_cli.stage_to", CodeConfigMissingKey, "required: where in the package to stage the binary, relative to `path`")
 	} else if s, pos, ok := v.str(t.get("stage_to"), label, "bundle_cli.stage_to"); ok {
-		if clean, err := relPath(s); err != nil {
+		if clean, err := relToPkg(p.Path, s); err != nil {
 			v.add(pos, label, "bundle_cli.stage_to", codeForPathErr(err), "%q %v", s, err)
 		} else {
 			b.StageTo = clean
 		}
 	}
 	if s, pos, ok := v.str(t.get("crate_path"), label, "bundle_cli.crate_path"); ok {
-		if clean, err := relPath(s); err != nil {
+		if clean, err := relToPkg(p.Path, s); err != nil {
 			v.add(pos, label, "bundle_cli.crate_path", codeForPathErr(err), "%q %v", s, err)
 		} else {
 			b.CratePath = clean
@@ -767,6 +767,28 @@ func relPath(s string) (string, error) {
 		return "", &pathErr{msg: "escapes the repository root", escape: true}
 	}
 	return clean, nil
+}
+
+// relToPkg checks a path relative to the package directory pkg (itself
+// repository-relative): it may climb out of pkg, not out of the repository.
+// It returns s cleaned.
+func relToPkg(pkg, s string) (string, error) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "", &pathErr{msg: "must not be empty (use \".\" for the package directory)"}
+	case strings.Contains(s, `\`):
+		return "", &pathErr{msg: "must use forward slashes"}
+	case strings.HasPrefix(s, "/") || winAbs.MatchString(s):
+		return "", &pathErr{msg: "is absolute; it must be relative to the package's `path`", escape: true}
+	}
+	if pkg == "" {
+		pkg = "."
+	}
+	joined := path.Clean(pkg + "/" + s)
+	if joined == ".." || strings.HasPrefix(joined, "../") {
+		return "", &pathErr{msg: "escapes the repository root (it is relative to the package's `path`)", escape: true}
+	}
+	return path.Clean(s), nil
 }
 
 // checkGlob checks one `paths` glob.
