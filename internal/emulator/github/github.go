@@ -48,7 +48,8 @@ type Options struct {
 	// (which must exist) as soon as it is issued. For end-to-end scripts
 	// where nobody can type the code.
 	AutoApprove string
-	// Now is the start of the emulator's clock (default time.Now()).
+	// Now freezes the emulator's clock at this instant (moved only by
+	// Advance). Zero: the wall clock plus whatever Advance added.
 	Now time.Time
 }
 
@@ -146,7 +147,8 @@ type Server struct {
 	opts Options
 
 	mu            sync.Mutex
-	now           time.Time
+	frozen        time.Time // zero: wall clock
+	offset        time.Duration
 	repos         map[string]*Repo // "owner/name"
 	users         map[string]int64 // login -> id
 	tokens        map[string]tokenInfo
@@ -165,13 +167,9 @@ func Start(opts Options) (*Server, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = DefaultInterval
 	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now().UTC().Truncate(time.Second)
-	}
 	s := &Server{
 		opts:       opts,
-		now:        now,
+		frozen:     opts.Now,
 		repos:      map[string]*Repo{},
 		users:      map[string]int64{},
 		tokens:     map[string]tokenInfo{},
@@ -219,11 +217,19 @@ func (s *Server) Env() map[string]string {
 	return map[string]string{"GITHUB_API_URL": s.srv.URL, "GITHUB_SERVER_URL": s.srv.URL}
 }
 
+func (s *Server) clockLocked() time.Time {
+	base := s.frozen
+	if base.IsZero() {
+		base = time.Now()
+	}
+	return base.Add(s.offset)
+}
+
 // Now is the emulator's clock.
-func (s *Server) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.now }
+func (s *Server) Now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.clockLocked() }
 
 // Advance moves the emulator's clock forward.
-func (s *Server) Advance(d time.Duration) { s.mu.Lock(); s.now = s.now.Add(d); s.mu.Unlock() }
+func (s *Server) Advance(d time.Duration) { s.mu.Lock(); s.offset += d; s.mu.Unlock() }
 
 // Requests returns every request received so far.
 func (s *Server) Requests() []Request {
@@ -255,7 +261,7 @@ func (s *Server) AddSecret(repo, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.repoLocked(repo)
-	r.secrets = append(r.secrets, Secret{Name: name, CreatedAt: s.now, UpdatedAt: s.now})
+	r.secrets = append(r.secrets, Secret{Name: name, CreatedAt: s.clockLocked(), UpdatedAt: s.clockLocked()})
 }
 
 // AddEnvironment adds an environment with the given secret names.
@@ -268,7 +274,7 @@ func (s *Server) AddEnvironment(repo, env string, secrets ...string) {
 		r.envSecrets[env] = []Secret{}
 	}
 	for _, n := range secrets {
-		r.envSecrets[env] = append(r.envSecrets[env], Secret{Name: n, CreatedAt: s.now, UpdatedAt: s.now})
+		r.envSecrets[env] = append(r.envSecrets[env], Secret{Name: n, CreatedAt: s.clockLocked(), UpdatedAt: s.clockLocked()})
 	}
 }
 
@@ -297,7 +303,7 @@ func (s *Server) IssueInstallationToken(repo string) string {
 	defer s.mu.Unlock()
 	s.repoLocked(repo)
 	t := "ghs_" + randAlnum(36)
-	s.tokens[t] = tokenInfo{login: "github-actions[bot]", kind: kindInstallation, repo: strings.ToLower(repo), expires: s.now.Add(time.Hour)}
+	s.tokens[t] = tokenInfo{login: "github-actions[bot]", kind: kindInstallation, repo: strings.ToLower(repo), expires: s.clockLocked().Add(time.Hour)}
 	return t
 }
 
@@ -413,7 +419,7 @@ func (s *Server) TokenValid(token string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ti, ok := s.tokens[token]
-	return ok && (ti.expires.IsZero() || s.now.Before(ti.expires))
+	return ok && (ti.expires.IsZero() || s.clockLocked().Before(ti.expires))
 }
 
 // ---- OAuth device flow ----
@@ -435,7 +441,7 @@ func (s *Server) deviceCode(w http.ResponseWriter, r *http.Request) {
 		userCode:   strings.ToUpper(randLetters(4) + "-" + randLetters(4)),
 		clientID:   clientID,
 		interval:   s.opts.Interval,
-		expires:    s.now.Add(DeviceCodeLifetime),
+		expires:    s.clockLocked().Add(DeviceCodeLifetime),
 		state:      "pending",
 	}
 	if s.opts.AutoApprove != "" {
@@ -490,7 +496,7 @@ func (s *Server) pollDevice(w http.ResponseWriter, r *http.Request, clientID, co
 		oauthReply(w, r, http.StatusOK, oauthErr("incorrect_device_code", "The device_code provided is not valid."))
 		return
 	}
-	now := s.now
+	now := s.clockLocked()
 	if !now.Before(d.expires) {
 		s.mu.Unlock()
 		oauthReply(w, r, http.StatusOK, oauthErr("expired_token", "The device_code has expired."))
@@ -533,8 +539,8 @@ func (s *Server) pollDevice(w http.ResponseWriter, r *http.Request, clientID, co
 func (s *Server) mintPairLocked(login string) map[string]any {
 	at := "ghu_" + randAlnum(36)
 	rt := "ghr_" + randAlnum(76)
-	s.tokens[at] = tokenInfo{login: login, kind: kindUser, expires: s.now.Add(AccessTokenLifetime)}
-	s.refresh[rt] = refreshInfo{login: login, expires: s.now.Add(RefreshTokenLifetime)}
+	s.tokens[at] = tokenInfo{login: login, kind: kindUser, expires: s.clockLocked().Add(AccessTokenLifetime)}
+	s.refresh[rt] = refreshInfo{login: login, expires: s.clockLocked().Add(RefreshTokenLifetime)}
 	return map[string]any{
 		"access_token":             at,
 		"expires_in":               int(AccessTokenLifetime / time.Second),
@@ -548,7 +554,7 @@ func (s *Server) mintPairLocked(login string) map[string]any {
 func (s *Server) refreshToken(w http.ResponseWriter, r *http.Request, rt string) {
 	s.mu.Lock()
 	ri, ok := s.refresh[rt]
-	if !ok || !s.now.Before(ri.expires) {
+	if !ok || !s.clockLocked().Before(ri.expires) {
 		s.mu.Unlock()
 		oauthReply(w, r, http.StatusOK, oauthErr("bad_refresh_token", "The refresh token passed is incorrect or expired."))
 		return
@@ -603,7 +609,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		tok := bearer(r.Header.Get("Authorization"))
 		s.mu.Lock()
 		ti, ok := s.tokens[tok]
-		valid := ok && (ti.expires.IsZero() || s.now.Before(ti.expires))
+		valid := ok && (ti.expires.IsZero() || s.clockLocked().Before(ti.expires))
 		limit := 60
 		key := "anon:" + r.RemoteAddr
 		if valid {
@@ -614,7 +620,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		}
 		s.used[key]++
 		used := s.used[key]
-		reset := s.now.Truncate(time.Hour).Add(time.Hour).Unix()
+		reset := s.clockLocked().Truncate(time.Hour).Add(time.Hour).Unix()
 		s.mu.Unlock()
 		h2 := w.Header()
 		h2.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
@@ -764,16 +770,16 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, c call
 	}
 	s.mu.Lock()
 	names := append([]string(nil), repo.envs...)
-	now := s.now
+	now := s.clockLocked()
 	s.mu.Unlock()
 	lo, hi := page(w, r, len(names))
 	envs := []map[string]any{}
 	for i, n := range names[lo:hi] {
 		envs = append(envs, map[string]any{
 			"id": 100 + lo + i, "node_id": "EN_" + strconv.Itoa(lo+i), "name": n,
-			"url":                      s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/environments/" + url.PathEscape(n),
-			"html_url":                 s.srv.URL + "/" + repo.Owner + "/" + repo.Name + "/deployments/activity_log?environments_filter=" + url.QueryEscape(n),
-			"created_at":               now, "updated_at": now, "can_admins_bypass": true,
+			"url":        s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/environments/" + url.PathEscape(n),
+			"html_url":   s.srv.URL + "/" + repo.Owner + "/" + repo.Name + "/deployments/activity_log?environments_filter=" + url.QueryEscape(n),
+			"created_at": now, "updated_at": now, "can_admins_bypass": true,
 			"protection_rules":         []any{},
 			"deployment_branch_policy": nil,
 		})
@@ -859,7 +865,7 @@ func (s *Server) createRelease(w http.ResponseWriter, r *http.Request, c caller)
 		in.TargetCommitish = "main"
 	}
 	rel := &Release{ID: repo.nextReleaseID, TagName: in.TagName, TargetCommitish: in.TargetCommitish, Name: in.Name, Body: in.Body,
-		Draft: in.Draft, Prerelease: in.Prerelease, MakeLatest: in.MakeLatest, CreatedAt: s.now, Author: c.info.login}
+		Draft: in.Draft, Prerelease: in.Prerelease, MakeLatest: in.MakeLatest, CreatedAt: s.clockLocked(), Author: c.info.login}
 	repo.nextReleaseID++
 	repo.releases = append(repo.releases, rel)
 	// A published release of a missing tag creates the tag at target_commitish.
@@ -1005,7 +1011,7 @@ func (s *Server) createTag(w http.ResponseWriter, r *http.Request, c caller) {
 	t := &TagObject{SHA: randHex(20), Tag: in.Tag, Message: in.Message, ObjectSHA: in.Object, ObjectType: in.Type}
 	s.mu.Lock()
 	repo.tags[t.SHA] = t
-	now := s.now
+	now := s.clockLocked()
 	s.mu.Unlock()
 	base := s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/git/"
 	writeJSON(w, http.StatusCreated, map[string]any{

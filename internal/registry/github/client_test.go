@@ -37,6 +37,9 @@ func (c *emuClock) Sleep(_ context.Context, d time.Duration) error {
 
 func start(t *testing.T, opts emu.Options) (*emu.Server, *gh.Client) {
 	t.Helper()
+	if opts.Now.IsZero() {
+		opts.Now = time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	}
 	s, err := emu.Start(opts)
 	if err != nil {
 		t.Fatal(err)
