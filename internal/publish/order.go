@@ -1,0 +1,106 @@
+package publish
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+)
+
+// TopoOrder sorts the planned releases so every package comes after the
+// packages it depends_on (dependencies outside the plan are already
+// released). Ties keep config order, so the order is deterministic.
+func TopoOrder(cfg *config.Config, rels []plan.Release) ([]plan.Release, error) {
+	idx := map[string]int{}
+	for i, p := range cfg.Packages {
+		idx[p.Name] = i
+	}
+	in := map[string]plan.Release{}
+	for _, r := range rels {
+		in[r.Name] = r
+	}
+	// Visit in config order; depth-first on dependencies.
+	names := make([]string, 0, len(rels))
+	for _, p := range cfg.Packages {
+		if _, ok := in[p.Name]; ok {
+			names = append(names, p.Name)
+		}
+	}
+	for _, r := range rels { // names the config does not know (defensive)
+		if _, ok := idx[r.Name]; !ok {
+			names = append(names, r.Name)
+		}
+	}
+	const (
+		visiting = 1
+		done     = 2
+	)
+	state := map[string]int{}
+	var out []plan.Release
+	var visit func(n string, path []string) error
+	visit = func(n string, path []string) error {
+		switch state[n] {
+		case done:
+			return nil
+		case visiting:
+			return diag.Usage(CodeCycle, "depends_on cycle: %s", strings.Join(append(path, n), " -> "))
+		}
+		state[n] = visiting
+		if p := cfg.Package(n); p != nil {
+			for _, d := range p.DependsOn {
+				if _, planned := in[d]; !planned {
+					continue
+				}
+				if err := visit(d, append(path, n)); err != nil {
+					return err
+				}
+			}
+		}
+		state[n] = done
+		out = append(out, in[n])
+		return nil
+	}
+	for _, n := range names {
+		if err := visit(n, nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// CheckTagName applies git's ref-name rules (git check-ref-format) to
+// refs/tags/<tag>, and refuses a leading "-" (it would read as an option).
+// Tags reach git only as exec arguments, never through a shell.
+func CheckTagName(tag string) error {
+	if tag == "" {
+		return fmt.Errorf("empty tag name")
+	}
+	if strings.HasPrefix(tag, "-") {
+		return fmt.Errorf("tag %q starts with '-'", tag)
+	}
+	if tag == "@" || strings.Contains(tag, "@{") {
+		return fmt.Errorf("tag %q contains '@{' or is '@'", tag)
+	}
+	if strings.Contains(tag, "..") {
+		return fmt.Errorf("tag %q contains '..'", tag)
+	}
+	if strings.Contains(tag, "//") || strings.HasPrefix(tag, "/") || strings.HasSuffix(tag, "/") {
+		return fmt.Errorf("tag %q has an empty path component", tag)
+	}
+	if strings.HasSuffix(tag, ".") {
+		return fmt.Errorf("tag %q ends with '.'", tag)
+	}
+	for _, r := range tag {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[\\", r) {
+			return fmt.Errorf("tag %q contains %q, which git does not allow in a ref", tag, r)
+		}
+	}
+	for _, comp := range strings.Split(tag, "/") {
+		if strings.HasPrefix(comp, ".") || strings.HasSuffix(comp, ".lock") {
+			return fmt.Errorf("tag %q has a component starting with '.' or ending with '.lock'", tag)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,660 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Codes raised by the flow.
+const (
+	CodeAuthMissing          = "PIOT_AUTH_MISSING"
+	CodeArtifactsMissing     = "PIOT_ARTIFACTS_MISSING"
+	CodePackagingMismatch    = "PIOT_PACKAGING_MISMATCH"
+	CodeFirstPublishNeedsTok = "PIOT_FIRST_PUBLISH_NEEDS_TOKEN"
+	CodeTagInvalid           = "PIOT_TAG_INVALID"
+	CodeDirtyTree            = "PIOT_DIRTY_TREE"
+	CodeRegistryCheck        = "PIOT_REGISTRY_CHECK_FAILED"
+	CodePublishFailed        = "PIOT_PUBLISH_FAILED"
+	CodeTagFailed            = "PIOT_TAG_FAILED"
+	CodeReleaseFailed        = "PIOT_RELEASE_FAILED"
+	CodeManifestWrite        = "PIOT_MANIFEST_WRITE_FAILED"
+	CodeDryRunProblems       = "PIOT_DRY_RUN_PROBLEMS"
+	CodeNoHandler            = "PIOT_NO_HANDLER"
+	CodeTrustRefusedGeneric  = "PIOT_TRUST_REFUSED"
+	CodeCycle                = "PIOT_DEPENDS_ON_CYCLE"
+	CodeReleaseNotesFallback = ""
+)
+
+// Burst limits of crates.io (SPEC §4 "registry limits").
+const (
+	CratesNewBurst      = 5
+	CratesVersionsBurst = 30
+)
+
+// Options configures a run.
+type Options struct {
+	Root   string // repository root
+	Config *config.Config
+	Env    env.Env
+
+	DryRun        bool
+	PreflightOnly bool
+
+	Plan       func(ctx context.Context, dir string, cfg *config.Config) (*plan.Plan, error)
+	Handlers   map[string]Handler // by kind
+	Git        Git
+	Releases   Releaser // nil: no GitHub Releases (GITHUB_TOKEN/GITHUB_REPOSITORY unset)
+	SetVersion VersionWriter
+
+	// Log receives progress lines (stderr).
+	Log io.Writer
+	// Now stamps progress lines in CI; nil = no timestamps.
+	Now func() time.Time
+}
+
+// Run executes the publish flow and returns the report. The error, when not
+// nil, is the *diag.Error that ended the run; the report still says what was
+// done and what was not.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	r := &run{o: o, rep: &Report{DryRun: o.DryRun, Preflight: o.PreflightOnly}}
+	if r.o.Log == nil {
+		r.o.Log = io.Discard
+	}
+	err := r.do(ctx)
+	r.revokeAll(context.WithoutCancel(ctx))
+	if err != nil {
+		r.rep.Outcome = "failed"
+	} else if r.rep.Outcome == "" {
+		r.rep.Outcome = "ok"
+	}
+	return r.rep, err
+}
+
+type run struct {
+	o     Options
+	rep   *Report
+	jobs  []Job
+	creds map[string]*Credential // by package name
+	head  string
+}
+
+func (r *run) logf(format string, a ...any) {
+	prefix := ""
+	if r.o.Now != nil {
+		prefix = r.o.Now().UTC().Format("15:04:05") + " "
+	}
+	fmt.Fprintf(r.o.Log, "%s%s\n", prefix, secret.Redact(fmt.Sprintf(format, a...)))
+}
+
+func (r *run) warn(format string, a ...any) {
+	msg := fmt.Sprintf(format, a...)
+	r.rep.Warnings = append(r.rep.Warnings, secret.Redact(msg))
+	r.logf("warning: %s", msg)
+}
+
+func (r *run) result(name string) *Result {
+	for i := range r.rep.Packages {
+		if r.rep.Packages[i].Name == name {
+			return &r.rep.Packages[i]
+		}
+	}
+	return nil
+}
+
+func (r *run) do(ctx context.Context) error {
+	cfg := r.o.Config
+	// 1. Re-plan.
+	p, err := r.o.Plan(ctx, r.o.Root, cfg)
+	if err != nil {
+		return err
+	}
+	if len(p.Releases) == 0 {
+		r.rep.Outcome = "nothing-to-release"
+		r.logf("nothing to release")
+		return nil
+	}
+	order, err := TopoOrder(cfg, p.Releases)
+	if err != nil {
+		return err
+	}
+	for _, rel := range order {
+		pkg := cfg.Package(rel.Name)
+		if pkg == nil {
+			return diag.New(diag.CodeInternal, "the plan names %q, which is not in %s", rel.Name, cfg.File)
+		}
+		var rows []plan.Row
+		for _, row := range p.Rows {
+			if row.Name == rel.Name {
+				rows = append(rows, row)
+			}
+		}
+		j := Job{Package: pkg, Release: rel, Rows: rows, Root: r.o.Root, Auth: auth.Resolve(pkg.Kind, r.o.Env), Env: r.o.Env, DryRun: r.o.DryRun}
+		if rel.Tag == "" {
+			j.Release.Tag = pkg.TagFor(rel.Version)
+		}
+		h := r.o.Handlers[pkg.Kind]
+		res := Result{Name: pkg.Name, Kind: pkg.Kind, Version: rel.Version, Tag: j.Release.Tag, Status: StatusNotAttempted, Auth: j.Auth.String()}
+		if h != nil {
+			res.Registry, res.URL = h.Registry(), h.URL(j.Name(), rel.Version)
+		}
+		r.jobs = append(r.jobs, j)
+		r.rep.Packages = append(r.rep.Packages, res)
+	}
+	// Tag names are checked before anything else: they reach git as arguments.
+	var bad []string
+	for _, j := range r.jobs {
+		if err := CheckTagName(j.Release.Tag); err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", j.Package.Name, err))
+		}
+		if r.o.Handlers[j.Package.Kind] == nil {
+			return diag.New(CodeNoHandler, "no publisher for kind %q (package %s)", j.Package.Kind, j.Package.Name)
+		}
+	}
+	if len(bad) > 0 {
+		e := diag.Usage(CodeTagInvalid, "tag_format produces tag names git refuses")
+		e.Details = bad
+		return e.WithHint("fix tag_format in %s: use only {name}, {version} and characters valid in a git ref (no spaces, ~ ^ : ? * [ \\, no ..)", cfg.File)
+	}
+
+	// 2. Auth preflight: every package, before any side effect.
+	var missing []string
+	for _, j := range r.jobs {
+		if j.Auth.Method == auth.MethodMissing {
+			missing = append(missing, fmt.Sprintf("%s (%s): needs %s", j.Package.Name, j.Package.Kind, j.Auth.Needs))
+		}
+	}
+	if len(missing) > 0 {
+		if r.o.DryRun {
+			for _, m := range missing {
+				r.warn("no credentials for %s (a real publish would stop here)", m)
+			}
+		} else {
+			e := diag.New(CodeAuthMissing, "no way to authenticate %d package(s); nothing was published", len(missing))
+			e.Details = missing
+			return e.WithHint("give the publishing job `permissions: id-token: write` for OIDC trusted publishing, or set the token variable named above")
+		}
+	}
+
+	// 3. Artifact completeness (a dry run checks them only when present).
+	haveArtifacts := dirExists(filepath.Join(r.o.Root, artifacts.Dir))
+	var problems []string
+	if !r.o.DryRun || haveArtifacts {
+		if gaps := artifacts.Check(r.o.Root, p.Rows); len(gaps) > 0 {
+			lines := make([]string, len(gaps))
+			for i, g := range gaps {
+				lines[i] = g.String()
+			}
+			if !r.o.DryRun {
+				e := diag.New(CodeArtifactsMissing, "%d artifact(s) missing or unusable; nothing was published", len(gaps))
+				e.Details = lines
+				return e.WithHint("the build job must upload each matrix row's files as artifact `{artifact_name}` and the publish job must download them into %s/ (actions/download-artifact with path: %s)", artifacts.Dir, artifacts.Dir)
+			}
+			problems = append(problems, lines...)
+		}
+	}
+
+	// 4. All-or-nothing checks before the first upload.
+	published, err := r.registryState(ctx)
+	if err != nil {
+		return err
+	}
+	if !r.o.DryRun {
+		if err := r.checkDirty(ctx, published); err != nil {
+			return err
+		}
+	}
+	if err := r.firstPublishAndLimits(ctx, published); err != nil {
+		return err
+	}
+	if !r.o.DryRun || haveArtifacts {
+		for _, j := range r.jobs {
+			if published[j.Package.Name] {
+				continue
+			}
+			w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true}
+			if j.Package.Kind == config.KindNPM && j.Auth.Method == auth.MethodOIDC {
+				w.Repository = r.o.Env.Value("GITHUB_REPOSITORY")
+			}
+			for _, pr := range artifacts.CheckPackaging(r.o.Root, j.Rows, w) {
+				problems = append(problems, j.Package.Name+": "+pr)
+			}
+		}
+		if len(problems) > 0 && !r.o.DryRun {
+			e := diag.New(CodePackagingMismatch, "the artifacts do not match the plan; nothing was published")
+			e.Details = problems
+			return e.WithHint("rebuild the artifacts at the planned version (the build job reads `version` from its matrix row) and fix the manifest fields named above")
+		}
+	}
+	if !r.o.DryRun {
+		if err := r.authorizeAll(ctx, published); err != nil {
+			return err
+		}
+	}
+	if r.o.PreflightOnly {
+		for i, j := range r.jobs {
+			if published[j.Package.Name] {
+				r.rep.Packages[i].Status = StatusAlreadyPublished
+			} else {
+				r.rep.Packages[i].Status = StatusReady
+			}
+		}
+		r.logf("preflight check passed for %d package(s); nothing was published", len(r.jobs))
+		return nil
+	}
+
+	if !r.o.DryRun {
+		if r.head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
+			return diag.New(CodeTagFailed, "reading HEAD").Wrap(err)
+		}
+	}
+	// 5. Publish in dependency order; the first failure stops the run.
+	for i, j := range r.jobs {
+		res := &r.rep.Packages[i]
+		if r.o.DryRun {
+			r.dryRun(ctx, j, res, published[j.Package.Name], &problems)
+			continue
+		}
+		if err := r.publishOne(ctx, j, res, published[j.Package.Name]); err != nil {
+			return r.stopped(j, err)
+		}
+	}
+	if r.o.DryRun {
+		r.rep.Problems = problems
+		if len(problems) > 0 {
+			e := diag.New(CodeDryRunProblems, "the dry run found %d problem(s)", len(problems))
+			e.Details = problems
+			return e.WithHint("fix every problem listed; a real publish would stop at the first")
+		}
+	}
+	return nil
+}
+
+// stopped marks the run as failed at j and says what was done and what not.
+func (r *run) stopped(j Job, err error) error {
+	var done, notDone []string
+	for _, res := range r.rep.Packages {
+		switch res.Status {
+		case StatusPublished, StatusAlreadyPublished:
+			done = append(done, res.Name+" "+res.Version)
+		default:
+			notDone = append(notDone, res.Name+" "+res.Version)
+		}
+	}
+	r.logf("stopped at %s: done: %s; not done: %s", j.Package.Name, listOrNone(done), listOrNone(notDone))
+	return err
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// registryState asks every registry whether each planned version is already
+// there. An unanswerable question stops the run: guessing would either skip a
+// release or publish twice.
+func (r *run) registryState(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, j := range r.jobs {
+		h := r.o.Handlers[j.Package.Kind]
+		ok, err := h.Published(ctx, j)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, asDiag(err, CodeRegistryCheck, fmt.Sprintf("checking whether %s %s is on %s", j.Name(), j.Version(), h.Registry()),
+				"the registry could not be reached or answered unexpectedly; nothing was published — re-run the job")
+		}
+		out[j.Package.Name] = ok
+		if ok {
+			r.logf("%s %s is already on %s", j.Name(), j.Version(), h.Registry())
+		}
+	}
+	return out, nil
+}
+
+// checkDirty refuses to run cargo publish --allow-dirty over unrelated changes.
+func (r *run) checkDirty(ctx context.Context, published map[string]bool) error {
+	need := false
+	ignore := []string{artifacts.Dir + "/"}
+	for _, j := range r.jobs {
+		if j.Package.Kind == config.KindCrates && !published[j.Package.Name] {
+			need = true
+		}
+		dir := filepath.ToSlash(filepath.Clean(j.Package.Path))
+		for _, f := range []string{"Cargo.toml", "Cargo.lock", "pyproject.toml", "package.json", "package-lock.json"} {
+			ignore = append(ignore, filepath.ToSlash(filepath.Join(dir, f)))
+		}
+	}
+	if !need {
+		return nil
+	}
+	ignore = append(ignore, "Cargo.toml", "Cargo.lock") // workspace root edits (inherited versions)
+	dirty, err := r.o.Git.Dirty(ctx, r.o.Root, ignore)
+	if err != nil {
+		return diag.New(CodeDirtyTree, "checking the working tree").Wrap(err)
+	}
+	if len(dirty) > 0 {
+		if len(dirty) > 20 {
+			dirty = append(dirty[:20], fmt.Sprintf("… and %d more", len(dirty)-20))
+		}
+		e := diag.New(CodeDirtyTree, "the working tree has changes publish did not make; cargo publish would ship them")
+		e.Details = dirty
+		return e.WithHint("commit or remove these files before publishing (the build outputs belong in %s/)", artifacts.Dir)
+	}
+	return nil
+}
+
+// firstPublishAndLimits: trusted publishing cannot create a package on
+// crates.io or npm, and crates.io rate-limits bursts of new crates.
+func (r *run) firstPublishAndLimits(ctx context.Context, published map[string]bool) error {
+	newCrates, versions := 0, 0
+	var blocked []string
+	for i, j := range r.jobs {
+		if published[j.Package.Name] {
+			continue
+		}
+		h := r.o.Handlers[j.Package.Kind]
+		if j.Package.Kind == config.KindCrates {
+			versions++
+		}
+		if j.Package.Kind != config.KindCrates && j.Package.Kind != config.KindNPM {
+			continue
+		}
+		exists, err := h.PackageExists(ctx, j)
+		if err != nil {
+			return asDiag(err, CodeRegistryCheck, fmt.Sprintf("checking whether %s exists on %s", j.Name(), h.Registry()), "re-run the job; nothing was published")
+		}
+		if exists {
+			continue
+		}
+		if j.Package.Kind == config.KindCrates {
+			newCrates++
+		}
+		if j.Auth.Method != auth.MethodOIDC {
+			continue
+		}
+		if j.Auth.Fallback != "" {
+			// npm: the token is the only way to create the package.
+			r.jobs[i].Auth = auth.Resolution{Kind: j.Auth.Kind, Method: auth.MethodToken, EnvName: j.Auth.Fallback}
+			r.rep.Packages[i].Auth = r.jobs[i].Auth.String()
+			note := fmt.Sprintf("%s does not exist on %s yet and trusted publishing cannot create it; using %s for this first publish", j.Name(), h.Registry(), j.Auth.Fallback)
+			r.rep.Packages[i].Notes = append(r.rep.Packages[i].Notes, note)
+			r.logf("%s", note)
+			continue
+		}
+		blocked = append(blocked, fmt.Sprintf("%s: %s does not exist on %s yet; %s", j.Package.Name, j.Name(), h.Registry(), bootstrapStep(j)))
+	}
+	if newCrates > CratesNewBurst {
+		r.warn("this run creates %d new crates; crates.io allows a burst of %d and then about one per 10 minutes — publish will wait when crates.io answers 429 with Retry-After", newCrates, CratesNewBurst)
+	}
+	if versions > CratesVersionsBurst {
+		r.warn("this run publishes %d crate versions; crates.io allows a burst of %d — publish will wait when crates.io answers 429 with Retry-After", versions, CratesVersionsBurst)
+	}
+	if len(blocked) > 0 {
+		e := diag.New(CodeFirstPublishNeedsTok, "trusted publishing cannot create a new package; nothing was published")
+		e.Details = blocked
+		if r.o.DryRun {
+			for _, b := range blocked {
+				r.warn("%s", b)
+			}
+			return nil
+		}
+		return e.WithHint("publish the first version once with a token (set it for one run), register the trusted publisher on the registry, then remove the token")
+	}
+	return nil
+}
+
+func bootstrapStep(j Job) string {
+	switch j.Package.Kind {
+	case config.KindCrates:
+		return "publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN (or `cargo publish` locally), then add the trusted publisher at https://crates.io/crates/" + j.Name() + "/settings"
+	case config.KindNPM:
+		return "publish it once with NODE_AUTH_TOKEN (or NPM_TOKEN) set, then require the trusted publisher at https://www.npmjs.com/package/" + j.Name() + "/access and delete the token"
+	}
+	return ""
+}
+
+// authorizeAll runs every trust exchange (and picks every token) before the
+// first upload, so a refusal on the last package stops the run before the
+// first one ships.
+func (r *run) authorizeAll(ctx context.Context, published map[string]bool) error {
+	r.creds = map[string]*Credential{}
+	var errs []error
+	for i, j := range r.jobs {
+		if published[j.Package.Name] {
+			continue
+		}
+		h := r.o.Handlers[j.Package.Kind]
+		c, err := h.Authorize(ctx, j)
+		if err != nil {
+			r.rep.Packages[i].Error, r.rep.Packages[i].Code = secret.Redact(err.Error()), diag.CodeOf(err)
+			errs = append(errs, err)
+			continue
+		}
+		r.creds[j.Package.Name] = c
+		if c.Note != "" {
+			r.rep.Packages[i].Notes = append(r.rep.Packages[i].Notes, c.Note)
+			r.logf("%s: %s", j.Package.Name, c.Note)
+		}
+		if c.Method != j.Auth.Method {
+			r.rep.Packages[i].Auth = string(c.Method)
+			if c.EnvName != "" {
+				r.rep.Packages[i].Auth = "token (" + c.EnvName + ")"
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	// Report the first refusal with its diagnosis; list the others.
+	first := errs[0]
+	var de *diag.Error
+	if !errors.As(first, &de) {
+		de = diag.New(CodeTrustRefusedGeneric, "authenticating").Wrap(first)
+	}
+	out := *de
+	out.Msg = "nothing was published: " + de.Msg
+	for _, e := range errs[1:] {
+		out.Details = append(out.Details, "also refused: "+secret.Redact(firstLine(e.Error())))
+	}
+	return &out
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+func (r *run) revokeAll(ctx context.Context) {
+	for name, c := range r.creds {
+		r.revoke(ctx, name, c)
+	}
+}
+
+func (r *run) revoke(ctx context.Context, name string, c *Credential) {
+	if c == nil || c.Revoke == nil {
+		return
+	}
+	f := c.Revoke
+	c.Revoke = nil
+	if err := f(ctx); err != nil {
+		r.warn("%s: revoking the short-lived token failed (it expires on its own): %v", name, err)
+	}
+}
+
+func (r *run) dryRun(ctx context.Context, j Job, res *Result, published bool, problems *[]string) {
+	if published {
+		res.Status = StatusAlreadyPublished
+		r.logf("%s %s: already on %s; would ensure tag %s", j.Name(), j.Version(), res.Registry, j.Release.Tag)
+		return
+	}
+	h := r.o.Handlers[j.Package.Kind]
+	r.logf("%s %s: running %s dry run", j.Name(), j.Version(), h.Registry())
+	ps := h.DryRun(ctx, j)
+	for _, p := range ps {
+		*problems = append(*problems, j.Package.Name+": "+secret.Redact(p))
+	}
+	res.Status = StatusWouldPublish
+	if len(ps) > 0 {
+		res.Status = StatusFailed
+		res.Error = secret.Redact(strings.Join(ps, "; "))
+	}
+}
+
+// publishOne ships one package: manifest, upload (settled), tag, push, release.
+func (r *run) publishOne(ctx context.Context, j Job, res *Result, published bool) error {
+	h := r.o.Handlers[j.Package.Kind]
+	fail := func(err error, code, what, hint string) error {
+		de := asDiag(err, code, what, hint)
+		res.Error, res.Code = secret.Redact(de.Error()), de.Code
+		if res.Status == StatusNotAttempted {
+			res.Status = StatusFailed
+		}
+		return de
+	}
+	if published {
+		res.Status = StatusAlreadyPublished
+	} else {
+		c := r.creds[j.Package.Name]
+		if r.o.SetVersion != nil {
+			file, hint, err := r.o.SetVersion(j.Package.Kind, filepath.Join(r.o.Root, filepath.FromSlash(j.Package.Path)), j.Version())
+			if err != nil {
+				r.revoke(ctx, j.Package.Name, c)
+				return fail(err, CodeManifestWrite, fmt.Sprintf("writing version %s into %s's manifest", j.Version(), j.Package.Name), "fix the manifest at "+j.Package.Path)
+			}
+			if file != "" {
+				r.logf("%s: wrote version %s into %s", j.Package.Name, j.Version(), relTo(r.o.Root, file))
+			}
+			if hint != "" {
+				res.Notes = append(res.Notes, hint)
+				r.logf("%s: %s", j.Package.Name, hint)
+			}
+		}
+		r.logf("%s %s: publishing to %s (%s)", j.Name(), j.Version(), h.Registry(), res.Auth)
+		err := h.Publish(ctx, j, c)
+		r.revoke(context.WithoutCancel(ctx), j.Package.Name, c)
+		if err != nil {
+			// An error may hide a success (timeout after sending, npm's
+			// Sigstore 409, "already exists" on a retry): ask the registry.
+			if ok, qerr := h.Published(context.WithoutCancel(ctx), j); qerr == nil && ok {
+				res.Notes = append(res.Notes, "the upload reported an error, but the registry has this version: "+firstLine(secret.Redact(err.Error())))
+				r.logf("%s %s: the registry has the version despite the error; continuing", j.Name(), j.Version())
+			} else {
+				return fail(err, CodePublishFailed, fmt.Sprintf("publishing %s %s to %s", j.Name(), j.Version(), h.Registry()),
+					"fix the cause above and re-run: packages already published are skipped, and their tags are repaired")
+			}
+		}
+		res.Status = StatusPublished
+		r.logf("%s %s: published %s", j.Name(), j.Version(), res.URL)
+	}
+	// Tag (also for already-published versions: tag repair).
+	tag := j.Release.Tag
+	commit, exists, err := r.o.Git.TagExists(ctx, r.o.Root, tag)
+	if err != nil {
+		return fail(err, CodeTagFailed, "checking tag "+tag, "")
+	}
+	if exists {
+		res.TagState = "existed"
+	} else {
+		commit = r.head
+		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, j.Package.Name+" "+j.Version(), commit); err != nil {
+			return fail(err, CodeTagFailed, "creating tag "+tag, "the version is on the registry; re-run to create the tag (it is repaired automatically)")
+		}
+		res.TagState = "created"
+		r.logf("%s: tagged %s at %s", j.Package.Name, tag, short(commit))
+	}
+	if ok, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil {
+		return fail(err, CodeTagFailed, "looking for the origin remote", "")
+	} else if ok {
+		if err := r.o.Git.PushTag(ctx, r.o.Root, "origin", tag); err != nil {
+			return fail(err, CodeTagFailed, "pushing tag "+tag+" to origin", "the job needs `permissions: contents: write`; re-run to push the tag (the registry already has the version)")
+		}
+		if res.TagState == "created" {
+			res.TagState = "pushed"
+		}
+	} else if res.TagState == "created" {
+		res.TagState = "not-pushed"
+		r.warn("%s: no `origin` remote; tag %s was created locally only", j.Package.Name, tag)
+	}
+	// GitHub Release.
+	if r.o.Releases != nil {
+		notes, err := r.o.Git.SubjectsBetween(ctx, r.o.Root, j.Release.LastTag, commit)
+		if err != nil {
+			r.warn("%s: reading release notes: %v", j.Package.Name, err)
+		}
+		body := releaseBody(notes)
+		url, err := r.o.Releases.EnsureRelease(ctx, tag, j.Package.Name+" "+j.Version(), body, commit)
+		if err != nil {
+			return fail(err, CodeReleaseFailed, "creating the GitHub Release for "+tag, "the version and tag exist; re-run to create the release")
+		}
+		res.Release = url
+	}
+	return nil
+}
+
+func releaseBody(subjects []string) string {
+	var b strings.Builder
+	for _, s := range subjects {
+		s = strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")
+		if s == "" {
+			continue
+		}
+		b.WriteString("- " + s + "\n")
+	}
+	return b.String()
+}
+
+func short(c string) string {
+	if len(c) > 12 {
+		return c[:12]
+	}
+	return c
+}
+
+func relTo(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+// asDiag keeps a *diag.Error as is (its code is the better one) and wraps
+// anything else under code with what failed and a hint.
+func asDiag(err error, code, what, hint string) *diag.Error {
+	var de *diag.Error
+	if errors.As(err, &de) {
+		if !strings.Contains(de.Msg, what) && what != "" {
+			cp := *de
+			cp.Msg = what + ": " + de.Msg
+			if cp.Hint == "" {
+				cp.Hint = hint
+			}
+			return &cp
+		}
+		return de
+	}
+	e := diag.New(code, "%s", what).Wrap(errors.New(secret.Redact(err.Error())))
+	e.Hint = hint
+	return e
+}

@@ -1,0 +1,135 @@
+// Package publish is the irreversible act (SPEC §4): re-plan, check
+// everything that can be checked for every package before the first upload,
+// then publish in dependency order, tag, push and create GitHub Releases. A
+// failure stops the run; a re-run publishes only what is missing and repairs
+// tags of versions the registry already has.
+//
+// The registries are reached through Handlers (internal/publish/crates, pypi,
+// npm); git and GitHub through small interfaces, so the flow is tested with
+// fakes and wired to the real clients by the CLI.
+package publish
+
+import (
+	"context"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+)
+
+// Job is one package's release as a handler sees it.
+type Job struct {
+	Package *config.Package
+	Release plan.Release
+	Rows    []plan.Row // its matrix rows (artifact folders)
+	Root    string     // repository root
+	Auth    auth.Resolution
+	Env     env.Env
+	DryRun  bool
+}
+
+// Name is the registry name the job publishes under.
+func (j Job) Name() string { return j.Package.RegistryName() }
+
+// Version is the planned version.
+func (j Job) Version() string { return j.Release.Version }
+
+// Credential is what a handler publishes with: a token read from the
+// environment or minted by a trust exchange. Token is registered for
+// redaction and never printed.
+type Credential struct {
+	Method  auth.Method
+	EnvName string // the variable the token came from (token method)
+	Token   string
+	Expires time.Time
+	// Revoke, when set, invalidates a minted token (crates.io). Called once.
+	Revoke func(ctx context.Context) error
+	// Note is a line for the report, e.g. "OIDC refused; using PYPI_API_TOKEN instead".
+	Note string
+}
+
+// Handler is one registry.
+type Handler interface {
+	// Registry is the registry's display name, e.g. "crates.io".
+	Registry() string
+	// URL is the page of name@version on the registry.
+	URL(name, version string) string
+	// Published reports whether name@version is fully on the registry
+	// (the truth a re-run relies on).
+	Published(ctx context.Context, j Job) (bool, error)
+	// PackageExists reports whether the package exists at all (first-publish check).
+	PackageExists(ctx context.Context, j Job) (bool, error)
+	// Authorize picks or mints the credential (the trust exchange runs here,
+	// before the first upload of the run). A refusal is a *diag.Error with the
+	// diagnosis of SPEC §5.
+	Authorize(ctx context.Context, j Job) (*Credential, error)
+	// Publish uploads the package. An error that may hide a success is settled
+	// by the orchestrator asking Published.
+	Publish(ctx context.Context, j Job, c *Credential) error
+	// DryRun runs the ecosystem's own dry run and returns every problem found.
+	DryRun(ctx context.Context, j Job) []string
+}
+
+// Git is what publish needs from the repository.
+type Git interface {
+	HeadCommit(ctx context.Context, dir string) (string, error)
+	TagExists(ctx context.Context, dir, tag string) (commit string, ok bool, err error)
+	CreateAnnotatedTag(ctx context.Context, dir, name, msg, commit string) error
+	// PushTag pushes tag to remote; HasRemote says whether it exists.
+	PushTag(ctx context.Context, dir, remote, tag string) error
+	HasRemote(ctx context.Context, dir, remote string) (bool, error)
+	// SubjectsBetween lists commit subjects in (from, to]; from "" = all history.
+	SubjectsBetween(ctx context.Context, dir, from, to string) ([]string, error)
+	// Dirty lists changed or untracked paths, leaving out those under ignore
+	// (slash-separated prefixes or exact files).
+	Dirty(ctx context.Context, dir string, ignore []string) ([]string, error)
+}
+
+// Releaser creates GitHub Releases (idempotently).
+type Releaser interface {
+	// EnsureRelease returns the URL of the release for tag, creating it when absent.
+	EnsureRelease(ctx context.Context, tag, name, body, commit string) (string, error)
+}
+
+// VersionWriter writes a version into a package's manifest and says what it did.
+type VersionWriter func(kind, dir, version string) (file, hint string, err error)
+
+// Statuses of a package in the report.
+const (
+	StatusPublished        = "published"
+	StatusAlreadyPublished = "already-published"
+	StatusWouldPublish     = "would-publish"
+	StatusReady            = "ready" // --preflight-check: every check passed
+	StatusFailed           = "failed"
+	StatusNotAttempted     = "not-attempted"
+)
+
+// Result is one package's line in the report.
+type Result struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	Version  string   `json:"version"`
+	Registry string   `json:"registry"`
+	URL      string   `json:"url"`
+	Status   string   `json:"status"`
+	Auth     string   `json:"auth"`
+	Tag      string   `json:"tag"`
+	TagState string   `json:"tag_state,omitempty"` // created | existed | pushed | not-pushed (no origin)
+	Release  string   `json:"release,omitempty"`   // GitHub Release URL
+	Notes    []string `json:"notes,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	Code     string   `json:"code,omitempty"`
+}
+
+// Report is the run's outcome (`publish --json` prints it).
+type Report struct {
+	DryRun    bool     `json:"dry_run"`
+	Preflight bool     `json:"preflight_check"`
+	Outcome   string   `json:"outcome"` // ok | failed | nothing-to-release
+	Packages  []Result `json:"packages"`
+	Warnings  []string `json:"warnings,omitempty"`
+	// Problems are every issue a dry run found (the run fails when non-empty).
+	Problems []string `json:"problems,omitempty"`
+}
