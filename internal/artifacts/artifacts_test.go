@@ -83,7 +83,7 @@ func TestCheckComplete(t *testing.T) {
 func TestCheckListsEveryGap(t *testing.T) {
 	root := t.TempDir()
 	a := filepath.Join(root, Dir)
-	os.MkdirAll(filepath.Join(a, "my-crate-crate"), 0o755)                   // empty
+	os.MkdirAll(filepath.Join(a, "my-crate-crate"), 0o755)                       // empty
 	write(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "x.txt"), "") // wrong type
 	// py-sdist and js-pkg missing
 	gaps := Check(root, polyRows())

@@ -143,7 +143,9 @@ func ReadNpm(p string) (*NpmMeta, error) {
 			return nil, err
 		}
 	} else {
-		data, err = tarMember(p, func(name string) bool { return strings.Count(strings.Trim(name, "/"), "/") == 1 && path.Base(name) == "package.json" })
+		data, err = tarMember(p, func(name string) bool {
+			return strings.Count(strings.Trim(name, "/"), "/") == 1 && path.Base(name) == "package.json"
+		})
 		if err != nil {
 			return nil, err
 		}
