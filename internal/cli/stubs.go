@@ -32,29 +32,6 @@ func newPublishCmd(app *App) *cobra.Command {
 	return c
 }
 
-func newDoctorCmd(app *App) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "doctor",
-		Short: "Check config, auth and trusted-publishing setup before a release fails",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("doctor") },
-	}
-	c.Flags().Bool("artifacts", false, "also check that every artifact of the current plan is present")
-	c.Flags().Bool("deep", false, "also inspect fallback tokens and check their scope covers each package")
-	return c
-}
-
-func newPreflightCmd(app *App) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "preflight",
-		Short: "Check auth and tokens for the packages in the current plan",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("preflight") },
-	}
-	c.Flags().Bool("all", false, "check every package, not only those in the plan")
-	return c
-}
-
 func newStatusCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
@@ -80,22 +57,6 @@ func newTokenCmd(app *App) *cobra.Command {
 	inspect.Flags().String("token", "", "the token to inspect (default: from the environment)")
 	inspect.Flags().String("registry", "", "crates|pypi|npm (default: detected from the token)")
 	c.AddCommand(list, inspect)
-	return c
-}
-
-func newAuthCmd(app *App) *cobra.Command {
-	c := &cobra.Command{Use: "auth", Short: "Sign in to GitHub (for `token list --secrets`)"}
-	for _, v := range []struct{ use, short string }{
-		{"login", "Sign in through the putitoutthere-cli GitHub App (device flow)"},
-		{"logout", "Remove the stored GitHub credential"},
-		{"status", "Show whether a GitHub credential is stored and still valid"},
-	} {
-		name := "auth " + v.use
-		c.AddCommand(&cobra.Command{
-			Use: v.use, Short: v.short, Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error { return notImplemented(name) },
-		})
-	}
 	return c
 }
 

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/doctor"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/repo"
+)
+
+// doctorOptions wires doctor to the real world; tests of the command replace
+// fields through doctorHook.
+func doctorOptions(app *App) doctor.Options {
+	opt := doctor.Options{
+		Root:       app.Cwd,
+		ConfigFile: app.ConfigFile(),
+		Env:        app.Env,
+		Plan: func(ctx context.Context, cfg *config.Config) (*plan.Plan, error) {
+			return repo.PlanFor(ctx, app.Cwd, cfg)
+		},
+		InspectToken: inspectTokenFunc,
+	}
+	if doctorHook != nil {
+		doctorHook(&opt)
+	}
+	return opt
+}
+
+// doctorHook lets tests adjust doctor's options (fake servers, timeouts).
+var doctorHook func(*doctor.Options)
+
+// inspectTokenFunc inspects a fallback token for doctor --deep and preflight;
+// nil until token inspection is available.
+var inspectTokenFunc func(ctx context.Context, pkg *config.Package, envName string) (doctor.TokenInfo, error)
+
+func newDoctorCmd(app *App) *cobra.Command {
+	var withArtifacts, deep bool
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check config, auth and trusted-publishing setup before a release fails",
+		Long: `doctor runs, in order: config, auth, trust policy (local), trust policy
+(declared), trust policy (crates.io registry, with CRATES_IO_DOCTOR_TOKEN) and
+trust policy (OIDC claims, inside GitHub Actions). It exits 0 when clean, 1 on
+any failure, 2 when the config does not load.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt := doctorOptions(app)
+			opt.Artifacts, opt.Deep = withArtifacts, deep
+			rep := doctor.Run(cmd.Context(), opt)
+			if app.Env.InActions() {
+				rep.Annotate(app.Err)
+			}
+			if rep.ConfigError {
+				// Exit 2. Under --json the one document is the error itself;
+				// humans also get the report (local workflow checks still ran).
+				if !app.JSON {
+					rep.WriteText(app.Out)
+				}
+				return configError(rep)
+			}
+			if app.JSON {
+				if err := app.PrintJSON(rep.JSON()); err != nil {
+					return err
+				}
+			} else {
+				rep.WriteText(app.Out)
+			}
+			if rep.Failed() {
+				return diag.ErrSilent
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&withArtifacts, "artifacts", false, "also check that every artifact of the current plan is present")
+	c.Flags().BoolVar(&deep, "deep", false, "also inspect fallback tokens and check their scope covers each package")
+	return c
+}
+
+// configError turns the config phase's failure into the exit-2 error.
+func configError(rep *doctor.Report) error {
+	if p := rep.Phase(doctor.PhaseConfig); p != nil {
+		for _, is := range p.Issues() {
+			return diag.Usage(is.Code, "%s", is.Message).WithHint("%s", is.Hint)
+		}
+	}
+	return diag.Usage(doctor.CodeConfigInvalid, "the config did not load")
+}

@@ -1,0 +1,214 @@
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/httpx"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Codes of the trust policy (crates.io registry) phase.
+const (
+	CodeCratesMismatch     = "PIOT_DOCTOR_CRATES_IO_MISMATCH"
+	CodeCratesNoConfig     = "PIOT_DOCTOR_CRATES_IO_NO_PUBLISHER"
+	CodeCratesUnauthorized = "PIOT_DOCTOR_CRATES_IO_UNAUTHORIZED"
+	CodeCratesRefused      = "PIOT_DOCTOR_CRATES_IO_REFUSED"
+	CodeCratesUnreachable  = "PIOT_DOCTOR_CRATES_IO_UNREACHABLE"
+	CodeNotOnRegistry      = "PIOT_DOCTOR_NOT_ON_REGISTRY"
+)
+
+// CratesDoctorTokenEnv holds a read-scoped crates.io API token for phase 5.
+const CratesDoctorTokenEnv = "CRATES_IO_DOCTOR_TOKEN"
+
+// GitHubConfig is one trusted publisher registered on crates.io (protocols §3.6).
+type GitHubConfig struct {
+	ID               int64   `json:"id"`
+	Crate            string  `json:"crate"`
+	RepositoryOwner  string  `json:"repository_owner"`
+	RepositoryName   string  `json:"repository_name"`
+	WorkflowFilename string  `json:"workflow_filename"`
+	Environment      *string `json:"environment"`
+}
+
+func (c GitHubConfig) env() string {
+	if c.Environment == nil {
+		return ""
+	}
+	return *c.Environment
+}
+
+func cratesBase(st *state) string {
+	if u := st.opt.Env.Value("PUTITOUTTHERE_CRATES_IO_URL"); u != "" {
+		return strings.TrimRight(u, "/")
+	}
+	return "https://crates.io"
+}
+
+// fetchGitHubConfigs lists crate's trusted publishers within the registry
+// budget, following pagination.
+func fetchGitHubConfigs(ctx context.Context, st *state, token, crate string) ([]GitHubConfig, error) {
+	ctx, cancel := context.WithTimeout(ctx, st.opt.RegistryTimeout)
+	defer cancel()
+	c := *st.opt.HTTP
+	c.Policy.Attempts = 1 // the budget is per call; a bad minute is a skip, not a wait
+	c.Policy.PerRequest = st.opt.RegistryTimeout
+	base := cratesBase(st)
+	next := "?crate=" + url.QueryEscape(crate)
+	var out []GitHubConfig
+	for page := 0; next != "" && page < 20; page++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/trusted_publishing/github_configs"+next, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", token)
+		req.Header.Set("Accept", "application/json")
+		_, body, err := c.Do(ctx, req, nil)
+		if err != nil {
+			return nil, err
+		}
+		var v struct {
+			Configs []GitHubConfig `json:"github_configs"`
+			Meta    struct {
+				NextPage *string `json:"next_page"`
+			} `json:"meta"`
+		}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return nil, fmt.Errorf("crates.io github_configs answer is not JSON: %w", err)
+		}
+		out = append(out, v.Configs...)
+		next = ""
+		if v.Meta.NextPage != nil && strings.HasPrefix(*v.Meta.NextPage, "?") {
+			next = *v.Meta.NextPage
+		}
+	}
+	return out, nil
+}
+
+// cratesDetail extracts crates.io's `{"errors":[{"detail":…}]}` text.
+func cratesDetail(body string) string {
+	var v struct {
+		Errors []struct {
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &v) == nil && len(v.Errors) > 0 {
+		return v.Errors[0].Detail
+	}
+	return strings.TrimSpace(body)
+}
+
+func cratesPhase(ctx context.Context, st *state) *Phase {
+	p := newPhase(PhaseCratesIO, "trust policy (crates.io registry)", "trust-policy")
+	defer p.finish()
+	token := st.opt.Env.Value(CratesDoctorTokenEnv)
+	if token == "" {
+		p.add(Skip, "skipped: "+CratesDoctorTokenEnv+" is not set")
+		return p
+	}
+	secret.Register(token)
+	any := false
+	for i := range st.cfg.Packages {
+		pkg := &st.cfg.Packages[i]
+		if pkg.Kind != config.KindCrates || pkg.TrustPolicy == nil {
+			continue
+		}
+		any = true
+		checkCrate(ctx, st, p, pkg, token)
+	}
+	if !any {
+		p.add(Neutral, "no crates package declares a trust policy")
+	}
+	return p
+}
+
+func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, token string) {
+	name := pkg.RegistryName()
+	lbl := label(pkg)
+	configs, err := fetchGitHubConfigs(ctx, st, token, name)
+	if err != nil {
+		var he *httpx.Error
+		status := httpx.StatusOf(err)
+		switch {
+		case errors.As(err, &he) && status == http.StatusUnauthorized:
+			p.add(Fail, lbl+": crates.io refused "+CratesDoctorTokenEnv, Issue{Code: CodeCratesUnauthorized, Severity: SevError,
+				Message: fmt.Sprintf("crates.io answered HTTP 401 for `%s`: %s", name, secret.Redact(cratesDetail(he.Body))),
+				Hint:    CratesDoctorTokenEnv + " is not a valid crates.io API token; create one under Account settings → API tokens and store it as a repository secret"})
+		case status == http.StatusNotFound:
+			p.add(Neutral, fmt.Sprintf("%s: `%s` does not exist on crates.io yet", lbl, name), Issue{Code: CodeNotOnRegistry, Severity: SevWarning,
+				Message: fmt.Sprintf("crate `%s` does not exist on crates.io: %s", name, secret.Redact(cratesDetail(he.Body))),
+				Hint:    "trusted publishing cannot create a crate: publish the first version with a CARGO_REGISTRY_TOKEN, then add the trusted publisher"})
+		case status >= 400 && status < 500:
+			p.add(Fail, fmt.Sprintf("%s: crates.io refused the read (HTTP %d)", lbl, status), Issue{Code: CodeCratesRefused, Severity: SevError,
+				Message: fmt.Sprintf("crates.io answered HTTP %d for `%s`: %s", status, name, secret.Redact(cratesDetail(he.Body))),
+				Hint:    "the token's owner must own the crate, and a scoped token needs the `trusted-publishing` endpoint scope for it"})
+		default:
+			reason := secret.Redact(err.Error())
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "deadline exceeded") {
+				reason = fmt.Sprintf("no answer within %s", st.opt.RegistryTimeout)
+			} else if status >= 500 {
+				reason = fmt.Sprintf("HTTP %d", status)
+			}
+			p.add(Neutral, fmt.Sprintf("%s: skipped, crates.io unreachable (%s)", lbl, reason))
+		}
+		return
+	}
+	tp := pkg.TrustPolicy
+	repo := tp.Repository
+	if repo == "" {
+		repo = st.repo
+	}
+	if len(configs) == 0 {
+		p.add(Fail, fmt.Sprintf("%s: crates.io has no trusted publisher for `%s`", lbl, name), Issue{Code: CodeCratesNoConfig, Severity: SevError,
+			Message: fmt.Sprintf("crates.io has no trusted publisher registered for `%s`", name),
+			Hint:    fmt.Sprintf("add one at https://crates.io/crates/%s/settings: repository %s, workflow %s, environment %s", name, orPlaceholder(repo), tp.Workflow, orNone(tp.Environment))})
+		return
+	}
+	var best []string
+	for _, c := range configs {
+		var diffs []string
+		if c.WorkflowFilename != tp.Workflow {
+			diffs = append(diffs, fmt.Sprintf("workflow filename: crates.io has `%s`, declared `%s`", c.WorkflowFilename, tp.Workflow))
+		}
+		if !strings.EqualFold(c.env(), tp.Environment) {
+			diffs = append(diffs, fmt.Sprintf("environment: crates.io has %s, declared %s", quoteOrNone(c.env()), quoteOrNone(tp.Environment)))
+		}
+		if got := c.RepositoryOwner + "/" + c.RepositoryName; repo != "" && !strings.EqualFold(got, repo) {
+			diffs = append(diffs, fmt.Sprintf("repository: crates.io has `%s`, declared `%s`", got, repo))
+		}
+		if len(diffs) == 0 {
+			p.add(Pass, fmt.Sprintf("%s: crates.io's trusted publisher matches (%s/%s, %s, environment %s)", lbl, c.RepositoryOwner, c.RepositoryName, c.WorkflowFilename, quoteOrNone(c.env())))
+			return
+		}
+		if best == nil || len(diffs) < len(best) {
+			best = diffs
+		}
+	}
+	var issues []Issue
+	for _, d := range best {
+		issues = append(issues, Issue{Code: CodeCratesMismatch, Severity: SevError,
+			Message: fmt.Sprintf("crate `%s`: %s", name, d),
+			Hint:    fmt.Sprintf("publish will fail with HTTP 400 at the token exchange; make crates.io's trusted publisher (https://crates.io/crates/%s/settings) and the declaration agree", name)})
+	}
+	p.add(Fail, fmt.Sprintf("%s: no crates.io trusted publisher matches the declaration", lbl), issues...)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return "`" + s + "`"
+}

@@ -1,0 +1,149 @@
+package doctor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/httpx"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/workflow"
+)
+
+// DefaultRegistryTimeout is the budget for each registry call doctor makes.
+const DefaultRegistryTimeout = 5 * time.Second
+
+// TokenInfo is what a token inspection found (phase 8, --deep).
+type TokenInfo struct {
+	// Covers reports whether the token may publish the package.
+	Covers bool
+	// Detail describes the token (scope, owner, expiry), never its value.
+	Detail string
+}
+
+// Options are doctor's inputs. Everything that touches the outside world is
+// a field, so tests drive every branch without a network or a real git.
+type Options struct {
+	Root       string // repository root
+	ConfigFile string // path of putitoutthere.toml
+	Env        env.Env
+
+	Artifacts bool // phase 7
+	Deep      bool // phase 8
+
+	// HTTP is used for every registry and OIDC call; nil = httpx.New().
+	HTTP *httpx.Client
+	// RegistryTimeout bounds each registry call (default 5 s).
+	RegistryTimeout time.Duration
+
+	// Remote returns the `origin` remote URL ("" when there is none).
+	// nil = `git remote get-url origin` in Root.
+	Remote func(ctx context.Context) string
+	// NPMRegistry returns npm's registry URL for the OIDC audience. nil =
+	// PUTITOUTTHERE_NPM_REGISTRY, else `npm config get registry`.
+	NPMRegistry func(ctx context.Context) string
+	// Plan computes the current plan (phase 7); nil = unavailable.
+	Plan func(ctx context.Context, cfg *config.Config) (*plan.Plan, error)
+	// InspectToken inspects a token held in envName for pkg (phase 8); nil =
+	// unavailable.
+	InspectToken func(ctx context.Context, pkg *config.Package, envName string) (TokenInfo, error)
+	// PackageExists asks a registry whether a package exists (--deep);
+	// nil = the built-in crates.io / npm lookups.
+	PackageExists func(ctx context.Context, pkg *config.Package) (exists bool, err error)
+}
+
+// state is what phases share.
+type state struct {
+	opt      Options
+	cfg      *config.Config
+	analysis *workflow.Analysis
+	kinds    map[string]bool
+	repo     string // owner/repo from origin ("" unknown)
+	remote   string
+}
+
+// Run runs every phase and returns the report. It never returns an error:
+// every problem is a finding in the report.
+func Run(ctx context.Context, opt Options) *Report {
+	if opt.RegistryTimeout <= 0 {
+		opt.RegistryTimeout = DefaultRegistryTimeout
+	}
+	if opt.HTTP == nil {
+		opt.HTTP = httpx.New()
+	}
+	if opt.Env == nil {
+		opt.Env = env.Env{}
+	}
+	st := &state{opt: opt, kinds: map[string]bool{}}
+	r := &Report{}
+
+	cfgPhase, cfg := configPhase(st)
+	st.cfg = cfg
+	if cfg != nil {
+		for _, p := range cfg.Packages {
+			st.kinds[p.Kind] = true
+		}
+	}
+
+	wfs, err := workflow.LoadDir(opt.Root)
+	st.analysis = workflow.Analyze(wfs, workflow.Options{LocalAction: isLocalAction(opt.Root)})
+	local := localPhase(st.analysis, st.kinds)
+	if err != nil {
+		local.add(Fail, "workflows: "+err.Error())
+		local.finish()
+	}
+
+	if cfg == nil {
+		r.ConfigError = true
+		r.Phases = append(r.Phases, cfgPhase)
+		r.Phases = append(r.Phases, skipped(PhaseAuth, "auth", "auth"), local,
+			skipped(PhaseDeclared, "trust policy (declared)", "trust-policy"),
+			skipped(PhaseCratesIO, "trust policy (crates.io registry)", "trust-policy"),
+			skipped(PhaseClaims, "trust policy (OIDC claims)", "trust-policy"))
+		r.Note = note
+		return r
+	}
+
+	st.remote = st.originURL(ctx)
+	if owner, name, ok := ParseRemote(st.remote); ok {
+		st.repo = owner + "/" + name
+	}
+	npmRepoWarnings(st, cfgPhase)
+	cfgPhase.finish()
+
+	r.Phases = append(r.Phases, cfgPhase, authPhase(st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))
+	if opt.Artifacts {
+		r.Phases = append(r.Phases, artifactsPhase(ctx, st))
+	}
+	if opt.Deep {
+		r.Phases = append(r.Phases, deepPhase(ctx, st))
+	}
+	r.Note = note
+	return r
+}
+
+// note is the closing line: what doctor still cannot see.
+const note = "`doctor` compares your declared trust policies with the local workflows, with crates.io's registered configs (when CRATES_IO_DOCTOR_TOKEN is set) and, inside Actions, with the OIDC token's claims. It cannot read PyPI's or npm's trusted-publisher settings: for those registries the [package.trust_policy] block is what you say is registered, so after renaming a workflow or environment update the registry's trusted-publisher page too, or publish will still fail with HTTP 400."
+
+func skipped(id, title, prefix string) *Phase {
+	p := newPhase(id, title, prefix)
+	p.add(Skip, "skipped: the config did not load")
+	p.finish()
+	return p
+}
+
+// isLocalAction reports whether the repository is itself the putitoutthere
+// action, so `uses: ./` steps run it.
+func isLocalAction(root string) bool {
+	for _, n := range []string{"action.yml", "action.yaml"} {
+		data, err := os.ReadFile(filepath.Join(root, n))
+		if err == nil && strings.Contains(strings.ToLower(string(data)), "putitoutthere") {
+			return true
+		}
+	}
+	return false
+}

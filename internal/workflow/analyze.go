@@ -1,0 +1,275 @@
+package workflow
+
+import (
+	"sort"
+	"strings"
+)
+
+// Link is one hop of a call chain: a job in a workflow.
+type Link struct {
+	Workflow *Workflow
+	Job      *Job
+}
+
+// Target is a live publish job seen from the top-level workflow GitHub runs.
+// Chain[0] is the top-level workflow and its job; the last link is the job
+// whose step runs publish. For a direct publish job the chain has one link.
+type Target struct {
+	Chain    []Link
+	Step     *Step
+	StepLine int
+	Via      string // "run" or "action"
+	// Uncalled: the top of the chain is a reusable workflow (workflow_call)
+	// that no workflow in this repository calls; it may be called from
+	// another repository, which doctor cannot see.
+	Uncalled bool
+}
+
+// Caller is the top-level workflow: what `workflow_ref` names.
+func (t *Target) Caller() *Workflow { return t.Chain[0].Workflow }
+
+// CallerJob is the job in the top-level workflow.
+func (t *Target) CallerJob() *Job { return t.Chain[0].Job }
+
+// Defining is the workflow that defines the publishing job: what
+// `job_workflow_ref` names.
+func (t *Target) Defining() *Workflow { return t.Chain[len(t.Chain)-1].Workflow }
+
+// Job is the job that runs the publish step.
+func (t *Target) Job() *Job { return t.Chain[len(t.Chain)-1].Job }
+
+// Reusable reports whether the publish job runs inside a called workflow.
+func (t *Target) Reusable() bool { return len(t.Chain) > 1 }
+
+// Registry kinds, as in the config.
+const (
+	KindCrates = "crates"
+	KindPyPI   = "pypi"
+	KindNPM    = "npm"
+)
+
+// WorkflowFor is the workflow file name registry kind matches against
+// (protocols §0): PyPI reads job_workflow_ref, the file that defines the job;
+// crates.io and npm read workflow_ref, the top-level caller.
+func (t *Target) WorkflowFor(kind string) string {
+	if kind == KindPyPI {
+		return t.Defining().File
+	}
+	return t.Caller().File
+}
+
+// Environment is the environment the publishing job runs in. Jobs that call
+// a reusable workflow cannot set one, so it is the defining job's.
+func (t *Target) Environment() *Environment { return t.Job().Environment }
+
+// Grant is the verdict on one permission scope for a target.
+type Grant struct {
+	Scope string
+	OK    bool
+	// Default: no `permissions:` at job or workflow level, so the repository
+	// default applies, which never includes id-token.
+	Default bool
+	// Where the permission is missing: the file, the line to fix (the
+	// permissions block in force, or the job), and the job.
+	Workflow *Workflow
+	Job      *Job
+	Line     int
+	Level    string // "job" | "workflow" | "default"
+}
+
+// side is the permissions block in force for one link: the job's when it has
+// one (it replaces the workflow's, no merging), else the workflow's.
+func side(l Link) (*Permissions, string) {
+	if l.Job.Permissions != nil {
+		return l.Job.Permissions, "job"
+	}
+	if l.Workflow.Permissions != nil {
+		return l.Workflow.Permissions, "workflow"
+	}
+	return nil, "default"
+}
+
+// Check applies GitHub's semantics to scope along the chain. The top-level
+// job's block (or its workflow's) is the ceiling; a called workflow that
+// declares permissions can only narrow them, one that declares none inherits.
+func (t *Target) Check(scope string) Grant {
+	for i, l := range t.Chain {
+		p, level := side(l)
+		g := Grant{Scope: scope, Workflow: l.Workflow, Job: l.Job, Level: level}
+		if p == nil {
+			if i == 0 {
+				g.Default, g.Line = true, l.Job.Line
+				return g
+			}
+			continue // inherits the caller's
+		}
+		g.Line = p.Line
+		if !p.Grants(scope) {
+			return g
+		}
+	}
+	last := t.Chain[len(t.Chain)-1]
+	return Grant{Scope: scope, OK: true, Workflow: last.Workflow, Job: last.Job}
+}
+
+// Dead is a publish invocation that will not run: commented out, or behind
+// `if: false`.
+type Dead struct {
+	Workflow *Workflow
+	Job      *Job // nil for a comment outside any step
+	Line     int
+	Why      string // "commented out" | "disabled by `if: false` on the step" | …
+}
+
+// Analysis is what doctor reads: every workflow, the live publish targets,
+// and dead invocations in workflows that have no live one.
+type Analysis struct {
+	Workflows []*Workflow
+	Targets   []*Target
+	Dead      []Dead
+	// RemoteCalls are jobs calling a reusable workflow in another repository
+	// (`owner/repo/.github/workflows/x.yml@ref`); doctor cannot follow them.
+	RemoteCalls []Link
+}
+
+// Options tune the analysis.
+type Options struct {
+	// LocalAction: the repository is the putitoutthere action itself, so
+	// `uses: ./` with `command: publish` is a publish step.
+	LocalAction bool
+}
+
+// maxDepth is GitHub's nesting limit for reusable workflows (caller + 9).
+const maxDepth = 10
+
+// Analyze finds the publish targets in workflows.
+func Analyze(workflows []*Workflow, opt Options) *Analysis {
+	a := &Analysis{Workflows: workflows}
+	byPath := map[string]*Workflow{}
+	called := map[*Workflow]bool{}
+	for _, w := range workflows {
+		byPath[w.Path] = w
+	}
+	for _, w := range workflows {
+		for _, j := range w.Jobs {
+			if j.Calls == "" {
+				continue
+			}
+			if c := byPath[localCall(j.Calls)]; c != nil {
+				called[c] = true
+			} else if !strings.HasPrefix(j.Calls, "./") {
+				a.RemoteCalls = append(a.RemoteCalls, Link{w, j})
+			}
+		}
+	}
+	live := map[*Workflow]bool{}
+	for _, w := range workflows {
+		if w.Invalid {
+			continue
+		}
+		top := !w.Reusable || len(w.Events) > 1 || !called[w]
+		if !top {
+			continue
+		}
+		for _, j := range w.Jobs {
+			a.walk(byPath, []Link{{w, j}}, opt, live)
+		}
+		for _, t := range a.Targets {
+			if t.Caller() == w && w.Reusable && !called[w] && len(w.Events) == 1 {
+				t.Uncalled = true
+			}
+		}
+	}
+	// Dead invocations count only where nothing live publishes from the
+	// same file; a comment next to a live step is just a comment.
+	for _, w := range workflows {
+		if live[w] {
+			continue
+		}
+		for _, j := range w.Jobs {
+			for _, s := range j.Steps {
+				c, ln := StepCommand(s, opt.LocalAction)
+				if c != Publish {
+					continue
+				}
+				switch {
+				case Disabled(j.If):
+					a.Dead = append(a.Dead, Dead{w, j, j.IfLine, "disabled by `if: " + strings.TrimSpace(j.If) + "` on the job"})
+				case Disabled(s.If):
+					a.Dead = append(a.Dead, Dead{w, j, ln, "disabled by `if: " + strings.TrimSpace(s.If) + "` on the step"})
+				}
+			}
+		}
+		for _, ln := range w.Comments {
+			a.Dead = append(a.Dead, Dead{Workflow: w, Job: jobAt(w, ln), Line: ln, Why: "commented out"})
+		}
+	}
+	sort.SliceStable(a.Targets, func(i, j int) bool {
+		ti, tj := a.Targets[i], a.Targets[j]
+		if ti.Caller().Path != tj.Caller().Path {
+			return ti.Caller().Path < tj.Caller().Path
+		}
+		return ti.CallerJob().Line < tj.CallerJob().Line
+	})
+	return a
+}
+
+func (a *Analysis) walk(byPath map[string]*Workflow, chain []Link, opt Options, live map[*Workflow]bool) {
+	l := chain[len(chain)-1]
+	if Disabled(l.Job.If) {
+		return
+	}
+	if l.Job.Calls != "" {
+		c := byPath[localCall(l.Job.Calls)]
+		if c == nil || c.Invalid || len(chain) >= maxDepth {
+			return
+		}
+		for _, cl := range chain {
+			if cl.Workflow == c {
+				return // a cycle GitHub would reject anyway
+			}
+		}
+		for _, j := range c.Jobs {
+			next := append(append([]Link(nil), chain...), Link{c, j})
+			a.walk(byPath, next, opt, live)
+		}
+		return
+	}
+	for _, s := range l.Job.Steps {
+		if Disabled(s.If) {
+			continue
+		}
+		c, ln := StepCommand(s, opt.LocalAction)
+		if c != Publish {
+			continue
+		}
+		via := "run"
+		if s.Uses != "" {
+			via = "action"
+		}
+		live[l.Workflow] = true
+		a.Targets = append(a.Targets, &Target{Chain: chain, Step: s, StepLine: ln, Via: via})
+		return // one target per job
+	}
+}
+
+// localCall turns `./.github/workflows/x.yml` into the workflow's Path.
+func localCall(uses string) string {
+	u := strings.TrimSpace(uses)
+	if !strings.HasPrefix(u, "./") {
+		return ""
+	}
+	u, _, _ = strings.Cut(u, "@")
+	return strings.TrimPrefix(u, "./")
+}
+
+// jobAt returns the job whose block contains line (jobs are in source order).
+func jobAt(w *Workflow, line int) *Job {
+	var found *Job
+	for _, j := range w.Jobs {
+		if j.Line <= line {
+			found = j
+		}
+	}
+	return found
+}
