@@ -70,7 +70,7 @@ type Options struct {
 // nil, is the *diag.Error that ended the run; the report still says what was
 // done and what was not.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &run{o: o, rep: &Report{DryRun: o.DryRun, Preflight: o.PreflightOnly}}
+	r := &flow{o: o, rep: &Report{DryRun: o.DryRun, Preflight: o.PreflightOnly}}
 	if r.o.Log == nil {
 		r.o.Log = io.Discard
 	}
@@ -84,7 +84,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return r.rep, err
 }
 
-type run struct {
+type flow struct {
 	o     Options
 	rep   *Report
 	jobs  []Job
@@ -92,7 +92,7 @@ type run struct {
 	head  string
 }
 
-func (r *run) logf(format string, a ...any) {
+func (r *flow) logf(format string, a ...any) {
 	prefix := ""
 	if r.o.Now != nil {
 		prefix = r.o.Now().UTC().Format("15:04:05") + " "
@@ -100,13 +100,13 @@ func (r *run) logf(format string, a ...any) {
 	fmt.Fprintf(r.o.Log, "%s%s\n", prefix, secret.Redact(fmt.Sprintf(format, a...)))
 }
 
-func (r *run) warn(format string, a ...any) {
+func (r *flow) warn(format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	r.rep.Warnings = append(r.rep.Warnings, secret.Redact(msg))
 	r.logf("warning: %s", msg)
 }
 
-func (r *run) result(name string) *Result {
+func (r *flow) result(name string) *Result {
 	for i := range r.rep.Packages {
 		if r.rep.Packages[i].Name == name {
 			return &r.rep.Packages[i]
@@ -115,7 +115,7 @@ func (r *run) result(name string) *Result {
 	return nil
 }
 
-func (r *run) do(ctx context.Context) error {
+func (r *flow) do(ctx context.Context) error {
 	cfg := r.o.Config
 	// 1. Re-plan.
 	p, err := r.o.Plan(ctx, r.o.Root, cfg)
@@ -284,7 +284,7 @@ func (r *run) do(ctx context.Context) error {
 }
 
 // stopped marks the run as failed at j and says what was done and what not.
-func (r *run) stopped(j Job, err error) error {
+func (r *flow) stopped(j Job, err error) error {
 	var done, notDone []string
 	for _, res := range r.rep.Packages {
 		switch res.Status {
@@ -313,7 +313,7 @@ func dirExists(p string) bool {
 // registryState asks every registry whether each planned version is already
 // there. An unanswerable question stops the run: guessing would either skip a
 // release or publish twice.
-func (r *run) registryState(ctx context.Context) (map[string]bool, error) {
+func (r *flow) registryState(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, j := range r.jobs {
 		h := r.o.Handlers[j.Package.Kind]
@@ -334,7 +334,7 @@ func (r *run) registryState(ctx context.Context) (map[string]bool, error) {
 }
 
 // checkDirty refuses to run cargo publish --allow-dirty over unrelated changes.
-func (r *run) checkDirty(ctx context.Context, published map[string]bool) error {
+func (r *flow) checkDirty(ctx context.Context, published map[string]bool) error {
 	need := false
 	ignore := []string{artifacts.Dir + "/"}
 	for _, j := range r.jobs {
@@ -367,7 +367,7 @@ func (r *run) checkDirty(ctx context.Context, published map[string]bool) error {
 
 // firstPublishAndLimits: trusted publishing cannot create a package on
 // crates.io or npm, and crates.io rate-limits bursts of new crates.
-func (r *run) firstPublishAndLimits(ctx context.Context, published map[string]bool) error {
+func (r *flow) firstPublishAndLimits(ctx context.Context, published map[string]bool) error {
 	newCrates, versions := 0, 0
 	var blocked []string
 	for i, j := range r.jobs {
@@ -438,7 +438,7 @@ func bootstrapStep(j Job) string {
 // authorizeAll runs every trust exchange (and picks every token) before the
 // first upload, so a refusal on the last package stops the run before the
 // first one ships.
-func (r *run) authorizeAll(ctx context.Context, published map[string]bool) error {
+func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) error {
 	r.creds = map[string]*Credential{}
 	var errs []error
 	for i, j := range r.jobs {
@@ -486,13 +486,13 @@ func firstLine(s string) string {
 	return l
 }
 
-func (r *run) revokeAll(ctx context.Context) {
+func (r *flow) revokeAll(ctx context.Context) {
 	for name, c := range r.creds {
 		r.revoke(ctx, name, c)
 	}
 }
 
-func (r *run) revoke(ctx context.Context, name string, c *Credential) {
+func (r *flow) revoke(ctx context.Context, name string, c *Credential) {
 	if c == nil || c.Revoke == nil {
 		return
 	}
@@ -503,7 +503,7 @@ func (r *run) revoke(ctx context.Context, name string, c *Credential) {
 	}
 }
 
-func (r *run) dryRun(ctx context.Context, j Job, res *Result, published bool, problems *[]string) {
+func (r *flow) dryRun(ctx context.Context, j Job, res *Result, published bool, problems *[]string) {
 	if published {
 		res.Status = StatusAlreadyPublished
 		r.logf("%s %s: already on %s; would ensure tag %s", j.Name(), j.Version(), res.Registry, j.Release.Tag)
@@ -523,7 +523,7 @@ func (r *run) dryRun(ctx context.Context, j Job, res *Result, published bool, pr
 }
 
 // publishOne ships one package: manifest, upload (settled), tag, push, release.
-func (r *run) publishOne(ctx context.Context, j Job, res *Result, published bool) error {
+func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published bool) error {
 	h := r.o.Handlers[j.Package.Kind]
 	fail := func(err error, code, what, hint string) error {
 		de := asDiag(err, code, what, hint)
