@@ -41,25 +41,6 @@ func newStatusCmd(app *App) *cobra.Command {
 	}
 }
 
-func newTokenCmd(app *App) *cobra.Command {
-	c := &cobra.Command{Use: "token", Short: "List and inspect registry credentials without showing them"}
-	list := &cobra.Command{
-		Use: "list", Short: "List registry-shaped credentials in the environment (and repo secrets with --secrets)",
-		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return notImplemented("token list") },
-	}
-	list.Flags().Bool("secrets", false, "also list repository and environment secret names (needs `auth login`)")
-	inspect := &cobra.Command{
-		Use: "inspect", Short: "Show what a token may publish and when it expires",
-		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error { return notImplemented("token inspect") },
-	}
-	inspect.Flags().String("token", "", "the token to inspect (default: from the environment)")
-	inspect.Flags().String("registry", "", "crates|pypi|npm (default: detected from the token)")
-	c.AddCommand(list, inspect)
-	return c
-}
-
 func newRehearseCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rehearse",
