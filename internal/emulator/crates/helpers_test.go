@@ -1,0 +1,150 @@
+package crates
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/putitoutthere/putitoutthere/internal/cratefile"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
+)
+
+const legacyTok = "cioAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+type env struct {
+	t   *testing.T
+	s   *Server
+	iss *oidc.Issuer
+}
+
+func newEnv(t *testing.T, opts Options) *env {
+	t.Helper()
+	iss, err := oidc.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	if opts.Verifier == nil {
+		opts.Verifier = iss
+	}
+	s, err := Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &env{t: t, s: s, iss: iss}
+}
+
+type resp struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func (r resp) detail() string {
+	var v struct {
+		Errors []struct {
+			Detail string `json:"detail"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(r.body), &v) != nil || len(v.Errors) != 1 {
+		return "<not an error envelope: " + r.body + ">"
+	}
+	return v.Errors[0].Detail
+}
+
+// call sends a request; headers with an empty value are removed (so a test
+// can drop User-Agent).
+func (e *env) call(method, path string, headers map[string]string, body []byte) resp {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.s.URL()+path, bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "cargo/1.95.0 (test)")
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, string(b), res.Header}
+}
+
+func (e *env) exchange(jwt string) resp {
+	b, _ := json.Marshal(map[string]string{"jwt": jwt})
+	return e.call("POST", "/api/v1/trusted_publishing/tokens", map[string]string{"Content-Type": "application/json"}, b)
+}
+
+func (e *env) mint() string {
+	e.t.Helper()
+	tok, err := e.iss.Mint("crates.io")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// tpToken registers the default publisher for crate and returns a minted
+// trusted-publishing token.
+func (e *env) tpToken(crate string) string {
+	e.t.Helper()
+	e.s.AddVersion(crate, "0.0.1")
+	e.s.AddGitHubConfig(crate, GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "release.yml", Environment: "release"})
+	r := e.exchange(e.mint())
+	if r.status != 200 {
+		e.t.Fatalf("exchange: %d %s", r.status, r.body)
+	}
+	var v struct{ Token string }
+	_ = json.Unmarshal([]byte(r.body), &v)
+	return v.Token
+}
+
+// publishBody frames metadata JSON and a .crate as cargo does.
+func publishBody(meta any, crate []byte) []byte {
+	js, _ := json.Marshal(meta)
+	var b bytes.Buffer
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(js)))
+	b.Write(js)
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(crate)))
+	b.Write(crate)
+	return b.Bytes()
+}
+
+func meta(name, vers string) map[string]any {
+	return map[string]any{"name": name, "vers": vers, "deps": []any{}, "features": map[string]any{}, "authors": []string{},
+		"description": "d", "license": "MIT", "readme": nil, "readme_file": nil, "keywords": []string{}, "categories": []string{}, "badges": map[string]any{}, "links": nil}
+}
+
+func goodCrate(name, vers string) []byte {
+	return cratefile.Build(name, vers, map[string]string{
+		"Cargo.toml": cratefile.Manifest(name, vers, "a crate", "MIT"),
+		"src/lib.rs": "pub fn f() {}\n",
+	})
+}
+
+func (e *env) publish(token string, body []byte) resp {
+	h := map[string]string{"Content-Type": "application/octet-stream", "Accept": "application/json"}
+	if token != "" {
+		h["Authorization"] = token
+	}
+	return e.call("PUT", "/api/v1/crates/new", h, body)
+}
+
+func contains(t *testing.T, got, want string) {
+	t.Helper()
+	if !strings.Contains(got, want) {
+		t.Fatalf("got %q, want it to contain %q", got, want)
+	}
+}
