@@ -83,10 +83,7 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 			lower[strings.ToLower(p.Name)] = i
 		}
 	}
-	closure, err := closures(cfg, index)
-	if err != nil {
-		return nil, err
-	}
+	closure := closures(cfg, index)
 	globs := newGlobIndex(n)
 	for i, p := range cfg.Packages {
 		for _, g := range p.Paths {
@@ -96,15 +93,23 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 			}
 		}
 	}
+	var err error
 	last := f.LastTags
 	if last == nil {
-		last = LastTags(cfg, f.Tags)
+		if last, err = LastTags(cfg, f.Tags); err != nil {
+			return nil, err
+		}
 	}
 
-	// Every commit the plan reads has its trailer parsed and checked, so a
-	// typo anywhere in a window stops the plan instead of shipping a patch.
+	// Every commit the plan reads (HEAD, and every package's window) has its
+	// trailer parsed and checked, so a typo anywhere in a window stops the
+	// plan instead of shipping a patch.
+	read := min(1, len(f.Commits))
+	for _, lt := range last {
+		read = max(read, min(f.Windows[lt.Commit], len(f.Commits)))
+	}
 	trailers := make([]*readTrailer, len(f.Commits))
-	for i := range f.Commits {
+	for i := range read {
 		rt, err := effectiveTrailer(&f.Commits[i], index, lower)
 		if err != nil {
 			return nil, err
@@ -226,7 +231,7 @@ func changeReason(cfg *config.Config, i int, closure, direct bitset) string {
 // closures returns, per package, itself plus every package it depends on,
 // transitively. Unknown names and cycles are the config's to report; here
 // they are tolerated (an unknown name is ignored, a cycle terminates).
-func closures(cfg *config.Config, index map[string]int) ([]bitset, error) {
+func closures(cfg *config.Config, index map[string]int) []bitset {
 	n := len(cfg.Packages)
 	out := make([]bitset, n)
 	var visit func(i int, into bitset)
@@ -246,7 +251,7 @@ func closures(cfg *config.Config, index map[string]int) ([]bitset, error) {
 		visit(i, b)
 		out[i] = b
 	}
-	return out, nil
+	return out
 }
 
 // effectiveTrailer is c's trailer: its own last release line, or for a merge

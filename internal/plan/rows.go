@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/platform"
 )
 
 // Target names of rows that are not per-platform.
@@ -75,21 +76,11 @@ func Rows(p *config.Package, version string) []Row {
 	return rows
 }
 
-// RunsOn is the runner label for a target: its own runner, else darwin →
-// macos-latest, windows/msvc → windows-latest, aarch64/arm64 linux →
-// ubuntu-24.04-arm, otherwise ubuntu-latest.
+// RunsOn is the runner label for a target: its own runner, else the
+// default for its triple (platform.RunsOn).
 func RunsOn(t config.Target) string {
 	if t.Runner != "" {
 		return t.Runner
 	}
-	s := strings.ToLower(t.Triple)
-	switch {
-	case strings.Contains(s, "darwin") || strings.Contains(s, "apple"):
-		return "macos-latest"
-	case strings.Contains(s, "windows") || strings.Contains(s, "msvc") || strings.Contains(s, "win32"):
-		return "windows-latest"
-	case (strings.HasPrefix(s, "aarch64") || strings.Contains(s, "arm64")) && strings.Contains(s, "linux"):
-		return "ubuntu-24.04-arm"
-	}
-	return "ubuntu-latest"
+	return platform.RunsOn(t.Triple)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
 
 // Tag is a git tag reachable from HEAD and the commit it points at (peeled
@@ -25,55 +26,33 @@ type TagInfo struct {
 	Commit  string `json:"commit"`
 }
 
-// TagMatcher recognises one package's release tags.
-type TagMatcher struct {
-	prefix, suffix string
-}
-
-// NewTagMatcher builds the matcher for p's tag_format with {name} filled in.
-func NewTagMatcher(p *config.Package) TagMatcher {
-	f := p.TagFormat
-	if f == "" {
-		f = config.DefaultTagFormat
-	}
-	pre, suf, _ := strings.Cut(f, "{version}")
-	r := strings.NewReplacer("{name}", p.Name)
-	return TagMatcher{prefix: r.Replace(pre), suffix: r.Replace(suf)}
-}
-
-// Match returns the version in tag when tag is one of the package's release
-// tags: the format's text around {version} matches and the middle is a strict
-// semver version (x.y.z, optional pre-release and build).
-func (m TagMatcher) Match(tag string) (*semver.Version, bool) {
-	if len(tag) <= len(m.prefix)+len(m.suffix) || !strings.HasPrefix(tag, m.prefix) || !strings.HasSuffix(tag, m.suffix) {
-		return nil, false
-	}
-	v, err := semver.StrictNewVersion(tag[len(m.prefix) : len(tag)-len(m.suffix)])
-	if err != nil {
-		return nil, false
-	}
-	return v, true
-}
-
 // LastTags picks, for every package, the highest version (semver order)
-// among tags that match its tag_format. tags must already be limited to those
-// reachable from HEAD. Packages without a tag are absent from the result.
-func LastTags(cfg *config.Config, tags []Tag) map[string]TagInfo {
+// among tags that match its tag_format (config.TagPattern). tags must already
+// be limited to those reachable from HEAD. Packages without a tag are absent
+// from the result.
+func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
 	out := make(map[string]TagInfo, len(cfg.Packages))
-	// Many packages share a prefix shape ("{name}-v"); index tags by the text
-	// before the first digit so each package only looks at its own tags.
+	// Index tags by the text before their first digit so each package only
+	// runs its matcher on its own tags (500 packages x thousands of tags).
 	byStem := map[string][]int{}
 	for i, t := range tags {
 		byStem[tagStem(t.Name)] = append(byStem[tagStem(t.Name)], i)
 	}
 	for i := range cfg.Packages {
 		p := &cfg.Packages[i]
-		m := NewTagMatcher(p)
+		m, err := config.TagPattern(p)
+		if err != nil {
+			return nil, diag.Usage(config.CodeConfigInvalid, "%s: %v", cfg.File, err)
+		}
 		var best *semver.Version
 		var bestTag Tag
 		consider := func(t Tag) {
-			v, ok := m.Match(t.Name)
+			s, ok := m.Match(t.Name)
 			if !ok {
+				return
+			}
+			v, err := semver.StrictNewVersion(s)
+			if err != nil {
 				return
 			}
 			// Ties (same precedence, e.g. different build metadata) go to the
@@ -82,14 +61,15 @@ func LastTags(cfg *config.Config, tags []Tag) map[string]TagInfo {
 				best, bestTag = v, t
 			}
 		}
-		if m.prefix == "" || tagStem(m.prefix) != m.prefix {
-			// The stem index cannot help when the prefix itself ends in a digit
-			// or is empty; scan everything (rare).
+		// The literal text before {version}, e.g. "pkg-v".
+		prefix, _, _ := strings.Cut(m.Glob(), "*")
+		if prefix == "" || tagStem(prefix) != prefix {
+			// The index cannot help when the prefix is empty or has a digit.
 			for _, t := range tags {
 				consider(t)
 			}
 		} else {
-			for _, j := range byStem[m.prefix] {
+			for _, j := range byStem[prefix] {
 				consider(tags[j])
 			}
 		}
@@ -97,7 +77,7 @@ func LastTags(cfg *config.Config, tags []Tag) map[string]TagInfo {
 			out[p.Name] = TagInfo{Tag: bestTag.Name, Version: best.Original(), Commit: bestTag.Commit}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // tagStem is the tag's text before its first digit; for a tag of the form

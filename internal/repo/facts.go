@@ -39,7 +39,7 @@ func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]T
 	if err != nil {
 		return nil, err
 	}
-	return plan.LastTags(cfg, tags), nil
+	return plan.LastTags(cfg, tags)
 }
 
 // ReadFacts gathers what the planner needs with a fixed, small number of git
@@ -56,7 +56,10 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err != nil {
 		return nil, err
 	}
-	last := plan.LastTags(cfg, tags)
+	last, err := plan.LastTags(cfg, tags)
+	if err != nil {
+		return nil, err
+	}
 	need := plan.NeededTagCommits(last)
 	f := &plan.Facts{Head: head, Tags: tags, LastTags: last}
 
