@@ -111,7 +111,7 @@ func TestPlanTagsSemverOrderAndReachability(t *testing.T) {
 	r.git("tag", "a-v1.10.0")
 	r.commit("c2", "a/x", "2")
 	r.git("tag", "-a", "a-v1.9.0", "-m", "older version tagged later") // out of date order
-	r.git("tag", "a-v1.2") // not semver x.y.z: ignored
+	r.git("tag", "a-v1.2")                                             // not semver x.y.z: ignored
 	// A tag on an unmerged branch does not count.
 	r.git("checkout", "-q", "-b", "side")
 	r.commit("side", "a/side", "1")
