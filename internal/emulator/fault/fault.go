@@ -4,6 +4,8 @@
 package fault
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,6 +46,89 @@ type Injector struct {
 	rules   []*Rule
 	hits    int
 	release chan struct{}
+
+	recording bool
+	log       []Exchange
+}
+
+// Exchange is one recorded request and the answer the emulator gave.
+type Exchange struct {
+	Method string
+	Path   string
+	Status int
+	// Body is the start of the answer (error bodies are short; success bodies
+	// are cut at 2 KiB).
+	Body string
+	// Fault is set when the answer was injected.
+	Fault bool
+}
+
+// Record turns the request log on or off (rehearsal prints it).
+func (in *Injector) Record(on bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.recording = on
+}
+
+// Log returns the recorded exchanges in order.
+func (in *Injector) Log() []Exchange {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return append([]Exchange(nil), in.log...)
+}
+
+func (in *Injector) record(x Exchange) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.recording {
+		in.log = append(in.log, x)
+	}
+}
+
+// recorder keeps the status and the start of the body of an answer.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if room := 2048 - len(r.body); room > 0 {
+		if len(p) < room {
+			room = len(p)
+		}
+		r.body = append(r.body, p[:room]...)
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// Hijack lets Drop and handlers that write their own status line work
+// through the recorder.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, http.ErrNotSupported
+	}
+	if r.status == 0 {
+		r.status = -1 // answered on the raw connection
+	}
+	return hj.Hijack()
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // Add queues a fault.
@@ -108,6 +193,16 @@ func (in *Injector) take(r *http.Request) (*Rule, chan struct{}) {
 // Wrap returns h with fault injection in front of it.
 func (in *Injector) Wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in.mu.Lock()
+		rec := in.recording
+		in.mu.Unlock()
+		if rec {
+			rw := &recorder{ResponseWriter: w}
+			w = rw
+			defer func() {
+				in.record(Exchange{Method: r.Method, Path: r.URL.EscapedPath(), Status: rw.status, Body: string(rw.body)})
+			}()
+		}
 		rule, release := in.take(r)
 		if rule == nil {
 			h.ServeHTTP(w, r)

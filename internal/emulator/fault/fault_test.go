@@ -57,3 +57,26 @@ func TestInjector(t *testing.T) {
 		t.Fatalf("hits = %d, want 5", in.Hits())
 	}
 }
+
+func TestRecord(t *testing.T) {
+	var in Injector
+	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(422)
+		_, _ = io.WriteString(w, `{"message":"Token request failed"}`)
+	})))
+	defer srv.Close()
+	resp, _ := http.Get(srv.URL + "/before")
+	resp.Body.Close()
+	in.Record(true)
+	resp, _ = http.Post(srv.URL+"/_/oidc/mint-token", "application/json", nil)
+	resp.Body.Close()
+	in.Add(Rule{Kind: Drop})
+	_, _ = http.Get(srv.URL + "/dropped")
+	log := in.Log()
+	if len(log) != 2 || log[0].Path != "/_/oidc/mint-token" || log[0].Status != 422 || log[0].Body != `{"message":"Token request failed"}` {
+		t.Fatalf("log = %+v", log)
+	}
+	if log[1].Path != "/dropped" || log[1].Status != -1 {
+		t.Fatalf("a dropped connection is recorded with status -1: %+v", log[1])
+	}
+}
