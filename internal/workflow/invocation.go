@@ -77,29 +77,82 @@ func Classify(line string) Command {
 	result := NotOurs
 	for _, seg := range splitCommands(line) {
 		words := strings.Fields(seg)
-		for i, w := range words {
-			if !isTool(w) {
-				continue
-			}
-			sub, rest := subcommand(words[i+1:])
-			if sub != "publish" {
-				break
-			}
-			c := Publish
-			for _, r := range rest {
-				r = unquote(r)
-				if r == "--dry-run" || r == "--preflight-check" || strings.HasPrefix(r, "--dry-run=") && r != "--dry-run=false" {
-					c = DryRun
-				}
-			}
-			if c == Publish {
-				return Publish
-			}
-			result = c
-			break
+		i := commandStart(words)
+		if i < 0 || !isTool(words[i]) {
+			continue
 		}
+		sub, rest := subcommand(words[i+1:])
+		if sub != "publish" {
+			continue
+		}
+		c := Publish
+		for _, r := range rest {
+			r = unquote(r)
+			if r == "--dry-run" || r == "--preflight-check" || strings.HasPrefix(r, "--dry-run=") && r != "--dry-run=false" {
+				c = DryRun
+			}
+		}
+		if c == Publish {
+			return Publish
+		}
+		result = c
 	}
 	return result
+}
+
+// commandStart returns the index of the word that is the program a shell
+// command runs, looking through VAR=value prefixes, wrappers (env, sudo, time,
+// exec) and package runners (npx, bunx, pnpm dlx, yarn dlx, npm exec, go run).
+// It returns -1 when the segment is empty.
+func commandStart(words []string) int {
+	i := 0
+	skipFlags := func(withValue map[string]bool) {
+		for i < len(words) && strings.HasPrefix(words[i], "-") {
+			if words[i] == "--" {
+				i++
+				return
+			}
+			if withValue[words[i]] {
+				i++
+			}
+			i++
+		}
+	}
+	for i < len(words) {
+		w := words[i]
+		switch {
+		case strings.Contains(w, "=") && !strings.HasPrefix(w, "-") && !strings.ContainsAny(w[:strings.Index(w, "=")], `/"'`):
+			i++ // VAR=value
+		case w == "env" || w == "sudo" || w == "time" || w == "exec" || w == "command" || w == "nohup":
+			i++
+			skipFlags(nil)
+		case w == "npx" || w == "bunx" || w == "pnpx":
+			i++
+			skipFlags(map[string]bool{"-p": true, "--package": true})
+			return bound(i, words)
+		case w == "pnpm" || w == "yarn" || w == "npm" || w == "bun":
+			i++
+			if i < len(words) && (words[i] == "dlx" || words[i] == "exec" || words[i] == "x" || words[i] == "run") {
+				i++
+			}
+			skipFlags(map[string]bool{"-p": true, "--package": true})
+			return bound(i, words)
+		case w == "go" && i+1 < len(words) && words[i+1] == "run":
+			i += 2
+			skipFlags(nil)
+			return bound(i, words)
+		default:
+			return i
+		}
+	}
+	return -1
+}
+
+func bound(i int, words []string) int {
+	if i >= len(words) {
+		return -1
+	}
+	return i
 }
 
 func splitCommands(s string) []string {
