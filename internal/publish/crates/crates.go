@@ -1,0 +1,155 @@
+// Package crates publishes to crates.io: `cargo publish` from the package's
+// directory, with CARGO_REGISTRY_TOKEN (the workflow's choice wins) or a
+// short-lived token from the trusted-publishing exchange, revoked afterwards.
+package crates
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Codes raised here.
+const (
+	CodePublishFailed = "PIOT_CRATES_PUBLISH_FAILED"
+	CodeTrustRefused  = cratesio.CodeTrustRefused
+)
+
+// Client is what the handler needs from crates.io (*cratesio.Client).
+type Client interface {
+	VersionExists(ctx context.Context, name, version string) (bool, error)
+	CrateExists(ctx context.Context, name string) (bool, error)
+	ExchangeToken(ctx context.Context, jwt string) (string, error)
+	RevokeToken(ctx context.Context, token string) error
+	PublishArgs() []string
+	PublishEnv(token string) []string
+	CrateURL(name, version string) string
+	BaseURL() string
+}
+
+var _ Client = (*cratesio.Client)(nil)
+
+// Handler implements publish.Handler for crates.io.
+type Handler struct {
+	Client Client
+	Runner run.Runner
+	// IDToken fetches a GitHub ID token for an audience (auth.FetchIDToken).
+	IDToken func(ctx context.Context, audience string) (string, error)
+	// Mask hides a minted token in the Actions log (::add-mask::); may be nil.
+	Mask func(token string)
+	Now  func() time.Time
+}
+
+var _ publish.Handler = (*Handler)(nil)
+
+// Registry implements publish.Handler.
+func (h *Handler) Registry() string { return "crates.io" }
+
+// URL implements publish.Handler.
+func (h *Handler) URL(name, version string) string { return h.Client.CrateURL(name, version) }
+
+// Published implements publish.Handler.
+func (h *Handler) Published(ctx context.Context, j publish.Job) (bool, error) {
+	return h.Client.VersionExists(ctx, j.Name(), j.Version())
+}
+
+// PackageExists implements publish.Handler.
+func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error) {
+	return h.Client.CrateExists(ctx, j.Name())
+}
+
+func (h *Handler) mask(t string) {
+	if h.Mask != nil {
+		h.Mask(t)
+	}
+}
+
+// Authorize implements publish.Handler.
+func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Credential, error) {
+	if j.Auth.Method == auth.MethodToken {
+		return &publish.Credential{Method: auth.MethodToken, EnvName: j.Auth.EnvName, Token: j.Env.Value(j.Auth.EnvName)}, nil
+	}
+	idt, err := h.IDToken(ctx, cratesio.Audience)
+	if err != nil {
+		return nil, err
+	}
+	h.mask(idt)
+	tok, err := h.Client.ExchangeToken(ctx, idt)
+	if err != nil {
+		return nil, publish.Refusal(err, CodeTrustRefused, "crates.io", idt, publish.WorkflowClaimCaller,
+			h.Client.BaseURL()+"/crates/"+j.Name()+"/settings (Trusted Publishing)",
+			"CARGO_REGISTRY_TOKEN is not set; when it is set, it is used instead of the exchange (the workflow decides)")
+	}
+	secret.Register(tok)
+	h.mask(tok)
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	c := &publish.Credential{Method: auth.MethodOIDC, Token: tok, Expires: now().Add(30 * time.Minute)}
+	c.Revoke = func(ctx context.Context) error { return h.Client.RevokeToken(ctx, tok) }
+	return c, nil
+}
+
+func (h *Handler) args(j publish.Job, extra ...string) []string {
+	args := append([]string{"publish"}, extra...)
+	args = append(args, "--allow-dirty", "--color", "never")
+	if len(j.Package.Features) > 0 {
+		args = append(args, "--features", strings.Join(j.Package.Features, ","))
+	}
+	if j.Package.NoDefaultFeatures {
+		args = append(args, "--no-default-features")
+	}
+	return append(args, h.Client.PublishArgs()...)
+}
+
+func dir(j publish.Job) string { return filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) }
+
+// Publish implements publish.Handler: cargo gets the token only through its
+// environment, never in argv.
+func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
+	_, err := h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j), Env: append(h.Client.PublishEnv(c.Token), "CARGO_TERM_COLOR=never")})
+	if err == nil {
+		return nil
+	}
+	e := diag.New(CodePublishFailed, "cargo publish of %s %s failed", j.Name(), j.Version()).Wrap(err)
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "do not support creating new crates"):
+		e.Hint = "the crate does not exist on crates.io yet: publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN, then add the trusted publisher in the crate's settings"
+	case strings.Contains(msg, "429") || strings.Contains(msg, "Too Many Requests") || strings.Contains(msg, "published too many"):
+		e.Hint = "crates.io rate-limited the publish; re-run later: published crates are skipped"
+	default:
+		e.Hint = "read cargo's error above; re-run after fixing it: packages already published are skipped"
+	}
+	return e
+}
+
+// DryRun implements publish.Handler: `cargo publish --dry-run`.
+func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
+	_, err := h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j, "--dry-run"), Env: append(noToken(h.Client.PublishEnv("")), "CARGO_TERM_COLOR=never")})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	return nil
+}
+
+// noToken drops the empty token entries: a dry run needs none, and cargo
+// refuses an empty one.
+func noToken(kvs []string) []string {
+	var out []string
+	for _, kv := range kvs {
+		if !strings.HasSuffix(kv, "_TOKEN=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
