@@ -199,3 +199,23 @@ func TestLauncherUnderNode(t *testing.T) {
 		t.Fatalf("installed member: code %d, output %q", code, out)
 	}
 }
+
+func TestStandInPassesItsOwnCheck(t *testing.T) {
+	dir := t.TempDir()
+	ms, _ := Members(familyPkg())
+	for i, m := range ms {
+		for _, build := range []string{config.BuildBundledCLI, config.BuildNapi} {
+			p := write(t, dir, m.Key()+build+strings.Repeat("_", i), StandIn(m, build), 0o755)
+			if err := CheckPayload(p, build, m); err != nil {
+				t.Errorf("%s %s: %v", m.Name, build, err)
+			}
+			// ...and is refused in any other member's slot.
+			other := ms[(i+2)%len(ms)]
+			if other.OS != m.OS || other.CPU != m.CPU {
+				if err := CheckPayload(p, build, other); err == nil {
+					t.Errorf("%s stand-in accepted for %s", m.Name, other.Name)
+				}
+			}
+		}
+	}
+}
