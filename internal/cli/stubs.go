@@ -5,20 +5,6 @@ import "github.com/spf13/cobra"
 // Each command lives in its own file; these constructors are replaced there as
 // each command lands.
 
-func newInitCmd(app *App) *cobra.Command {
-	var cadence string
-	var force bool
-	c := &cobra.Command{
-		Use:   "init",
-		Short: "Write putitoutthere.toml, the release workflows and the agent notes",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("init") },
-	}
-	c.Flags().StringVar(&cadence, "cadence", "immediate", "release cadence for the workflow template: immediate|scheduled")
-	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
-	return c
-}
-
 func newPublishCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "publish",

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/initcmd"
+)
+
+// Codes raised by init.
+const (
+	CodeInitNothingWritten = "PIOT_INIT_NOTHING_WRITTEN"
+	CodeInitWrite          = "PIOT_INIT_WRITE"
+)
+
+func newInitCmd(app *App) *cobra.Command {
+	var cadence string
+	var force bool
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Write putitoutthere.toml, the release workflows and the agent notes",
+		Long: `init looks for Cargo.toml, pyproject.toml and package.json at the repository
+root and up to two levels down, and writes:
+
+  putitoutthere.toml                         one [[package]] per manifest found
+  .github/workflows/release.yml              plan -> build -> publish
+  .github/workflows/putitoutthere-check.yml  doctor + publish --dry-run on PRs
+  putitoutthere/AGENTS.md                    the release: trailer convention
+  CLAUDE.md                                  gains the line @putitoutthere/AGENTS.md
+
+Existing files are left alone unless --force is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opt := initcmd.Options{Root: app.Cwd, Force: force}
+			if cmd.Flags().Changed("cadence") {
+				if cadence != config.CadenceImmediate && cadence != config.CadenceScheduled {
+					return diag.Usage(diag.CodeUsage, "--cadence %q: must be immediate or scheduled", cadence)
+				}
+				opt.Cadence = cadence
+			}
+			res, err := initcmd.Run(cmd.Context(), opt)
+			if err != nil {
+				return diag.New(CodeInitWrite, "init: %v", err).Wrap(err).
+					WithHint("check that %s is writable; files written before the failure are listed by a re-run as skipped", app.Cwd)
+			}
+			if app.JSON {
+				if err := app.PrintJSON(res); err != nil {
+					return err
+				}
+				if len(res.Written) == 0 {
+					return diag.ErrSilent
+				}
+				return nil
+			}
+			printInit(app, res)
+			if len(res.Written) == 0 {
+				return diag.New(CodeInitNothingWritten, "init wrote nothing: every file already exists").
+					WithHint("pass --force to overwrite them")
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&cadence, "cadence", config.CadenceImmediate, "release cadence for the workflow template: immediate|scheduled")
+	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	return c
+}
+
+func printInit(app *App, res *initcmd.Result) {
+	w := app.Out
+	if len(res.Packages) == 0 {
+		fmt.Fprintln(w, "found no Cargo.toml, pyproject.toml or package.json to release; putitoutthere.toml has commented examples")
+	} else {
+		fmt.Fprintf(w, "found %d package(s):\n", len(res.Packages))
+		for _, p := range res.Packages {
+			extra := ""
+			if p.RegistryName != p.Name {
+				extra = fmt.Sprintf(" (published as %s)", p.RegistryName)
+			}
+			if p.Build != "" {
+				extra += fmt.Sprintf(" build=%s", p.Build)
+			}
+			fmt.Fprintf(w, "  %-8s %s at %s%s\n", p.Kind, p.Name, p.Path, extra)
+		}
+	}
+	for _, s := range res.Ignored {
+		fmt.Fprintf(w, "  left out %s: %s\n", s.File, s.Reason)
+	}
+	if res.TagFormatHint {
+		if len(res.Packages) == 1 {
+			fmt.Fprintln(w, "the history has v* tags: set tag_format = \"v{version}\" to continue them")
+		} else if len(res.Packages) > 1 {
+			fmt.Fprintln(w, "the history has v* tags: see the tag_format comment in putitoutthere.toml")
+		}
+	}
+	for _, f := range res.Written {
+		fmt.Fprintf(w, "wrote %s\n", f)
+	}
+	for _, f := range res.Skipped {
+		why := "exists; --force overwrites it"
+		if f == initcmd.FileClaude {
+			why = "already imports " + initcmd.ClaudeImport
+		}
+		fmt.Fprintf(w, "skipped %s (%s)\n", f, why)
+	}
+	if len(res.Written) > 0 {
+		fmt.Fprintln(w, strings.TrimSpace(`
+next:
+  1. review putitoutthere.toml (depends_on, trust_policy) and the build steps in release.yml
+  2. register release.yml and environment "release" as trusted publisher on each registry
+  3. run: putitoutthere doctor`))
+	}
+}

@@ -1,0 +1,215 @@
+// Package initcmd implements `putitoutthere init` (SPEC §8): it discovers the
+// packages in a repository and writes the config, the release and PR-check
+// workflows, and the agent notes on the release trailer. What it writes
+// passes `putitoutthere doctor`.
+package initcmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+)
+
+// Files init writes, relative to the repository root.
+const (
+	FileConfig   = config.FileName
+	FileRelease  = ".github/workflows/release.yml"
+	FileCheck    = ".github/workflows/putitoutthere-check.yml"
+	FileAgents   = "putitoutthere/AGENTS.md"
+	FileClaude   = "CLAUDE.md"
+	ClaudeImport = "@putitoutthere/AGENTS.md"
+)
+
+// Options for Run.
+type Options struct {
+	Root    string // repository root (absolute)
+	Cadence string // immediate | scheduled; "" = the existing config's, else immediate
+	Force   bool   // overwrite existing files
+	// Branch the release workflow triggers on; "" = origin's default branch,
+	// else main.
+	Branch string
+}
+
+// Result says what Run did. Paths are relative to Root, slash-separated.
+type Result struct {
+	Written  []string  `json:"written"`
+	Skipped  []string  `json:"skipped"`
+	Packages []Found   `json:"packages"`
+	Ignored  []Skipped `json:"ignored_manifests"`
+	// TagFormatHint: the history has v* tags (see RenderConfig).
+	TagFormatHint bool   `json:"tag_format_hint"`
+	Cadence       string `json:"cadence"`
+	Branch        string `json:"branch"`
+}
+
+// Run discovers packages and writes every file that does not exist yet (all
+// of them with Force).
+func Run(ctx context.Context, opt Options) (*Result, error) {
+	res := &Result{Written: []string{}, Skipped: []string{}, Packages: []Found{}, Ignored: []Skipped{}}
+	cfgPath := filepath.Join(opt.Root, FileConfig)
+
+	res.Cadence = opt.Cadence
+	if res.Cadence == "" {
+		res.Cadence = config.CadenceImmediate
+		// Keep an existing config's cadence when the flag is not given.
+		if c, err := config.Load(cfgPath); err == nil && c.Cadence != "" {
+			res.Cadence = c.Cadence
+		}
+	}
+	if res.Cadence != config.CadenceImmediate && res.Cadence != config.CadenceScheduled {
+		return nil, fmt.Errorf("cadence %q: must be immediate or scheduled", res.Cadence)
+	}
+	res.Branch = opt.Branch
+	if res.Branch == "" {
+		res.Branch = defaultBranch(ctx, opt.Root)
+	}
+
+	found, ignored, err := Discover(opt.Root)
+	if err != nil {
+		return nil, err
+	}
+	res.Packages = append(res.Packages, found...)
+	res.Ignored = append(res.Ignored, ignored...)
+	res.TagFormatHint = hasVTags(ctx, opt.Root)
+
+	cfgText := RenderConfig(found, res.Cadence, res.TagFormatHint)
+	if len(found) > 0 {
+		// What we write must load; anything else is our bug, not the user's.
+		if _, err := config.Parse(FileConfig, cfgText); err != nil {
+			return nil, fmt.Errorf("generated %s does not validate: %w", FileConfig, err)
+		}
+	}
+	release, err := RenderRelease(res.Cadence, res.Branch)
+	if err != nil {
+		return nil, err
+	}
+	check, err := RenderCheck()
+	if err != nil {
+		return nil, err
+	}
+	agents, err := RenderAgents()
+	if err != nil {
+		return nil, err
+	}
+
+	for _, f := range []struct {
+		rel  string
+		data []byte
+	}{
+		{FileConfig, cfgText},
+		{FileRelease, release},
+		{FileCheck, check},
+		{FileAgents, agents},
+	} {
+		wrote, err := writeFile(opt.Root, f.rel, f.data, opt.Force)
+		if err != nil {
+			return res, err
+		}
+		if wrote {
+			res.Written = append(res.Written, f.rel)
+		} else {
+			res.Skipped = append(res.Skipped, f.rel)
+		}
+	}
+
+	wrote, err := appendClaude(opt.Root)
+	if err != nil {
+		return res, err
+	}
+	if wrote {
+		res.Written = append(res.Written, FileClaude)
+	} else {
+		res.Skipped = append(res.Skipped, FileClaude)
+	}
+	return res, nil
+}
+
+// writeFile writes root/rel unless it exists (and force is off).
+func writeFile(root, rel string, data []byte, force bool) (bool, error) {
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if _, err := os.Lstat(p); err == nil && !force {
+		return false, nil
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("checking %s: %w", rel, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return false, fmt.Errorf("creating the directory for %s: %w", rel, err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return false, fmt.Errorf("writing %s: %w", rel, err)
+	}
+	return true, nil
+}
+
+// appendClaude adds the AGENTS.md import to CLAUDE.md once. Appending never
+// loses what the file holds, so it needs no --force.
+func appendClaude(root string) (bool, error) {
+	p := filepath.Join(root, FileClaude)
+	old, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, fmt.Errorf("reading %s: %w", FileClaude, err)
+	}
+	for _, line := range strings.Split(string(old), "\n") {
+		if strings.TrimSpace(line) == ClaudeImport {
+			return false, nil
+		}
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	b.WriteString(ClaudeImport + "\n")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		return false, fmt.Errorf("writing %s: %w", FileClaude, err)
+	}
+	return true, nil
+}
+
+// hasVTags reports whether the repository has tags like v1.2.3.
+func hasVTags(ctx context.Context, root string) bool {
+	out, err := git(ctx, root, "tag", "--list", "v*")
+	if err != nil {
+		return false
+	}
+	for _, t := range strings.Fields(out) {
+		if len(t) > 1 && t[1] >= '0' && t[1] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultBranch is origin's default branch, else the current branch when it
+// is main or master, else main.
+func defaultBranch(ctx context.Context, root string) string {
+	if out, err := git(ctx, root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"); err == nil {
+		if b := strings.TrimPrefix(strings.TrimSpace(out), "origin/"); b != "" && b != strings.TrimSpace(out) {
+			return b
+		}
+	}
+	if out, err := git(ctx, root, "symbolic-ref", "--quiet", "--short", "HEAD"); err == nil {
+		if b := strings.TrimSpace(out); b == "master" {
+			return b
+		}
+	}
+	return "main"
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w", strings.Join(args, " "), err)
+	}
+	return out.String(), nil
+}

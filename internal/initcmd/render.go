@@ -1,0 +1,143 @@
+package initcmd
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+)
+
+//go:embed templates/*.tmpl
+var templates embed.FS
+
+// tmpl renders one embedded template. `<% %>` delimiters keep GitHub's
+// `${{ }}` expressions literal.
+func tmpl(name string, data any) ([]byte, error) {
+	src, err := templates.ReadFile("templates/" + name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(name).Delims("<%", "%>").Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("parsing template %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return nil, fmt.Errorf("rendering template %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// workflowData feeds release.yml.tmpl.
+type workflowData struct {
+	Branch    string
+	Scheduled bool
+}
+
+// RenderRelease renders .github/workflows/release.yml.
+func RenderRelease(cadence, branch string) ([]byte, error) {
+	if branch == "" {
+		branch = "main"
+	}
+	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled})
+}
+
+// RenderCheck renders .github/workflows/putitoutthere-check.yml.
+func RenderCheck() ([]byte, error) { return tmpl("check.yml.tmpl", nil) }
+
+// RenderAgents renders putitoutthere/AGENTS.md.
+func RenderAgents() ([]byte, error) { return tmpl("AGENTS.md.tmpl", nil) }
+
+// RenderConfig writes putitoutthere.toml for the packages found. With none,
+// it writes commented examples (and the file is then not a valid config until
+// one is uncommented). vTags says the history has `v*` tags: a single package
+// adopts tag_format = "v{version}" so its release history carries on; with
+// several the format is left as a comment, because one `v{version}` tag
+// cannot tell packages apart.
+func RenderConfig(found []Found, cadence string, vTags bool) []byte {
+	var b strings.Builder
+	b.WriteString(`# putitoutthere.toml: the packages this repository releases.
+# Every key, its default and its rules: docs/configuration.md in the
+# putitoutthere repository. Check this file with ` + "`putitoutthere doctor`" + `.
+
+[putitoutthere]
+version = 1
+cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; scheduled: on a cron
+`)
+	if len(found) == 0 {
+		b.WriteString(exampleBlocks)
+		return []byte(b.String())
+	}
+	for _, f := range found {
+		b.WriteString("\n[[package]]\n")
+		fmt.Fprintf(&b, "name = %s\n", strconv.Quote(f.Name))
+		fmt.Fprintf(&b, "kind = %s\n", strconv.Quote(f.Kind))
+		fmt.Fprintf(&b, "path = %s\n", strconv.Quote(f.Path))
+		glob := "**"
+		if f.Path != "." {
+			glob = f.Path + "/**"
+		}
+		fmt.Fprintf(&b, "paths = [%s]\n", strconv.Quote(glob))
+		if f.RegistryName != f.Name {
+			key := map[string]string{config.KindCrates: "crate", config.KindPyPI: "pypi", config.KindNPM: "npm"}[f.Kind]
+			fmt.Fprintf(&b, "%s = %s\n", key, strconv.Quote(f.RegistryName))
+		}
+		if f.Build != "" {
+			fmt.Fprintf(&b, "build = %s\n", strconv.Quote(f.Build))
+		}
+		if len(f.Targets) > 0 {
+			b.WriteString("targets = [\n")
+			for _, t := range f.Targets {
+				fmt.Fprintf(&b, "  %s,\n", strconv.Quote(t))
+			}
+			b.WriteString("]\n")
+		}
+		switch {
+		case vTags && len(found) == 1:
+			b.WriteString("tag_format = \"v{version}\" # this repository's history is tagged v1.2.3\n")
+		case vTags:
+			b.WriteString("# The history has v* tags. To continue them for this package, set\n# tag_format = \"v{version}\" (on one package only: a v* tag cannot name its package).\n")
+		}
+		b.WriteString("# depends_on = [\"...\"] # packages whose changes should also release this one\n")
+		b.WriteString("# [package.trust_policy] # what you registered as trusted publisher; doctor checks it\n")
+		b.WriteString("# workflow = \"release.yml\"\n# environment = \"release\"\n")
+	}
+	return []byte(b.String())
+}
+
+const exampleBlocks = `
+# No Cargo.toml, pyproject.toml or package.json was found at the root or up to
+# two levels down. Uncomment and adapt one block per package you release.
+
+# [[package]]
+# name = "my-crate"
+# kind = "crates"
+# path = "crates/my-crate"          # the directory holding Cargo.toml
+# paths = ["crates/my-crate/**"]    # changes here release this package
+# # depends_on = ["other-package"]
+
+# [[package]]
+# name = "my-python-lib"
+# kind = "pypi"
+# path = "python/my-python-lib"     # the directory holding pyproject.toml
+# paths = ["python/my-python-lib/**"]
+# # build = "maturin"               # setuptools (default) | hatch | maturin
+# # targets = ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin"]
+
+# [[package]]
+# name = "my-js-lib"
+# kind = "npm"
+# path = "js/my-js-lib"             # the directory holding package.json
+# paths = ["js/my-js-lib/**"]
+# # npm = "@my-org/my-js-lib"       # the registry name, when it differs
+# # build = "napi"                  # napi | bundled-cli; omit for plain JS
+
+# [package.trust_policy]            # optional, per package
+# workflow = "release.yml"
+# environment = "release"
+# repository = "my-org/my-repo"
+`
