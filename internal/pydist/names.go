@@ -142,3 +142,87 @@ func CanonicalVersion(s string) string {
 	}
 	return v.Canonical()
 }
+
+// CompareVersions orders two PEP 440 versions (-1, 0, 1). Unparseable
+// versions sort before parseable ones, then by string.
+func CompareVersions(a, b string) int {
+	va, ea := ParseVersion(a)
+	vb, eb := ParseVersion(b)
+	switch {
+	case ea != nil && eb != nil:
+		return strings.Compare(a, b)
+	case ea != nil:
+		return -1
+	case eb != nil:
+		return 1
+	}
+	return va.Compare(vb)
+}
+
+// Compare orders v against o by PEP 440 rules (local labels compared as strings).
+func (v Version) Compare(o Version) int {
+	if c := cmpInt(v.Epoch, o.Epoch); c != 0 {
+		return c
+	}
+	n := max(len(v.Release), len(o.Release))
+	for i := 0; i < n; i++ {
+		var x, y int
+		if i < len(v.Release) {
+			x = v.Release[i]
+		}
+		if i < len(o.Release) {
+			y = o.Release[i]
+		}
+		if c := cmpInt(x, y); c != 0 {
+			return c
+		}
+	}
+	if c := cmpInt(v.preKey(), o.preKey()); c != 0 {
+		return c
+	}
+	if v.Pre != "" && v.Pre == o.Pre {
+		if c := cmpInt(v.PreN, o.PreN); c != 0 {
+			return c
+		}
+	}
+	if c := cmpInt(v.Post, o.Post); c != 0 {
+		return c
+	}
+	dv, do := v.Dev, o.Dev
+	if dv < 0 {
+		dv = 1 << 30
+	}
+	if do < 0 {
+		do = 1 << 30
+	}
+	if c := cmpInt(dv, do); c != 0 {
+		return c
+	}
+	return strings.Compare(v.Local, o.Local)
+}
+
+// preKey ranks the pre-release phase: dev-only < a < b < rc < final.
+func (v Version) preKey() int {
+	switch v.Pre {
+	case "a":
+		return 1
+	case "b":
+		return 2
+	case "rc":
+		return 3
+	}
+	if v.Dev >= 0 && v.Post < 0 {
+		return 0
+	}
+	return 4
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

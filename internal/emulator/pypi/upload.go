@@ -1,0 +1,591 @@
+package pypi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/macaroon"
+	"github.com/putitoutthere/putitoutthere/internal/pydist"
+)
+
+// Warehouse's upload messages (protocols.md §2.3). Do not reword: clients
+// match on them.
+const (
+	msgReadOnly        = "Read-only mode: Uploads are temporarily disabled."
+	msgUploadsDisabled = "New uploads are temporarily disabled. See https://pypi.org/help/#admin-intervention for more information."
+	msgInvalidAuth     = "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information."
+	msgBasicAuth       = "Username/Password authentication is no longer supported. Migrate to API Tokens or Trusted Publishers instead. See https://pypi.org/help/#apitoken and https://pypi.org/help/#trusted-publishers"
+	msgProtocol        = "Unknown protocol version."
+	msgNoFile          = "Upload payload does not have a file."
+	msgInvalidDist     = "Invalid distribution file."
+	msgNonUser         = "Non-user identities cannot create new projects. This was probably caused by successfully using a pending publisher but specifying the project name incorrectly (either in the publisher or in your project's metadata). Please ensure that both match. See: https://docs.pypi.org/trusted-publishers/troubleshooting/"
+	msgDigest          = "The digest supplied does not match a digest calculated from the uploaded file."
+	msgDeletedName     = "This filename was previously used by a file that has since been deleted. Use a different version. See https://pypi.org/help/#file-name-reuse for more information."
+	msgOldRelease      = "Uploading new files to releases older than 14 days is not allowed."
+	msgOneSdist        = "Only one sdist may be uploaded per release."
+	msgSeparator       = `Cannot upload a file with '/' or '\' in the name.`
+	msgNonPrintable    = "Cannot upload a file with non-printable characters (ordinals 0-31) in the name."
+	msgExtension       = "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information"
+	coreMetadataHelp   = " See https://packaging.python.org/specifications/core-metadata for more information."
+	projectHelp        = "https://pypi.org/help/#project-name"
+)
+
+// MsgFileExists is the text of a conflicting re-upload; twine --skip-existing
+// looks for "already exist" in it.
+func MsgFileExists(filename, blake2 string) string {
+	return fmt.Sprintf("File already exists ('%s', with blake2_256 hash '%s'). See https://pypi.org/help/#file-name-reuse for more information.", filename, blake2)
+}
+
+var (
+	nameRe       = regexp.MustCompile(`(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
+	hex64Re      = regexp.MustCompile(`(?i)^[a-f0-9]{64}$`)
+	hex32Re      = regexp.MustCompile(`(?i)^[a-f0-9]{32}$`)
+	nonPrintRe   = regexp.MustCompile(`[\x00-\x1f]`)
+	metaVersions = map[string]bool{"1.0": true, "1.1": true, "1.2": true, "2.0": true, "2.1": true, "2.2": true, "2.3": true, "2.4": true, "2.5": true}
+	platformRe   = regexp.MustCompile(`^(any|win32|win_amd64|win_arm64|win_ia64|linux_armv6l|linux_armv7l|manylinux1_(x86_64|i686)|manylinux2010_(x86_64|i686)|manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)|(many|musl)linux_[0-9]+_[0-9]+_[a-z0-9_]+|macosx_[0-9]+_[0-9]+_[a-z0-9_]+|ios_[0-9]+_[0-9]+_[a-z0-9_]+|android_[0-9]+_[a-z0-9_]+)$`)
+)
+
+type filePart struct {
+	filename    string
+	contentType string
+	data        []byte
+}
+
+type uploadForm struct {
+	values     map[string][]string
+	fileFields map[string]bool
+	content    *filePart
+	tooLarge   bool
+}
+
+func (f *uploadForm) get(k string) string {
+	if v := f.values[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// readForm reads a multipart (or urlencoded) body into a form.
+func (s *Server) readForm(r *http.Request) (*uploadForm, error) {
+	f := &uploadForm{values: map[string][]string{}, fileFields: map[string]bool{}}
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "multipart/form-data":
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return f, err
+			}
+			name := p.FormName()
+			if p.FileName() != "" || name == "content" {
+				data, err := io.ReadAll(io.LimitReader(p, s.opts.MaxFileSize+1))
+				if err != nil {
+					return f, err
+				}
+				if name == "content" {
+					if int64(len(data)) > s.opts.MaxFileSize {
+						f.tooLarge = true
+					}
+					f.content = &filePart{filename: p.FileName(), contentType: p.Header.Get("Content-Type"), data: data}
+				} else {
+					f.fileFields[name] = true
+				}
+				continue
+			}
+			b, err := io.ReadAll(io.LimitReader(p, 64<<20))
+			if err != nil {
+				return f, err
+			}
+			f.values[name] = append(f.values[name], string(b))
+		}
+	case "application/x-www-form-urlencoded":
+		b, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+		if err != nil {
+			return f, err
+		}
+		vals, _ := url.ParseQuery(string(b))
+		for k, v := range vals {
+			f.values[k] = v
+		}
+	}
+	// distutils writes "UNKNOWN" for absent fields; Warehouse drops them.
+	for k, vs := range f.values {
+		kept := vs[:0]
+		for _, v := range vs {
+			if strings.TrimSpace(v) != "UNKNOWN" {
+				kept = append(kept, strings.ReplaceAll(v, "\x00", `\x00`))
+			}
+		}
+		if len(kept) == 0 {
+			delete(f.values, k)
+		} else {
+			f.values[k] = kept
+		}
+	}
+	return f, nil
+}
+
+// identity is who a token authenticates as.
+type identity struct {
+	m           *macaroon.Macaroon
+	rec         *tokenRec
+	user        string
+	userID      string
+	publisherID string
+}
+
+// authenticate resolves the Authorization header. basicErr is set when a
+// non-token Basic username was used.
+func (s *Server) authenticate(r *http.Request) (id *identity, basicErr bool) {
+	h := r.Header.Get("Authorization")
+	scheme, val, _ := strings.Cut(h, " ")
+	var tok string
+	switch strings.ToLower(scheme) {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(val))
+		if err != nil {
+			return nil, false
+		}
+		user, pass, _ := strings.Cut(string(raw), ":")
+		if user != "__token__" {
+			return nil, true
+		}
+		tok = strings.TrimSpace(pass)
+	case "token", "bearer":
+		tok = val
+	default:
+		return nil, false
+	}
+	m, err := macaroon.ParseToken(tok)
+	if err != nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.tokens[string(m.Identifier)]
+	if !ok {
+		return nil, false
+	}
+	id = &identity{m: m, rec: rec, user: rec.user, publisherID: rec.publisherID}
+	if rec.user != "" {
+		id.userID = s.users[rec.user]
+	}
+	return id, false
+}
+
+func (s *Server) serveMissingSlash(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		s.fail(w, r, http.StatusNotFound, "Not Found")
+		return
+	}
+	s.fail(w, r, http.StatusPermanentRedirect,
+		"An upload was attempted to /legacy but the expected upload URL is /legacy/ (with a trailing slash)",
+		[2]string{"Location", "/legacy/"})
+}
+
+func pyQuote(s string) string {
+	if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+func normalize(name string) string { return pydist.Normalize(name) }
+
+func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/legacy/" {
+		s.fail(w, r, http.StatusNotFound, "Not Found")
+		return
+	}
+	if r.Method != http.MethodPost {
+		s.fail(w, r, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
+	form, ferr := s.readForm(r)
+	if form.content != nil {
+		s.mu.Lock()
+		s.attempts[form.content.filename]++
+		s.mu.Unlock()
+	}
+	status, msg := s.upload(r, form, ferr)
+	if status == http.StatusOK {
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, msg)
+		return
+	}
+	s.fail(w, r, status, msg)
+}
+
+// upload runs Warehouse's checks in its order and stores the file. It
+// returns the status and the message (the warnings body on 200).
+func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, string) {
+	if s.opts.ReadOnly {
+		return 403, msgReadOnly
+	}
+	if s.opts.UploadsDisabled {
+		return 403, msgUploadsDisabled
+	}
+	id, basic := s.authenticate(r)
+	if basic {
+		return 403, msgBasicAuth
+	}
+	if id == nil {
+		return 403, msgInvalidAuth
+	}
+	if ferr != nil {
+		return 400, "Invalid multipart body: " + ferr.Error()
+	}
+	if v, ok := form.values["protocol_version"]; ok && v[0] != "1" {
+		return 400, msgProtocol
+	}
+	for k := range form.fileFields {
+		if k != "gpg_signature" {
+			return 400, k + ": Should not be a tuple."
+		}
+	}
+	for k, v := range form.values {
+		if len(v) > 1 && singleFields[k] {
+			return 400, k + ": Should not be a tuple."
+		}
+	}
+	if msg := validateForm(form); msg != "" {
+		return 400, msg
+	}
+	if msg := validateMetadata(form); msg != "" {
+		return 400, msg + "." + coreMetadataHelp
+	}
+	if form.content == nil {
+		return 400, msgNoFile
+	}
+	if ct := form.content.contentType; ct == "" || strings.HasPrefix(ct, "image/") {
+		return 400, msgInvalidDist
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := form.get("name")
+	version := form.get("version")
+	proj, exists := s.projects[normalize(name)]
+	if !exists {
+		if id.publisherID != "" {
+			return 400, msgNonUser
+		}
+		// Created only if everything below passes.
+		proj = &Project{ID: newUUID(), Name: name, Normalized: normalize(name), Owners: []string{id.user}, deleted: map[string]bool{}}
+	}
+
+	if status, msg := s.authorize(id, proj); status != 0 {
+		return status, msg
+	}
+
+	filename := form.content.filename
+	if nonPrintRe.MatchString(filename) {
+		return 400, msgNonPrintable
+	}
+	if strings.ContainsAny(filename, `/\`) {
+		return 400, msgSeparator
+	}
+	filetype := form.get("filetype")
+	ext := ""
+	switch {
+	case strings.HasSuffix(filename, ".tar.gz"):
+		ext = ".tar.gz"
+	case strings.HasSuffix(filename, ".zip"):
+		ext = ".zip"
+	case strings.HasSuffix(filename, ".whl"):
+		ext = ".whl"
+	default:
+		return 400, msgExtension
+	}
+	if (filetype == pydist.Sdist) != (ext != ".whl") {
+		return 400, fmt.Sprintf("Invalid file extension: Extension %s is invalid for filetype %s. See https://www.python.org/dev/peps/pep-0527 for more information.", ext, filetype)
+	}
+	if form.tooLarge {
+		return 400, fmt.Sprintf("File too large. Limit for project '%s' is %d MB. See https://docs.pypi.org/project-management/storage-limits#requesting-a-file-size-limit-increase for more information.", proj.Name, s.opts.MaxFileSize>>20)
+	}
+
+	data := form.content.data
+	dg := pydist.Digest(data)
+	if v := form.get("md5_digest"); v != "" && !strings.EqualFold(v, dg.MD5) {
+		return 400, msgDigest
+	}
+	if v := form.get("sha256_digest"); v != "" && !strings.EqualFold(v, dg.SHA256) {
+		return 400, msgDigest
+	}
+	if v := form.get("blake2_256_digest"); v != "" && !strings.EqualFold(v, dg.Blake2256) {
+		return 400, msgDigest
+	}
+
+	// Idempotency: same filename or same blake2 digest anywhere.
+	if f := s.findFile(filename, dg.Blake2256); f != nil {
+		if f.Filename == filename && f.Digests.SHA256 == dg.SHA256 && f.Digests.Blake2256 == dg.Blake2256 {
+			return 200, ""
+		}
+		return 400, MsgFileExists(filename, dg.Blake2256)
+	}
+	if proj.deleted[filename] {
+		return 400, msgDeletedName
+	}
+	rel := proj.release(version)
+	now := s.now()
+	if rel != nil && now.Sub(rel.Created) > 14*24*time.Hour {
+		return 400, msgOldRelease
+	}
+	if rel != nil && filetype == pydist.Sdist {
+		for _, f := range rel.Files {
+			if f.Packagetype == pydist.Sdist {
+				return 400, msgOneSdist
+			}
+		}
+	}
+	if _, err := pydist.ReadBytes(filename, data); err != nil {
+		return 400, msgInvalidDist + " " + err.Error()
+	}
+	vnorm := pydist.NormalizeVersion(version)
+	fnName := pydist.FilenameName(proj.Name)
+	if filetype == pydist.Sdist {
+		if !strings.HasPrefix(filename, fnName+"-") {
+			return 400, fmt.Sprintf("Start filename for %s with %s.", pyQuote(proj.Name), pyQuote(fnName))
+		}
+		if want := fnName + "-" + vnorm + ext; filename != want {
+			return 400, fmt.Sprintf("Filename %s is invalid, should be %s.", pyQuote(filename), pyQuote(want))
+		}
+	} else {
+		wn, err := pydist.ParseWheelFilename(filename)
+		if err != nil {
+			return 400, "Invalid wheel filename (" + err.Error() + "): " + filename
+		}
+		if wn.Name != fnName {
+			return 400, fmt.Sprintf("Start filename for %s with %s.", pyQuote(proj.Name), pyQuote(fnName))
+		}
+		if pydist.CanonicalVersion(wn.Version) != pydist.CanonicalVersion(version) {
+			return 400, fmt.Sprintf("Version in filename should be %s not %s.", pyQuote(vnorm), pyQuote(wn.Version))
+		}
+		for _, tag := range strings.Split(wn.Platform, ".") {
+			if !platformRe.MatchString(tag) {
+				return 400, fmt.Sprintf("Binary wheel %s has an unsupported platform tag %s.", pyQuote(filename), pyQuote(tag))
+			}
+		}
+	}
+	if v, ok := form.values["attestations"]; ok {
+		if msg := checkAttestations(v[0], id); msg != "" {
+			return 400, "Invalid attestations supplied during upload: " + msg
+		}
+	}
+
+	// Store.
+	if !exists {
+		s.projects[proj.Normalized] = proj
+	}
+	proj.Name = name // a later spelling becomes the display name
+	if rel == nil {
+		rel = &Release{Version: version, Canonical: pydist.CanonicalVersion(version), Created: now, Meta: metaFields(form)}
+		proj.Releases = append(proj.Releases, rel)
+	}
+	rel.Files = append(rel.Files, &File{
+		Filename: filename, Packagetype: filetype, PythonVersion: form.get("pyversion"),
+		Size: len(data), Digests: dg, RequiresPython: form.get("requires_python"), UploadTime: now.UTC(), Data: data,
+	})
+	s.serial++
+	proj.Serial = s.serial
+	return 200, ""
+}
+
+// singleFields may not repeat.
+var singleFields = map[string]bool{"name": true, "version": true, "filetype": true, "pyversion": true, "metadata_version": true, "sha256_digest": true, "blake2_256_digest": true, "md5_digest": true, "protocol_version": true, ":action": true}
+
+func metaFields(form *uploadForm) [][2]string {
+	skip := map[string]bool{":action": true, "protocol_version": true, "md5_digest": true, "sha256_digest": true, "blake2_256_digest": true, "filetype": true, "pyversion": true, "attestations": true, "comment": true}
+	var out [][2]string
+	for k, vs := range form.values {
+		if skip[k] {
+			continue
+		}
+		for _, v := range vs {
+			out = append(out, [2]string{k, v})
+		}
+	}
+	return out
+}
+
+func (s *Server) findFile(filename, blake2 string) *File {
+	for _, p := range s.projects {
+		for _, r := range p.Releases {
+			for _, f := range r.Files {
+				if f.Filename == filename || f.Digests.Blake2256 == blake2 {
+					return f
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// authorize is the permission check: caveats first (403 "Invalid API
+// Token: …"), then the project's roles or publishers. Caller holds mu.
+func (s *Server) authorize(id *identity, proj *Project) (int, string) {
+	req := macaroon.Request{
+		Now: s.now(), UserID: id.userID, PublisherID: id.publisherID,
+		HasProject: true, ProjectName: proj.Name, ProjectNormalized: proj.Normalized, ProjectID: proj.ID,
+	}
+	var pub *publisherRec
+	if id.publisherID != "" {
+		for _, p := range s.publishers {
+			if p.ID == id.publisherID {
+				pub = p
+			}
+		}
+		if pub != nil {
+			for _, n := range pub.projects {
+				if p, ok := s.projects[n]; ok {
+					req.PublisherProjects = append(req.PublisherProjects, p.ID)
+				}
+			}
+		}
+	}
+	if err := macaroon.Authorize(id.m, id.rec.rootKey, req); err != nil {
+		return 403, "Invalid API Token: " + err.Error()
+	}
+	if id.publisherID != "" {
+		if pub == nil || !contains(pub.projects, proj.Normalized) {
+			return 403, fmt.Sprintf("The given token isn't allowed to upload to project '%s'. See %s for more information.", proj.Name, projectHelp)
+		}
+		return 0, ""
+	}
+	if !contains(proj.Owners, id.user) {
+		return 403, fmt.Sprintf("The user '%s' isn't allowed to upload to project '%s'. See %s for more information.", id.user, proj.Name, projectHelp)
+	}
+	return 0, ""
+}
+
+// validateForm is Warehouse's UploadForm: the first error, worded as
+// forklift words it.
+func validateForm(form *uploadForm) string {
+	name := form.get("name")
+	if name == "" {
+		return "'' is an invalid value for Name. Error: This field is required." + coreMetadataHelp
+	}
+	if !nameRe.MatchString(name) {
+		return fmt.Sprintf("%s is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'.%s", pyQuote(clip(name)), coreMetadataHelp)
+	}
+	if form.get("version") == "" {
+		return "'' is an invalid value for Version. Error: This field is required." + coreMetadataHelp
+	}
+	ft := form.get("filetype")
+	if ft == "" {
+		return "Invalid value for filetype. Error: This field is required."
+	}
+	if ft != pydist.Sdist && ft != pydist.Wheel {
+		return "Invalid value for filetype. Error: Use a known file type."
+	}
+	if v := form.get("sha256_digest"); v != "" && !hex64Re.MatchString(v) {
+		return "Invalid value for sha256_digest. Error: Use a valid, hex-encoded, SHA256 message digest."
+	}
+	if v := form.get("blake2_256_digest"); v != "" && !hex64Re.MatchString(v) {
+		return "Invalid value for blake2_256_digest. Error: Use a valid, hex-encoded, BLAKE2 message digest."
+	}
+	if v := form.get("md5_digest"); v != "" && !hex32Re.MatchString(v) {
+		return "Invalid value for md5_digest. Error: Use a valid, hex-encoded, MD5 message digest."
+	}
+	py := form.get("pyversion")
+	if ft == pydist.Wheel && py == "" {
+		return "Invalid value for pyversion. Error: Python version is required for binary distribution uploads."
+	}
+	if ft == pydist.Sdist && py != "" && py != "source" {
+		return "Invalid value for pyversion. Error: Use 'source' as Python version for an sdist."
+	}
+	if form.get("md5_digest") == "" && form.get("sha256_digest") == "" && form.get("blake2_256_digest") == "" {
+		return "Error: Include at least one message digest."
+	}
+	return ""
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:30] + "..." + s[len(s)-30:]
+	}
+	return s
+}
+
+// validateMetadata checks the core-metadata fields Warehouse parses.
+func validateMetadata(form *uploadForm) string {
+	mv := form.get("metadata_version")
+	if mv == "" {
+		return "'metadata-version' is a required field"
+	}
+	if !metaVersions[mv] {
+		return fmt.Sprintf("%s is not a valid metadata version", pyQuote(mv))
+	}
+	if _, err := pydist.ParseVersion(form.get("version")); err != nil {
+		return fmt.Sprintf("%s is invalid for 'version'", pyQuote(form.get("version")))
+	}
+	if v := form.get("description_content_type"); v != "" {
+		mt, _, err := mime.ParseMediaType(v)
+		if err != nil || (mt != "text/plain" && mt != "text/x-rst" && mt != "text/markdown") {
+			return fmt.Sprintf("%s is an invalid content type", pyQuote(v))
+		}
+	}
+	return ""
+}
+
+// checkAttestations validates the shape of PEP 740 attestations. The
+// emulator cannot verify Sigstore bundles; well-formed ones are accepted.
+func checkAttestations(raw string, id *identity) string {
+	if id.publisherID == "" {
+		return "Attestations are only supported when using Trusted Publishing"
+	}
+	var list []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		return "Malformed attestations: " + err.Error()
+	}
+	if len(list) == 0 {
+		return "Malformed attestations: an empty attestation set is not permitted"
+	}
+	for _, a := range list {
+		for _, k := range []string{"version", "verification_material", "envelope"} {
+			if _, ok := a[k]; !ok {
+				return "Malformed attestations: missing field " + k
+			}
+		}
+	}
+	return ""
+}
+
+// serveFile serves an uploaded file at the URL the JSON API lists.
+func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
+	fn := path.Base(r.URL.Path)
+	s.mu.Lock()
+	var data []byte
+	for _, p := range s.projects {
+		for _, rel := range p.Releases {
+			for _, f := range rel.Files {
+				if f.Filename == fn && strings.Contains(r.URL.Path, f.Digests.Blake2256[4:]) {
+					data = f.Data
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	if data == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = io.Copy(w, bytes.NewReader(data))
+}
