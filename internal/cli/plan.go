@@ -58,6 +58,9 @@ func runPlan(cmd *cobra.Command, app *App) error {
 		}
 	}
 	if app.JSON {
+		if len(p.Releases) == 0 {
+			fmt.Fprintln(app.Err, "nothing to release")
+		}
 		return app.PrintJSON(p.Rows)
 	}
 	writePlanTable(app.Out, p)
