@@ -1,0 +1,247 @@
+// Package npm publishes to an npm registry with `npm publish`.
+//
+// Under OIDC the handler performs the trusted-publishing exchange itself
+// before the first upload of the run (npm-cli would silently fall back to a
+// configured token and fail later with a misleading E404), and hands the
+// minted token to npm through a temporary userconfig file (mode 0600, removed
+// afterwards) named by NPM_CONFIG_USERCONFIG, never in argv. npm also gets the
+// ID-token request variables so it can sign provenance (`--provenance`).
+package npm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Codes raised here (npm's own failures use the npm registry client's codes).
+const (
+	CodeFamilyUnsupported = "PIOT_NPM_FAMILY_UNSUPPORTED"
+	CodeNoPackage         = "PIOT_NPM_NOTHING_TO_PUBLISH"
+)
+
+// Client is what the handler needs from the registry (*npm.Client).
+type Client interface {
+	Registry() string
+	Audience() string
+	VersionExists(ctx context.Context, name, version string) (bool, string, error)
+	PackageExists(ctx context.Context, name string) (bool, error)
+	ExchangeOIDC(ctx context.Context, name, idToken string) (string, error)
+}
+
+var _ Client = (*npmreg.Client)(nil)
+
+// Handler implements publish.Handler for npm.
+type Handler struct {
+	Client  Client
+	Runner  run.Runner
+	IDToken func(ctx context.Context, audience string) (string, error)
+	Mask    func(token string)
+	// SetVersion writes the version into a package.json (manifest.SetVersion).
+	SetVersion func(kind, dir, version string) error
+	// TempDir is where the userconfig file goes ("" = os.TempDir()).
+	TempDir string
+}
+
+var _ publish.Handler = (*Handler)(nil)
+
+// Registry implements publish.Handler.
+func (h *Handler) Registry() string { return "npm" }
+
+// URL implements publish.Handler: the version's manifest on the registry.
+func (h *Handler) URL(name, version string) string {
+	return h.Client.Registry() + npmreg.EscapeName(name) + "/" + url.PathEscape(version)
+}
+
+// Published implements publish.Handler.
+func (h *Handler) Published(ctx context.Context, j publish.Job) (bool, error) {
+	ok, _, err := h.Client.VersionExists(ctx, j.Name(), j.Version())
+	return ok, err
+}
+
+// PackageExists implements publish.Handler.
+func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error) {
+	return h.Client.PackageExists(ctx, j.Name())
+}
+
+// Authorize implements publish.Handler.
+func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Credential, error) {
+	if isFamily(j) {
+		return nil, familyErr(j)
+	}
+	if j.Auth.Method == auth.MethodToken {
+		return &publish.Credential{Method: auth.MethodToken, EnvName: j.Auth.EnvName, Token: j.Env.Value(j.Auth.EnvName)}, nil
+	}
+	idt, err := h.IDToken(ctx, h.Client.Audience())
+	if err != nil {
+		return nil, err
+	}
+	h.mask(idt)
+	tok, err := h.Client.ExchangeOIDC(ctx, j.Name(), idt)
+	if err != nil {
+		fallback := "NODE_AUTH_TOKEN and NPM_TOKEN are not set"
+		if j.Auth.Fallback != "" {
+			fallback = j.Auth.Fallback + " is set but not used: under OIDC npm bypasses it, and publishing with it would hide a broken trusted publisher; unset ACTIONS_ID_TOKEN_REQUEST_* (drop `id-token: write`) to publish with the token"
+		}
+		return nil, publish.Refusal(err, npmreg.CodeTrustRefused, "npm", idt, publish.WorkflowClaimCaller,
+			"https://www.npmjs.com/package/"+j.Name()+"/access (Trusted Publisher: repository, workflow filename, environment; all case-sensitive)", fallback)
+	}
+	secret.Register(tok)
+	h.mask(tok)
+	return &publish.Credential{Method: auth.MethodOIDC, Token: tok}, nil
+}
+
+func (h *Handler) mask(t string) {
+	if h.Mask != nil {
+		h.Mask(t)
+	}
+}
+
+func isFamily(j publish.Job) bool {
+	return j.Package.Build == config.BuildNapi || j.Package.Build == config.BuildBundledCLI
+}
+
+func familyErr(j publish.Job) error {
+	return diag.New(CodeFamilyUnsupported, "%s: publishing npm platform families (build = %q) is not supported by this version", j.Package.Name, j.Package.Build).
+		WithHint("publish the family members with npm directly, or leave `build` unset for a plain package")
+}
+
+// target is what npm publishes: the built package folder (or tarball) from
+// the artifacts, else the package's own directory.
+func target(j publish.Job) (path string, isDir bool) {
+	for _, row := range j.Rows {
+		files := artifacts.Folder(j.Root, row)
+		for _, f := range files {
+			if f.Rel == "package.json" {
+				return filepath.Dir(f.Path), true
+			}
+		}
+		if tgz := artifacts.Match(files, ".tgz"); len(tgz) > 0 {
+			return tgz[0].Path, false
+		}
+	}
+	return filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)), true
+}
+
+func (h *Handler) args(j publish.Job, path string, extra ...string) []string {
+	access := j.Package.Access
+	if access == "" {
+		access = "public"
+	}
+	tag := j.Package.Tag
+	if tag == "" {
+		tag = "latest"
+	}
+	args := []string{"publish", path, "--access", access, "--tag", tag, "--registry", h.Client.Registry()}
+	return append(args, extra...)
+}
+
+// actionsVars are the non-secret GitHub Actions variables npm reads to build
+// provenance, plus the ID-token request pair it signs with.
+func actionsVars(e env.Env) []string {
+	var out []string
+	for _, k := range e.Names() {
+		switch {
+		case k == "GITHUB_TOKEN":
+		case strings.HasPrefix(k, "GITHUB_"), strings.HasPrefix(k, "RUNNER_"), k == "CI",
+			k == "ACTIONS_ID_TOKEN_REQUEST_URL", k == "ACTIONS_ID_TOKEN_REQUEST_TOKEN":
+			out = append(out, k+"="+e.Value(k))
+		}
+	}
+	return out
+}
+
+// Publish implements publish.Handler.
+func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
+	if isFamily(j) {
+		return familyErr(j)
+	}
+	path, isDir := target(j)
+	if isDir && h.SetVersion != nil && path != filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) {
+		if err := h.SetVersion(config.KindNPM, path, j.Version()); err != nil {
+			return fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
+		}
+	}
+	rc, cleanup, err := h.userconfig(c.Token)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	cmdEnv := []string{"NPM_CONFIG_USERCONFIG=" + rc}
+	var extra []string
+	if c.Method == auth.MethodOIDC {
+		cmdEnv = append(cmdEnv, actionsVars(j.Env)...)
+		if j.Env.InActions() {
+			extra = append(extra, "--provenance")
+		}
+	}
+	res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, extra...), Env: cmdEnv})
+	if err == nil {
+		return nil
+	}
+	var re *run.RunError
+	if errors.As(err, &re) {
+		return npmreg.ParseError(res.Stderr).Diag()
+	}
+	return err
+}
+
+// userconfig writes a 0600 npmrc holding the token for the registry.
+func (h *Handler) userconfig(token string) (string, func(), error) {
+	dir, err := os.MkdirTemp(h.TempDir, "piot-npmrc-")
+	if err != nil {
+		return "", func() {}, fmt.Errorf("creating the npm userconfig: %w", err)
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	reg := h.Client.Registry()
+	u, err := url.Parse(reg)
+	if err != nil {
+		cleanup()
+		return "", func() {}, err
+	}
+	key := "//" + u.Host + u.Path
+	if !strings.HasSuffix(key, "/") {
+		key += "/"
+	}
+	body := "registry=" + reg + "\n"
+	if token != "" {
+		body += key + ":_authToken=" + token + "\n"
+	}
+	p := filepath.Join(dir, ".npmrc")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		cleanup()
+		return "", func() {}, fmt.Errorf("writing the npm userconfig: %w", err)
+	}
+	return p, cleanup, nil
+}
+
+// DryRun implements publish.Handler: `npm publish --dry-run`.
+func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
+	if isFamily(j) {
+		return []string{familyErr(j).Error()}
+	}
+	path, _ := target(j)
+	res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, "--dry-run")})
+	if err == nil {
+		return nil
+	}
+	var re *run.RunError
+	if errors.As(err, &re) {
+		return []string{npmreg.ParseError(res.Stderr).Error()}
+	}
+	return []string{err.Error()}
+}

@@ -1,0 +1,145 @@
+package npm
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+)
+
+type fakeClient struct{ exchangeErr error }
+
+func (f *fakeClient) Registry() string { return "http://127.0.0.1:9/reg/" }
+func (f *fakeClient) Audience() string { return "npm:127.0.0.1" }
+func (f *fakeClient) VersionExists(context.Context, string, string) (bool, string, error) {
+	return false, "", nil
+}
+func (f *fakeClient) PackageExists(context.Context, string) (bool, error) { return true, nil }
+func (f *fakeClient) ExchangeOIDC(_ context.Context, name, idt string) (string, error) {
+	if f.exchangeErr != nil {
+		return "", f.exchangeErr
+	}
+	return "npm_minted_token_0123456789", nil
+}
+
+func setup(t *testing.T, e env.Env) (publish.Job, string) {
+	root := t.TempDir()
+	art := filepath.Join(root, "artifacts", "js-pkg")
+	os.MkdirAll(art, 0o755)
+	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0"}`), 0o644)
+	pkg := &config.Package{Name: "js", Kind: "npm", NPM: "@s/js", Path: "js", Tag: "next"}
+	j := publish.Job{Package: pkg, Release: plan.Release{Name: "js", Version: "2.0.0"}, Root: root, Env: e, Auth: auth.Resolve("npm", e),
+		Rows: []plan.Row{{Name: "js", Kind: "npm", Target: "noarch", ArtifactName: "js-pkg"}}}
+	return j, art
+}
+
+func TestOIDCPublishTokenInUserconfigOnly(t *testing.T) {
+	e := env.Env{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x/?a=1", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "reqtok-abcdef",
+		"GITHUB_TOKEN": "ghs_canary_canary", "GITHUB_REPOSITORY": "o/r", "NODE_AUTH_TOKEN": "npm_fallback_canary", "PATH": "/bin", "AWS_SECRET_ACCESS_KEY": "aws-canary"}
+	j, art := setup(t, e)
+	var rcSeen, rcMode string
+	fr := &run.Fake{Base: e, Handler: func(c run.Cmd) (run.Result, error) {
+		for _, kv := range c.Env {
+			if p, ok := strings.CutPrefix(kv, "NPM_CONFIG_USERCONFIG="); ok {
+				b, _ := os.ReadFile(p)
+				fi, _ := os.Stat(p)
+				rcSeen, rcMode = string(b), fi.Mode().Perm().String()
+			}
+		}
+		return run.Result{}, nil
+	}}
+	var written []string
+	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir(),
+		IDToken:    func(context.Context, string) (string, error) { return "a.b.c", nil },
+		SetVersion: func(kind, dir, v string) error { written = append(written, dir+"@"+v); return nil }}
+	c, err := h.Authorize(t.Context(), j)
+	if err != nil || c.Token != "npm_minted_token_0123456789" {
+		t.Fatalf("c = %+v err = %v", c, err)
+	}
+	if err := h.Publish(t.Context(), j, c); err != nil {
+		t.Fatal(err)
+	}
+	call := fr.Calls()[0]
+	want := []string{"publish", art, "--access", "public", "--tag", "next", "--registry", "http://127.0.0.1:9/reg/", "--provenance"}
+	if !slices.Equal(call.Args, want) {
+		t.Errorf("args = %q", call.Args)
+	}
+	if rcSeen != "registry=http://127.0.0.1:9/reg/\n//127.0.0.1:9/reg/:_authToken=npm_minted_token_0123456789\n" || rcMode != "-rw-------" {
+		t.Errorf("userconfig = %q %s", rcSeen, rcMode)
+	}
+	joined := strings.Join(call.Environ, "\n")
+	for _, bad := range []string{"ghs_canary", "npm_fallback_canary", "aws-canary", "npm_minted"} {
+		if strings.Contains(joined, bad) || strings.Contains(strings.Join(call.Args, " "), bad) {
+			t.Errorf("%s reached npm's argv/env", bad)
+		}
+	}
+	if !strings.Contains(joined, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=reqtok-abcdef") || !strings.Contains(joined, "GITHUB_REPOSITORY=o/r") {
+		t.Errorf("provenance variables missing: %s", joined)
+	}
+	for _, kv := range call.Env {
+		if p, ok := strings.CutPrefix(kv, "NPM_CONFIG_USERCONFIG="); ok {
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Errorf("userconfig %s left behind", p)
+			}
+		}
+	}
+	if !slices.Equal(written, []string{art + "@2.0.0"}) {
+		t.Errorf("version written = %q", written)
+	}
+}
+
+func TestRefusalSaysWhyTokenNotUsed(t *testing.T) {
+	e := env.Env{"ACTIONS_ID_TOKEN_REQUEST_URL": "http://x/?a=1", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "reqtok-abcdef", "NPM_TOKEN": "npm_tok_123456"}
+	j, _ := setup(t, e)
+	h := &Handler{Client: &fakeClient{exchangeErr: diag.New(npmreg.CodeTrustRefused, "npm refused the trusted-publishing token exchange for @s/js: HTTP 404: OIDC token exchange error - package not found")},
+		Runner: &run.Fake{}, IDToken: func(context.Context, string) (string, error) { return "x.eyJyZXBvc2l0b3J5IjoibyJ9.y", nil }}
+	_, err := h.Authorize(t.Context(), j)
+	if diag.CodeOf(err) != npmreg.CodeTrustRefused {
+		t.Fatalf("err = %v", err)
+	}
+	for _, want := range []string{"package not found", "presented repository: o", "NPM_TOKEN is set but not used", "npmjs.com/package/@s/js/access"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %s", want, err)
+		}
+	}
+}
+
+func TestPublishFailureParsed(t *testing.T) {
+	e := env.Env{"NODE_AUTH_TOKEN": "npm_tok_123456"}
+	j, _ := setup(t, e)
+	fr := &run.Fake{Handler: func(c run.Cmd) (run.Result, error) {
+		return run.Result{Stderr: "npm error code E403\nnpm error 403 403 Forbidden - PUT http://127.0.0.1:9/reg/@s%2fjs - You cannot publish over the previously published versions: 2.0.0.\n", ExitCode: 1}, nil
+	}}
+	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir()}
+	c, _ := h.Authorize(t.Context(), j)
+	err := h.Publish(t.Context(), j, c)
+	if diag.CodeOf(err) != npmreg.CodePublishOver {
+		t.Errorf("err = %v (%s)", err, diag.CodeOf(err))
+	}
+	if slices.Contains(fr.Calls()[0].Args, "--provenance") {
+		t.Error("provenance without OIDC")
+	}
+	if ps := h.DryRun(t.Context(), j); len(ps) != 1 || !strings.Contains(ps[0], "E403") {
+		t.Errorf("dry run = %q", ps)
+	}
+}
+
+func TestFamilyRefusedClearly(t *testing.T) {
+	j, _ := setup(t, env.Env{"NPM_TOKEN": "x"})
+	j.Package.Build = config.BuildNapi
+	h := &Handler{Client: &fakeClient{}, Runner: &run.Fake{}}
+	if _, err := h.Authorize(t.Context(), j); diag.CodeOf(err) != CodeFamilyUnsupported {
+		t.Errorf("err = %v", err)
+	}
+}
