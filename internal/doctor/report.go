@@ -219,16 +219,27 @@ type JSON struct {
 type JSONPhase struct {
 	ID     string  `json:"id"`
 	Title  string  `json:"title"`
-	Status Status  `json:"status"`
-	Checks []Check `json:"checks"`
-	Issues []Issue `json:"issues"`
+	Status Status      `json:"status"`
+	Checks []JSONCheck `json:"checks"`
+	Issues []Issue     `json:"issues"`
+}
+
+// JSONCheck is one ✓/✗ line in the --json document; its issues are listed
+// once, under the phase.
+type JSONCheck struct {
+	Status Status `json:"status"`
+	Text   string `json:"text"`
 }
 
 // JSON returns the --json document.
 func (r *Report) JSON() JSON {
 	out := JSON{OK: r.ExitCode() == 0, Exit: r.ExitCode(), Note: r.Note, Phases: []JSONPhase{}}
 	for _, p := range r.Phases {
-		out.Phases = append(out.Phases, JSONPhase{ID: p.ID, Title: p.Title, Status: p.Status, Checks: p.Checks, Issues: p.Issues()})
+		checks := []JSONCheck{}
+		for _, c := range p.Checks {
+			checks = append(checks, JSONCheck{Status: c.Status, Text: c.Text})
+		}
+		out.Phases = append(out.Phases, JSONPhase{ID: p.ID, Title: p.Title, Status: p.Status, Checks: checks, Issues: p.Issues()})
 	}
 	return out
 }
