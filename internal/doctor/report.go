@@ -217,8 +217,8 @@ type JSON struct {
 
 // JSONPhase is one phase in the --json document.
 type JSONPhase struct {
-	ID     string  `json:"id"`
-	Title  string  `json:"title"`
+	ID     string      `json:"id"`
+	Title  string      `json:"title"`
 	Status Status      `json:"status"`
 	Checks []JSONCheck `json:"checks"`
 	Issues []Issue     `json:"issues"`
