@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/putitoutthere/putitoutthere/internal/cratefile"
@@ -21,13 +22,36 @@ type env struct {
 	iss *oidc.Issuer
 }
 
+var (
+	sharedOnce sync.Once
+	shared     *oidc.Issuer
+)
+
+// newEnv uses one issuer for the whole package (RSA key generation is the
+// slow part); tests that change the issuer's identity use newFreshEnv.
 func newEnv(t *testing.T, opts Options) *env {
+	t.Helper()
+	sharedOnce.Do(func() {
+		var err error
+		if shared, err = oidc.Start(); err != nil {
+			panic(err)
+		}
+	})
+	return startEnv(t, opts, shared)
+}
+
+func newFreshEnv(t *testing.T, opts Options) *env {
 	t.Helper()
 	iss, err := oidc.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(iss.Close)
+	return startEnv(t, opts, iss)
+}
+
+func startEnv(t *testing.T, opts Options, iss *oidc.Issuer) *env {
+	t.Helper()
 	if opts.Verifier == nil {
 		opts.Verifier = iss
 	}
@@ -67,7 +91,7 @@ func (e *env) call(method, path string, headers map[string]string, body []byte) 
 	}
 	req.Header.Set("User-Agent", "cargo/1.95.0 (test)")
 	for k, v := range headers {
-		if v == "" {
+		if v == "" && k != "User-Agent" {
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)

@@ -105,7 +105,7 @@ func TestExchange(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, Options{})
+			e := newFreshEnv(t, Options{})
 			e.s.AddVersion("foo", "0.1.0")
 			cfgs := c.configs
 			if cfgs == nil {
@@ -236,7 +236,7 @@ func TestRevoke(t *testing.T) {
 
 func TestTPTokenExpires(t *testing.T) {
 	now := time.Now()
-	e := newEnv(t, Options{Now: func() time.Time { return now }})
+	e := newFreshEnv(t, Options{Now: func() time.Time { return now }})
 	tok := e.tpToken("foo")
 	now = now.Add(31 * time.Minute)
 	r := e.publish(tok, publishBody(meta("foo", "0.2.0"), goodCrate("foo", "0.2.0")))
