@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	gh "github.com/putitoutthere/putitoutthere/internal/registry/github"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
 	"github.com/putitoutthere/putitoutthere/internal/token"
 )
 
@@ -188,6 +191,135 @@ func listSecrets(ctx context.Context, app *App, st *secretsStatus) ([]token.Cred
 	return rows, nil
 }
 
+// inspectResult is `token inspect --json`.
+type inspectResult struct {
+	Tokens []*token.Report `json:"tokens"`
+	Errors []inspectError  `json:"errors"`
+}
+
+type inspectError struct {
+	Source  string `json:"source"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type inspectTarget struct{ source, value, registry string }
+
 func tokenInspect(ctx context.Context, app *App, value string, given bool, registry string) error {
-	return notImplemented("token inspect")
+	switch registry {
+	case "", token.Crates, token.PyPI, token.NPM:
+	default:
+		return diag.Usage(CodeTokenRegistryUnknown, "--registry %q: want crates, pypi or npm", registry)
+	}
+	var targets []inspectTarget
+	if given {
+		if value == "-" {
+			b, err := io.ReadAll(io.LimitReader(app.In, 64<<10))
+			if err != nil {
+				return diag.Usage(diag.CodeUsage, "reading the token from stdin").Wrap(err)
+			}
+			value = strings.TrimSpace(string(b))
+		}
+		if strings.TrimSpace(value) == "" {
+			return diag.Usage(CodeTokenNone, "--token is empty").WithHint("pass the token, or `--token -` to read it from stdin")
+		}
+		secret.Register(value)
+		targets = append(targets, inspectTarget{source: "--token", value: value, registry: registry})
+	} else {
+		for _, c := range token.ScanEnv(app.Env) {
+			if !c.Set || (registry != "" && c.Registry != registry) {
+				continue
+			}
+			targets = append(targets, inspectTarget{source: c.Name, value: c.Value(), registry: registry})
+		}
+		if len(targets) == 0 {
+			return diag.New(CodeTokenNone, "no registry token found in the environment").
+				WithHint("pass --token (or `--token -` to read it from stdin), or set CARGO_REGISTRY_TOKEN, PYPI_API_TOKEN or NODE_AUTH_TOKEN")
+		}
+	}
+	cfg, err := loadConfigIfPresent(app)
+	if err != nil {
+		return err
+	}
+	res := inspectResult{Tokens: []*token.Report{}, Errors: []inspectError{}}
+	failed := false
+	for _, t := range targets {
+		reg := t.registry
+		if reg == "" {
+			reg = token.ClassifyValue(t.value).Registry
+		}
+		var pkgs []string
+		if cfg != nil {
+			for i := range cfg.Packages {
+				if cfg.Packages[i].Kind == reg {
+					pkgs = append(pkgs, cfg.Packages[i].RegistryName())
+				}
+			}
+		}
+		rep, err := token.InspectValue(ctx, app.Env, t.value, t.registry, pkgs)
+		if err != nil {
+			failed = true
+			ie := inspectError{Source: t.source, Code: CodeTokenInspectFailed, Message: err.Error()}
+			if errors.Is(err, token.ErrUnknownRegistry) {
+				ie.Code = CodeTokenRegistryUnknown
+				ie.Message = "cannot tell which registry this token belongs to; pass --registry crates|pypi|npm"
+			} else if c := diag.CodeOf(err); c != diag.CodeInternal {
+				ie.Code = c
+			}
+			res.Errors = append(res.Errors, ie)
+			if rep == nil {
+				continue
+			}
+		}
+		rep.Source = t.source
+		if rep.State == token.StateInvalid {
+			failed = true
+		}
+		res.Tokens = append(res.Tokens, rep)
+	}
+	if app.JSON {
+		if err := app.PrintJSON(res); err != nil {
+			return err
+		}
+	} else {
+		printInspect(app, res)
+	}
+	if failed {
+		return diag.ErrSilent
+	}
+	return nil
+}
+
+func printInspect(app *App, res inspectResult) {
+	for i, r := range res.Tokens {
+		if i > 0 {
+			fmt.Fprintln(app.Out)
+		}
+		fmt.Fprintf(app.Out, "%s (%s, %s)\n", r.Source, r.Registry, r.Fingerprint)
+		fmt.Fprintf(app.Out, "  state: %s\n", r.State)
+		if r.Owner != "" {
+			fmt.Fprintf(app.Out, "  owner: %s\n", r.Owner)
+		}
+		for _, s := range r.Summary {
+			fmt.Fprintf(app.Out, "  %s\n", s)
+		}
+		if len(r.Packages) > 0 {
+			fmt.Fprintln(app.Out, "  can publish:")
+			for _, p := range r.Packages {
+				fmt.Fprintf(app.Out, "    %s: %s (%s)\n", p.Package, p.CanPublish, p.Why)
+			}
+		}
+		if len(r.Unknowable) > 0 {
+			fmt.Fprintln(app.Out, "  not knowable from the token alone:")
+			for _, s := range r.Unknowable {
+				fmt.Fprintf(app.Out, "    - %s\n", s)
+			}
+		}
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(app.Err, "error: %s: %s [%s]\n", e.Source, e.Message, e.Code)
+		if e.Code == CodeTokenRegistryUnknown {
+			fmt.Fprintln(app.Err, "hint: pass --registry crates|pypi|npm")
+		}
+	}
 }
