@@ -1,0 +1,207 @@
+// Package pypi publishes to PyPI natively: every wheel and sdist in the
+// package's artifact folders goes over PyPI's upload API (no twine on the
+// runner), authenticated with a token minted by the trusted-publishing
+// exchange or with PYPI_API_TOKEN when OIDC is unavailable.
+package pypi
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	"github.com/putitoutthere/putitoutthere/internal/pydist"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Codes raised here.
+const (
+	CodeTrustRefused = "PIOT_PYPI_TRUST_REFUSED" // when the client's error carries no PIOT_PYPI_<CODE>
+	CodeNoFiles      = "PIOT_PYPI_NO_FILES"
+	CodeUploadFailed = "PIOT_PYPI_UPLOAD_FAILED"
+)
+
+// Client is what the handler needs from PyPI.
+type Client interface {
+	Audience(ctx context.Context) (string, error)
+	MintToken(ctx context.Context, idToken string) (string, time.Time, error)
+	VersionExists(ctx context.Context, project, version string) (bool, error)
+	Files(ctx context.Context, project, version string) ([]string, error)
+	// UploadFile uploads one distribution; present is true when PyPI already
+	// had that exact file (a re-run or a retry that landed).
+	UploadFile(ctx context.Context, token, path string) (present bool, err error)
+}
+
+// Handler implements publish.Handler for PyPI.
+type Handler struct {
+	Client  Client
+	BaseURL string // PUTITOUTTHERE_PYPI_URL or https://pypi.org, for page URLs
+	IDToken func(ctx context.Context, audience string) (string, error)
+	Mask    func(token string)
+	Now     func() time.Time
+	// Progress receives one line per file.
+	Progress func(format string, a ...any)
+}
+
+var _ publish.Handler = (*Handler)(nil)
+
+// Registry implements publish.Handler.
+func (h *Handler) Registry() string { return "PyPI" }
+
+// URL implements publish.Handler.
+func (h *Handler) URL(name, version string) string {
+	return strings.TrimRight(h.BaseURL, "/") + "/project/" + url.PathEscape(pydist.Normalize(name)) + "/" + url.PathEscape(version) + "/"
+}
+
+// files are the wheels then sdists of the job's artifact folders.
+func files(j publish.Job) []artifacts.File {
+	var wheels, sdists []artifacts.File
+	seen := map[string]bool{}
+	for _, row := range j.Rows {
+		for _, f := range artifacts.Folder(j.Root, row) {
+			base := filepath.Base(f.Rel)
+			if seen[base] {
+				continue
+			}
+			switch {
+			case strings.HasSuffix(base, ".whl"):
+				wheels = append(wheels, f)
+			case strings.HasSuffix(base, ".tar.gz"):
+				sdists = append(sdists, f)
+			default:
+				continue
+			}
+			seen[base] = true
+		}
+	}
+	return append(wheels, sdists...)
+}
+
+// Published implements publish.Handler: the version exists and, when the
+// artifacts are here, every one of their files is on PyPI (a run that died
+// mid-upload is finished by the next one).
+func (h *Handler) Published(ctx context.Context, j publish.Job) (bool, error) {
+	ok, err := h.Client.VersionExists(ctx, j.Name(), j.Version())
+	if err != nil || !ok {
+		return false, err
+	}
+	local := files(j)
+	if len(local) == 0 {
+		return true, nil
+	}
+	remote, err := h.Client.Files(ctx, j.Name(), j.Version())
+	if err != nil {
+		return false, err
+	}
+	for _, f := range local {
+		if !slices.Contains(remote, filepath.Base(f.Rel)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// PackageExists implements publish.Handler. PyPI creates projects through
+// pending publishers, so a missing project never blocks.
+func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error) { return true, nil }
+
+func (h *Handler) mask(t string) {
+	if h.Mask != nil {
+		h.Mask(t)
+	}
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// Authorize implements publish.Handler: audience → fresh ID token (single
+// use at PyPI) → mint-token.
+func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Credential, error) {
+	if j.Auth.Method == auth.MethodToken {
+		return &publish.Credential{Method: auth.MethodToken, EnvName: j.Auth.EnvName, Token: j.Env.Value(j.Auth.EnvName)}, nil
+	}
+	aud, err := h.Client.Audience(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idt, err := h.IDToken(ctx, aud)
+	if err != nil {
+		return nil, err
+	}
+	h.mask(idt)
+	tok, exp, err := h.Client.MintToken(ctx, idt)
+	if err != nil {
+		fallback := "PYPI_API_TOKEN is not set"
+		if j.Auth.Fallback != "" {
+			fallback = j.Auth.Fallback + " is set but not used: OIDC wins for PyPI, and falling back would hide a broken trusted publisher; drop `id-token: write` from the job to publish with the token"
+		}
+		return nil, publish.Refusal(err, CodeTrustRefused, "PyPI", idt, publish.WorkflowClaimJob,
+			strings.TrimRight(h.BaseURL, "/")+"/manage/project/"+pydist.Normalize(j.Name())+"/settings/publishing/ (or the pending publisher for a new project)", fallback)
+	}
+	secret.Register(tok)
+	h.mask(tok)
+	return &publish.Credential{Method: auth.MethodOIDC, Token: tok, Expires: exp}, nil
+}
+
+// Publish implements publish.Handler.
+func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
+	fs := files(j)
+	if len(fs) == 0 {
+		return diag.New(CodeNoFiles, "no wheel or sdist for %s in its artifact folders", j.Name()).
+			WithHint("the build job must upload the dist/ files as the matrix rows' artifacts")
+	}
+	for _, f := range fs {
+		// A minted token lives 900 s; a long run of big wheels can outlast it.
+		if c.Method == auth.MethodOIDC && !c.Expires.IsZero() && h.now().After(c.Expires.Add(-60*time.Second)) {
+			nc, err := h.Authorize(ctx, j)
+			if err != nil {
+				return err
+			}
+			*c = *nc
+		}
+		present, err := h.Client.UploadFile(ctx, c.Token, f.Path)
+		if err != nil {
+			var de *diag.Error
+			if d, ok := err.(*diag.Error); ok {
+				de = d
+			} else {
+				de = diag.New(CodeUploadFailed, "uploading %s to PyPI", filepath.Base(f.Rel)).Wrap(err)
+			}
+			return de
+		}
+		if h.Progress != nil {
+			state := "uploaded"
+			if present {
+				state = "already on PyPI"
+			}
+			h.Progress("%s %s: %s %s", j.Name(), j.Version(), filepath.Base(f.Rel), state)
+		}
+	}
+	return nil
+}
+
+// DryRun implements publish.Handler: PyPI's own checks on each file's
+// metadata and name, as far as they can be made offline.
+func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
+	var problems []string
+	for _, f := range files(j) {
+		d, err := pydist.Read(f.Path)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", filepath.Base(f.Rel), err))
+			continue
+		}
+		_ = d
+	}
+	return problems
+}
