@@ -35,8 +35,10 @@ func (f *fakeClient) MintToken(_ context.Context, idt string) (string, time.Time
 	}
 	return "pypi-minted-" + string(rune('a'+f.mints)), f.expires, nil
 }
-func (f *fakeClient) VersionExists(context.Context, string, string) (bool, error) { return f.exists, nil }
-func (f *fakeClient) Files(context.Context, string, string) ([]string, error)     { return f.remote, nil }
+func (f *fakeClient) VersionExists(context.Context, string, string) (bool, error) {
+	return f.exists, nil
+}
+func (f *fakeClient) Files(context.Context, string, string) ([]string, error) { return f.remote, nil }
 func (f *fakeClient) UploadFile(_ context.Context, tok, p string) (bool, error) {
 	f.uploads = append(f.uploads, tok+" "+filepath.Base(p))
 	return false, nil
@@ -58,7 +60,10 @@ func TestUploadsWheelsThenSdistAndRemints(t *testing.T) {
 	fc := &fakeClient{expires: now.Add(900 * time.Second)}
 	var auds []string
 	h := &Handler{Client: fc, BaseURL: "https://pypi.org", Now: func() time.Time { return now },
-		IDToken: func(_ context.Context, aud string) (string, error) { auds = append(auds, aud); return "id.token.x", nil }}
+		IDToken: func(_ context.Context, aud string) (string, error) {
+			auds = append(auds, aud)
+			return "id.token.x", nil
+		}}
 	j := job(t, e)
 	c, err := h.Authorize(t.Context(), j)
 	if err != nil {
