@@ -23,6 +23,11 @@ type Found struct {
 	Path         string   `json:"path"` // slash-separated, "." for the root
 	Build        string   `json:"build,omitempty"`
 	Targets      []string `json:"targets,omitempty"`
+	DependsOn    []string `json:"depends_on,omitempty"`
+
+	// cargoPathDeps are the repo-relative directories of the Rust path
+	// dependencies of the package's crate (its own, or the one built into it).
+	cargoPathDeps []string
 }
 
 // Skipped is a manifest init found and left out, with why.
@@ -85,6 +90,7 @@ func Discover(root string) ([]Found, []Skipped, error) {
 		return found[i].Kind < found[j].Kind
 	})
 	nameFound(found)
+	linkDeps(found)
 	return found, skipped, nil
 }
 
@@ -96,6 +102,12 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 
 	py, pyErr := readTOML(filepath.Join(dir, "pyproject.toml"))
 	pj, pjErr := readJSON(filepath.Join(dir, "package.json"))
+	cargo, cErr := readTOML(filepath.Join(dir, "Cargo.toml"))
+	_, cargoHasPkg := cargo["package"]
+	var deps []string
+	if cErr == nil {
+		deps = cargoPathDeps(cargo, rel)
+	}
 	maturin := false
 
 	if pyErr == nil {
@@ -114,6 +126,7 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 				maturin = true
 				f.Build = config.BuildMaturin
 				f.Targets = defaultTargets
+				f.cargoPathDeps = deps
 			case strings.HasPrefix(backend, "hatchling"):
 				f.Build = config.BuildHatch
 			}
@@ -133,6 +146,7 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 			skipped = append(skipped, Skipped{at("package.json"), "no name"})
 		default:
 			f := Found{RegistryName: name, Kind: config.KindNPM, Path: rel}
+			_, hasBin := pj["bin"]
 			if napi, ok := pj["napi"].(map[string]any); ok {
 				f.Build = config.BuildNapi
 				f.Targets = defaultTargets
@@ -144,6 +158,13 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 						}
 					}
 				}
+				f.cargoPathDeps = deps
+			} else if hasBin && cErr == nil && cargoHasPkg {
+				// A Rust binary next to a package.json with `bin`: the npm
+				// package ships it per platform.
+				f.Build = config.BuildBundledCLI
+				f.Targets = defaultTargets
+				f.cargoPathDeps = deps
 			}
 			found = append(found, f)
 		}
@@ -151,9 +172,8 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 		skipped = append(skipped, Skipped{at("package.json"), "unreadable: " + pjErr.Error()})
 	}
 
-	cargo, cErr := readTOML(filepath.Join(dir, "Cargo.toml"))
 	if cErr == nil {
-		_, hasPkg := cargo["package"]
+		hasPkg := cargoHasPkg
 		_, hasWS := cargo["workspace"]
 		name, _ := dig(cargo, "package", "name").(string)
 		publish := dig(cargo, "package", "publish")
@@ -169,12 +189,52 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 		case name == "":
 			skipped = append(skipped, Skipped{at("Cargo.toml"), "no [package].name"})
 		default:
-			found = append(found, Found{RegistryName: name, Kind: config.KindCrates, Path: rel})
+			found = append(found, Found{RegistryName: name, Kind: config.KindCrates, Path: rel, cargoPathDeps: deps})
 		}
 	} else if !os.IsNotExist(cErr) {
 		skipped = append(skipped, Skipped{at("Cargo.toml"), "unreadable: " + cErr.Error()})
 	}
 	return found, skipped
+}
+
+// cargoPathDeps lists the repo-relative directories of a Cargo.toml's path
+// dependencies (normal and build; dev-dependencies do not ship).
+func cargoPathDeps(cargo map[string]any, rel string) []string {
+	var out []string
+	for _, section := range []string{"dependencies", "build-dependencies"} {
+		deps, _ := cargo[section].(map[string]any)
+		for _, d := range deps {
+			t, ok := d.(map[string]any)
+			if !ok {
+				continue
+			}
+			if p, ok := t["path"].(string); ok {
+				out = append(out, path.Clean(path.Join(rel, filepath.ToSlash(p))))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// linkDeps turns Rust path dependencies between discovered packages into
+// depends_on, so a change to a crate releases what is built from it.
+func linkDeps(found []Found) {
+	byPath := map[string]string{}
+	for _, f := range found {
+		if f.Kind == config.KindCrates {
+			byPath[f.Path] = f.Name
+		}
+	}
+	for i := range found {
+		seen := map[string]bool{}
+		for _, d := range found[i].cargoPathDeps {
+			if n, ok := byPath[d]; ok && n != found[i].Name && !seen[n] {
+				seen[n] = true
+				found[i].DependsOn = append(found[i].DependsOn, n)
+			}
+		}
+	}
 }
 
 func isEmptyList(v any) bool {

@@ -82,6 +82,13 @@ cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; sch
 			glob = f.Path + "/**"
 		}
 		fmt.Fprintf(&b, "paths = [%s]\n", strconv.Quote(glob))
+		if len(f.DependsOn) > 0 {
+			q := make([]string, len(f.DependsOn))
+			for i, d := range f.DependsOn {
+				q[i] = strconv.Quote(d)
+			}
+			fmt.Fprintf(&b, "depends_on = [%s] # from Cargo path dependencies\n", strings.Join(q, ", "))
+		}
 		if f.RegistryName != f.Name {
 			key := map[string]string{config.KindCrates: "crate", config.KindPyPI: "pypi", config.KindNPM: "npm"}[f.Kind]
 			fmt.Fprintf(&b, "%s = %s\n", key, strconv.Quote(f.RegistryName))
@@ -102,7 +109,9 @@ cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; sch
 		case vTags:
 			b.WriteString("# The history has v* tags. To continue them for this package, set\n# tag_format = \"v{version}\" (on one package only: a v* tag cannot name its package).\n")
 		}
-		b.WriteString("# depends_on = [\"...\"] # packages whose changes should also release this one\n")
+		if len(f.DependsOn) == 0 {
+			b.WriteString("# depends_on = [\"...\"] # packages whose changes should also release this one\n")
+		}
 		b.WriteString("# [package.trust_policy] # what you registered as trusted publisher; doctor checks it\n")
 		b.WriteString("# workflow = \"release.yml\"\n# environment = \"release\"\n")
 	}
