@@ -1,0 +1,282 @@
+package rehearse
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/cratefile"
+	"github.com/putitoutthere/putitoutthere/internal/family"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/platform"
+	"github.com/putitoutthere/putitoutthere/internal/pydist"
+)
+
+// StandInNote names the file written into artifacts/ when the rehearsal
+// synthesised stand-ins.
+const StandInNote = "REHEARSAL-STAND-INS.txt"
+
+// prepareArtifacts copies root's artifacts/ into the clone, or, when root has
+// none, synthesises clearly labelled stand-ins for every matrix row so the
+// flow can be rehearsed before the build job exists.
+func prepareArtifacts(root, clone string, cfg *config.Config, p *plan.Plan) ([]string, error) {
+	src := filepath.Join(root, artifacts.Dir)
+	dst := filepath.Join(clone, artifacts.Dir)
+	if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+		if err := copyTree(src, dst); err != nil {
+			return nil, fmt.Errorf("copying artifacts/: %w", err)
+		}
+		return []string{"artifacts: using the files in " + src}, nil
+	}
+	if p == nil || len(p.Rows) == 0 {
+		return nil, nil
+	}
+	var made []string
+	for _, row := range p.Rows {
+		pkg := cfg.Package(row.Name)
+		if pkg == nil {
+			continue
+		}
+		dir := filepath.Join(dst, row.ArtifactName)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		files, err := standIns(clone, pkg, row)
+		if err != nil {
+			return nil, fmt.Errorf("synthesising a stand-in for %s: %w", row.ArtifactName, err)
+		}
+		names := make([]string, 0, len(files))
+		for name := range files {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			f := files[name]
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), f.data, f.mode); err != nil {
+				return nil, err
+			}
+			made = append(made, filepath.ToSlash(filepath.Join(artifacts.Dir, row.ArtifactName, name)))
+		}
+	}
+	label := "These files were synthesised by `putitoutthere rehearse` because artifacts/ was absent.\n" +
+		"They carry the planned names, versions and platform headers so the release flow can be\n" +
+		"rehearsed; they are not your build and run nowhere.\n\n" + strings.Join(made, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(dst, StandInNote), []byte(label), 0o644); err != nil {
+		return nil, err
+	}
+	return []string{fmt.Sprintf("artifacts/ is absent: %d stand-in files synthesised (listed in artifacts/%s); the rehearsal checks the release flow, not your build", len(made), StandInNote)}, nil
+}
+
+type file struct {
+	data []byte
+	mode fs.FileMode
+}
+
+func standIns(clone string, pkg *config.Package, row plan.Row) (map[string]file, error) {
+	pkgDir := filepath.Join(clone, filepath.FromSlash(pkg.Path))
+	name, version := pkg.RegistryName(), row.Version
+	switch pkg.Kind {
+	case config.KindCrates:
+		cargo, err := os.ReadFile(filepath.Join(pkgDir, "Cargo.toml"))
+		if err != nil {
+			cargo = []byte(cratefile.Manifest(name, version, "rehearsal stand-in", "MIT"))
+		} else if out, _, err := manifest.SetTOMLVersion(cargo, "package", version, "name"); err == nil {
+			cargo = out
+		}
+		return map[string]file{
+			name + "-" + version + ".crate": {cratefile.Build(name, version, map[string]string{"Cargo.toml": string(cargo), "src/lib.rs": ""}), 0o644},
+		}, nil
+	case config.KindPyPI:
+		dist := pydist.FilenameName(name)
+		v := pydist.NormalizeVersion(version)
+		if row.Target == "sdist" {
+			out := map[string]file{dist + "-" + v + ".tar.gz": {sdist(dist, name, v), 0o644}}
+			if pkg.Build != config.BuildMaturin { // setuptools/hatch: the sdist row also makes the pure wheel
+				out[dist+"-"+v+"-py3-none-any.whl"] = file{wheel(dist, name, v, "py3-none-any"), 0o644}
+			}
+			return out, nil
+		}
+		tag := "cp39-abi3-" + wheelPlatform(row.Target)
+		return map[string]file{dist + "-" + v + "-" + tag + ".whl": {wheel(dist, name, v, tag), 0o644}}, nil
+	case config.KindNPM:
+		if row.Target == "noarch" || row.Target == "main" {
+			out := map[string]file{}
+			err := filepath.WalkDir(pkgDir, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if d.IsDir() && d.Name() == "node_modules" {
+					return filepath.SkipDir
+				}
+				if !d.Type().IsRegular() {
+					return nil
+				}
+				rel, _ := filepath.Rel(pkgDir, p)
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				info, _ := d.Info()
+				out[filepath.ToSlash(rel)] = file{data, info.Mode().Perm()}
+				return nil
+			})
+			return out, err
+		}
+		ms, err := family.Members(pkg)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if m.Triple != row.Target {
+				continue
+			}
+			if pkg.Build == config.BuildNapi {
+				return map[string]file{"index.node": {family.StandIn(m, pkg.Build), 0o755}}, nil
+			}
+			bin := binName(pkgDir, pkg)
+			if m.OS == platform.OSWindows {
+				bin += ".exe"
+			}
+			return map[string]file{bin: {family.StandIn(m, pkg.Build), 0o755}}, nil
+		}
+	}
+	return nil, fmt.Errorf("no stand-in for %s row %s", pkg.Kind, row.Target)
+}
+
+// binName is the command a bundled-cli package installs: the first `bin`
+// entry of its package.json, else the unscoped package name.
+func binName(pkgDir string, pkg *config.Package) string {
+	n := pkg.RegistryName()
+	if i := strings.LastIndex(n, "/"); i >= 0 {
+		n = n[i+1:]
+	}
+	data, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
+	if err != nil {
+		return n
+	}
+	if i := strings.Index(string(data), `"bin"`); i >= 0 {
+		rest := string(data[i+5:])
+		if j := strings.Index(rest, "{"); j >= 0 && j < strings.Index(rest+`"`, `"`) {
+			rest = rest[j+1:]
+			if k := strings.Index(rest, `"`); k >= 0 {
+				rest = rest[k+1:]
+				if l := strings.Index(rest, `"`); l > 0 {
+					return rest[:l]
+				}
+			}
+		}
+	}
+	return n
+}
+
+func wheelPlatform(triple string) string {
+	osName, cpu, libc, err := platform.NPM(triple)
+	if err != nil {
+		return "any"
+	}
+	arch := map[string]string{platform.CPUX64: "x86_64", platform.CPUArm64: "aarch64", platform.CPUIA32: "i686", platform.CPUArm: "armv7l"}[cpu]
+	switch osName {
+	case platform.OSDarwin:
+		if cpu == platform.CPUArm64 {
+			return "macosx_11_0_arm64"
+		}
+		return "macosx_10_12_x86_64"
+	case platform.OSWindows:
+		return map[string]string{platform.CPUX64: "win_amd64", platform.CPUArm64: "win_arm64", platform.CPUIA32: "win32"}[cpu]
+	}
+	if libc == platform.LibcMusl {
+		return "musllinux_1_2_" + arch
+	}
+	return "manylinux_2_17_" + arch
+}
+
+func metadata(name, version string) string {
+	return fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: rehearsal stand-in\n", name, version)
+}
+
+func wheel(dist, name, version, tag string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	info := dist + "-" + version + ".dist-info/"
+	purelib := "false"
+	if strings.HasSuffix(tag, "none-any") {
+		purelib = "true"
+	}
+	add := func(n, body string) {
+		w, _ := zw.Create(n)
+		_, _ = io.WriteString(w, body)
+	}
+	add(dist+"/__init__.py", "")
+	add(info+"METADATA", metadata(name, version))
+	add(info+"WHEEL", fmt.Sprintf("Wheel-Version: 1.0\nGenerator: putitoutthere rehearse\nRoot-Is-Purelib: %s\nTag: %s\n", purelib, tag))
+	add(info+"RECORD", dist+"/__init__.py,,\n"+info+"METADATA,,\n"+info+"WHEEL,,\n"+info+"RECORD,,\n")
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+func sdist(dist, name, version string) []byte {
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	root := dist + "-" + version + "/"
+	for _, f := range []struct{ n, body string }{
+		{"PKG-INFO", metadata(name, version)},
+		{"pyproject.toml", fmt.Sprintf("[project]\nname = %q\nversion = %q\n", name, version)},
+	} {
+		_ = tw.WriteHeader(&tar.Header{Name: root + f.n, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		_, _ = tw.Write([]byte(f.body))
+	}
+	_ = tw.Close()
+	_ = gz.Close()
+	return buf.Bytes()
+}
+
+// copyTree copies regular files and directories; symlinks are skipped (the
+// artifact checks refuse links that leave the folder anyway).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	})
+}

@@ -1,0 +1,493 @@
+// Package rehearse sets up a release rehearsal (SPEC §10): a throwaway clone
+// of the repository, in-process emulators of crates.io, PyPI, npm, the GitHub
+// API and the Actions OIDC issuer, trusted publishers registered from the
+// declared trust policies, and an environment that makes publish talk only to
+// them. The user's repository, tags and remotes are only read.
+package rehearse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
+	ghemu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
+	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
+	pypiemu "github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/registry/github"
+	"github.com/putitoutthere/putitoutthere/internal/workflow"
+)
+
+// Codes raised here.
+const (
+	CodeTrustFlag = "PIOT_REHEARSE_TRUST_FLAG"
+	CodeSetup     = "PIOT_REHEARSE_SETUP"
+)
+
+// The rehearsal's GitHub identity when nothing better is known.
+const (
+	rehearsalOwnerID = "65"
+	maintainer       = "maintainer"
+)
+
+// Options configure a rehearsal.
+type Options struct {
+	Root   string // the user's repository (read only)
+	Config *config.Config
+	Plan   *plan.Plan // the plan computed on Root
+	// Trust are --trust flags: package=owner/repo:workflow.yml[:environment].
+	Trust []string
+	// Env is the user's environment: only the names of token variables are
+	// read (a set fallback token is replaced by an emulator token of the same
+	// name), never their values.
+	Env env.Env
+}
+
+// Registration is one trusted publisher the emulators were given.
+type Registration struct {
+	Package     string `json:"package"`
+	Registry    string `json:"registry"`
+	Repository  string `json:"repository"`
+	Workflow    string `json:"workflow"`
+	Environment string `json:"environment,omitempty"`
+	Pending     bool   `json:"pending,omitempty"` // PyPI pending publisher (project not yet created)
+	Source      string `json:"source"`            // trust_policy | --trust | workflow
+}
+
+// Exchange is one request a registry answered during the rehearsal.
+type Exchange struct {
+	Registry string `json:"registry"`
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	Status   int    `json:"status"`
+	Body     string `json:"body,omitempty"` // only for answers ≥ 400
+}
+
+// Session is a running rehearsal.
+type Session struct {
+	Dir      string  // the throwaway clone: publish runs here
+	Env      env.Env // the environment publish runs with
+	Identity oidc.Identity
+	// OIDC is false when the publish job lacks `id-token: write` (or no
+	// publish workflow exists): the rehearsal then has no ID token, as the
+	// real job would not.
+	OIDC          bool
+	Workflow      string // the caller workflow file ("" when none found)
+	Registrations []Registration
+	Notes         []string // what the rehearsal assumed or synthesised
+
+	Issuer *oidc.Issuer
+	PyPI   *pypiemu.Server
+	Crates *crates.Server
+	NPM    *npmemu.Server
+	GitHub *ghemu.Server
+
+	tmp string
+}
+
+// Close stops the emulators and removes the clone.
+func (s *Session) Close() {
+	for _, c := range []interface{ Close() }{s.Issuer, s.PyPI, s.Crates, s.NPM, s.GitHub} {
+		if c != nil && !isNil(c) {
+			c.Close()
+		}
+	}
+	if s.tmp != "" {
+		_ = os.RemoveAll(s.tmp)
+	}
+}
+
+func isNil(c any) bool {
+	switch v := c.(type) {
+	case *oidc.Issuer:
+		return v == nil
+	case *pypiemu.Server:
+		return v == nil
+	case *crates.Server:
+		return v == nil
+	case *npmemu.Server:
+		return v == nil
+	case *ghemu.Server:
+		return v == nil
+	}
+	return false
+}
+
+// Exchanges lists what every registry answered, in order per registry.
+func (s *Session) Exchanges() []Exchange {
+	var out []Exchange
+	add := func(reg string, f *fault.Injector) {
+		for _, x := range f.Log() {
+			e := Exchange{Registry: reg, Method: x.Method, Path: x.Path, Status: x.Status}
+			if x.Status >= 400 || x.Status < 0 {
+				e.Body = strings.TrimSpace(x.Body)
+			}
+			out = append(out, e)
+		}
+	}
+	add("crates.io", &s.Crates.Faults)
+	add("PyPI", &s.PyPI.Faults)
+	add("npm", &s.NPM.Faults)
+	add("GitHub", &s.GitHub.Faults)
+	return out
+}
+
+// Start prepares a rehearsal. The caller runs publish in s.Dir with s.Env,
+// then calls Close.
+func Start(ctx context.Context, o Options) (s *Session, err error) {
+	s = &Session{}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	trust, err := parseTrust(o.Trust, o.Config)
+	if err != nil {
+		return nil, err
+	}
+	if s.tmp, err = os.MkdirTemp("", "putitoutthere-rehearse-"); err != nil {
+		return nil, err
+	}
+	s.Dir = filepath.Join(s.tmp, "repo")
+	if err := cloneInto(ctx, o.Root, s.Dir, filepath.Join(s.tmp, "origin.git")); err != nil {
+		return nil, err
+	}
+	if dirty, _ := gitOut(ctx, o.Root, "status", "--porcelain", "--untracked-files=no"); strings.TrimSpace(dirty) != "" {
+		s.Notes = append(s.Notes, "rehearsing the last commit (HEAD): uncommitted changes are not included")
+	}
+	notes, err := prepareArtifacts(o.Root, s.Dir, o.Config, o.Plan)
+	if err != nil {
+		return nil, err
+	}
+	s.Notes = append(s.Notes, notes...)
+
+	if s.Issuer, err = oidc.Start(); err != nil {
+		return nil, err
+	}
+	if s.PyPI, err = pypiemu.Start(pypiemu.Options{Verifier: s.Issuer}); err != nil {
+		return nil, err
+	}
+	if s.Crates, err = crates.Start(crates.Options{Verifier: s.Issuer}); err != nil {
+		return nil, err
+	}
+	if s.NPM, err = npmemu.Start(npmemu.Options{Verifier: s.Issuer}); err != nil {
+		return nil, err
+	}
+	if s.GitHub, err = ghemu.Start(ghemu.Options{}); err != nil {
+		return nil, err
+	}
+	for _, f := range []*fault.Injector{&s.PyPI.Faults, &s.Crates.Faults, &s.NPM.Faults, &s.GitHub.Faults} {
+		f.Record(true)
+	}
+
+	s.identify(ctx, o)
+	s.Issuer.SetIdentity(s.Identity)
+	owner, _, _ := strings.Cut(s.Identity.Repository, "/")
+	if id, err := strconv.ParseInt(s.Identity.RepositoryOwnerID, 10, 64); err == nil {
+		s.Crates.SetGitHubOwnerID(owner, id)
+	}
+	if err := s.register(o, trust); err != nil {
+		return nil, err
+	}
+	s.buildEnv(o)
+	return s, nil
+}
+
+// identify derives the claims the publish job's ID token would carry from
+// the workflow that runs publish and from the origin remote.
+func (s *Session) identify(ctx context.Context, o Options) {
+	id := oidc.DefaultIdentity()
+	id.Repository = ""
+	if u, err := gitOut(ctx, o.Root, "remote", "get-url", "origin"); err == nil {
+		if owner, repo, ok := github.ParseRemote(strings.TrimSpace(u)); ok {
+			id.Repository = owner + "/" + repo
+		}
+	}
+	if id.Repository == "" {
+		if r := o.Env.Value("GITHUB_REPOSITORY"); strings.Count(r, "/") == 1 {
+			id.Repository = r
+		}
+	}
+	if id.Repository == "" {
+		id.Repository = "local/" + filepath.Base(o.Root)
+		s.Notes = append(s.Notes, "no GitHub origin remote: the rehearsal uses the repository name "+id.Repository)
+	}
+	id.RepositoryOwnerID = rehearsalOwnerID
+	if sha, err := gitOut(ctx, s.Dir, "rev-parse", "HEAD"); err == nil {
+		id.SHA = strings.TrimSpace(sha)
+	}
+	id.Environment = ""
+	wfs, _ := workflow.LoadDir(s.Dir)
+	a := workflow.Analyze(wfs, workflow.Options{})
+	if len(a.Targets) == 0 {
+		s.Notes = append(s.Notes, "no workflow under .github/workflows runs `putitoutthere publish`: the rehearsal has no OIDC token (run `putitoutthere doctor`)")
+		id.WorkflowFile = "release.yml"
+		s.Identity = id
+		return
+	}
+	t := a.Targets[0]
+	s.Workflow = t.Caller().File
+	id.WorkflowFile = t.Caller().File
+	id.Workflow = strings.TrimSuffix(strings.TrimSuffix(t.Caller().File, ".yml"), ".yaml")
+	if t.Caller().Name != "" {
+		id.Workflow = t.Caller().Name
+	}
+	if t.Reusable() {
+		id.JobWorkflowFile = t.Defining().File
+	}
+	if e := t.Environment(); e != nil && !e.Expression {
+		id.Environment = e.Name
+	} else if e != nil {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: the publish job's environment is an expression (%s); the rehearsal runs without one", t.Job().ID, e.Name))
+	}
+	if g := t.Check("id-token"); g.OK {
+		s.OIDC = true
+	} else {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: job `%s` does not get `id-token: write`, so the publish job would have no OIDC token", t.Defining().Path, t.Job().ID))
+	}
+	if len(a.Targets) > 1 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%d workflows run publish; the rehearsal uses %s", len(a.Targets), t.Caller().Path))
+	}
+	s.Identity = id
+}
+
+type trustFlag struct {
+	owner, repo, workflow, environment string
+}
+
+// parseTrust reads --trust package=owner/repo:workflow.yml[:environment].
+func parseTrust(flags []string, cfg *config.Config) (map[string]trustFlag, error) {
+	out := map[string]trustFlag{}
+	for _, f := range flags {
+		name, spec, ok := strings.Cut(f, "=")
+		parts := strings.Split(spec, ":")
+		bad := func(why string) error {
+			return diag.Usage(CodeTrustFlag, "--trust %q: %s", f, why).
+				WithHint("write --trust PACKAGE=OWNER/REPO:WORKFLOW.yml[:ENVIRONMENT], e.g. --trust core=acme/core:release.yml:release")
+		}
+		if !ok || len(parts) < 2 || len(parts) > 3 {
+			return nil, bad("not PACKAGE=OWNER/REPO:WORKFLOW[:ENVIRONMENT]")
+		}
+		if cfg.Package(name) == nil {
+			return nil, bad(fmt.Sprintf("no package %q in the config", name))
+		}
+		owner, repo, ok := strings.Cut(parts[0], "/")
+		if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+			return nil, bad("the repository must be OWNER/REPO")
+		}
+		if !strings.HasSuffix(parts[1], ".yml") && !strings.HasSuffix(parts[1], ".yaml") || strings.Contains(parts[1], "/") {
+			return nil, bad("the workflow must be a bare .yml or .yaml file name")
+		}
+		t := trustFlag{owner: owner, repo: repo, workflow: parts[1]}
+		if len(parts) == 3 {
+			t.environment = parts[2]
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// register gives each registry its trusted publishers and its existing
+// packages: a package with a release tag exists at its last version; a first
+// release does not (PyPI gets a pending publisher for it, as PyPI allows).
+func (s *Session) register(o Options, flags map[string]trustFlag) error {
+	idOwner, idRepo, _ := strings.Cut(s.Identity.Repository, "/")
+	ownerID := s.Identity.RepositoryOwnerID
+	for i := range o.Config.Packages {
+		p := &o.Config.Packages[i]
+		rel := releaseOf(o.Plan, p.Name)
+		exists := rel == nil || !rel.FirstRelease
+		lastVersion := ""
+		if rel != nil {
+			lastVersion = rel.LastVersion
+		}
+		reg := Registration{Package: p.Name}
+		t := trustFlag{owner: idOwner, repo: idRepo, workflow: s.Identity.WorkflowFile, environment: s.Identity.Environment}
+		reg.Source = "workflow"
+		if p.Kind == config.KindPyPI && s.Identity.JobWorkflowFile != "" {
+			t.workflow = s.Identity.JobWorkflowFile // PyPI matches the called workflow
+		}
+		if tp := p.TrustPolicy; tp != nil {
+			t = trustFlag{owner: idOwner, repo: idRepo, workflow: tp.Workflow, environment: tp.Environment}
+			if o, r, ok := strings.Cut(tp.Repository, "/"); ok {
+				t.owner, t.repo = o, r
+			}
+			reg.Source = "trust_policy"
+		}
+		if f, ok := flags[p.Name]; ok {
+			t, reg.Source = f, "--trust"
+		}
+		reg.Repository, reg.Workflow, reg.Environment = t.owner+"/"+t.repo, t.workflow, t.environment
+		name := p.RegistryName()
+		var err error
+		switch p.Kind {
+		case config.KindCrates:
+			reg.Registry = "crates.io"
+			if exists {
+				s.Crates.CreateCrate(name, maintainer)
+				if lastVersion != "" {
+					s.Crates.AddVersion(name, lastVersion)
+				}
+				id, _ := strconv.ParseInt(ownerID, 10, 64)
+				s.Crates.AddGitHubConfig(name, crates.GitHubConfig{Owner: t.owner, Repo: t.repo, OwnerID: id, Workflow: t.workflow, Environment: t.environment})
+			} else {
+				reg.Workflow = "" // crates.io takes trusted publishers only for existing crates
+			}
+		case config.KindPyPI:
+			reg.Registry = "PyPI"
+			pub := pypiemu.Publisher{Owner: t.owner, Repo: t.repo, OwnerID: ownerID, Workflow: t.workflow, Environment: t.environment}
+			if exists {
+				if err = s.PyPI.CreateProject(name, maintainer); err == nil {
+					err = s.PyPI.AddTrustedPublisher(name, pub)
+				}
+			} else {
+				reg.Pending = true
+				err = s.PyPI.AddPendingPublisher(name, pub)
+			}
+		case config.KindNPM:
+			reg.Registry = "npm"
+			if exists {
+				v := lastVersion
+				if v == "" {
+					v = "0.0.0"
+				}
+				if err = s.NPM.CreatePackageVersion(name, maintainer, v); err == nil {
+					err = s.NPM.AddTrustedPublisher(name, npmemu.TrustedPublisher{Owner: t.owner, Repo: t.repo, Workflow: t.workflow, Environment: t.environment})
+				}
+			} else {
+				reg.Workflow = "" // npm takes trusted publishers only for existing packages
+			}
+		}
+		if err != nil {
+			return diag.New(CodeSetup, "registering %s on the %s emulator", p.Name, reg.Registry).Wrap(err)
+		}
+		s.Registrations = append(s.Registrations, reg)
+	}
+	return nil
+}
+
+func releaseOf(p *plan.Plan, name string) *plan.Release {
+	if p == nil {
+		return nil
+	}
+	return p.Release(name)
+}
+
+// buildEnv is the environment publish runs with: the emulators' URLs, the
+// Actions variables of the publish job (OIDC only when the job would get it),
+// and an emulator token for each fallback variable the user has set.
+func (s *Session) buildEnv(o Options) {
+	e := env.Env{}
+	for _, k := range []string{"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME", "SystemRoot", "ComSpec", "PATHEXT", "USERPROFILE", "APPDATA", "LOCALAPPDATA"} {
+		if v, ok := o.Env.Get(k); ok {
+			e[k] = v
+		}
+	}
+	if s.OIDC {
+		for k, v := range s.Issuer.Env() {
+			e[k] = v
+		}
+	} else {
+		for k, v := range s.Issuer.Env() {
+			if !strings.HasPrefix(k, "ACTIONS_ID_TOKEN_REQUEST_") {
+				e[k] = v
+			}
+		}
+	}
+	e["GITHUB_REPOSITORY"] = s.Identity.Repository
+	e["GITHUB_SHA"] = s.Identity.SHA
+	for k, v := range s.PyPI.Env() {
+		e[k] = v
+	}
+	for k, v := range s.GitHub.Env() {
+		e[k] = v
+	}
+	e["PUTITOUTTHERE_CRATES_IO_URL"] = s.Crates.URL()
+	e["PUTITOUTTHERE_NPM_REGISTRY"] = s.NPM.URL()
+	s.GitHub.AddRepo(s.Identity.Repository)
+	e["GITHUB_TOKEN"] = s.GitHub.IssueInstallationToken(s.Identity.Repository)
+
+	// Fallback tokens: same variable names as the user's, emulator values.
+	if o.Env.Has("CARGO_REGISTRY_TOKEN") {
+		tok := crates.NewAPITokenString()
+		s.Crates.AddAPIToken(tok)
+		e["CARGO_REGISTRY_TOKEN"] = tok
+		s.Notes = append(s.Notes, "CARGO_REGISTRY_TOKEN is set: the rehearsal uses an emulator token in its place")
+	}
+	if o.Env.Has("PYPI_API_TOKEN") {
+		var projects []string
+		for _, p := range o.Config.Packages {
+			if p.Kind == config.KindPyPI {
+				projects = append(projects, p.RegistryName())
+			}
+		}
+		if tok, err := s.PyPI.APIToken(maintainer, projects...); err == nil {
+			e["PYPI_API_TOKEN"] = tok
+			s.Notes = append(s.Notes, "PYPI_API_TOKEN is set: the rehearsal uses an emulator token in its place")
+		}
+	}
+	for _, name := range []string{"NODE_AUTH_TOKEN", "NPM_TOKEN"} {
+		if o.Env.Has(name) {
+			tok := npmemu.NewToken()
+			s.NPM.AddUser(maintainer, tok)
+			e[name] = tok
+			s.Notes = append(s.Notes, name+" is set: the rehearsal uses an emulator token in its place")
+		}
+	}
+	s.Env = e
+}
+
+// cloneInto clones root's HEAD and tags into dir, with a bare repository as
+// its origin so tag pushes land somewhere harmless.
+func cloneInto(ctx context.Context, root, dir, bare string) error {
+	top, err := gitOut(ctx, root, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return diag.New(CodeSetup, "%s is not a git repository", root).Wrap(err)
+	}
+	top = strings.TrimSpace(top)
+	steps := [][]string{
+		{"-C", filepath.Dir(dir), "clone", "--quiet", "--no-hardlinks", top, dir},
+		{"-C", filepath.Dir(dir), "init", "--quiet", "--bare", bare},
+		{"-C", dir, "remote", "set-url", "origin", bare},
+	}
+	for _, args := range steps {
+		if out, err := exec.CommandContext(ctx, "git", args...).CombinedOutput(); err != nil {
+			return diag.New(CodeSetup, "preparing the rehearsal clone: git %s: %s", strings.Join(args, " "), strings.TrimSpace(string(out))).Wrap(err)
+		}
+	}
+	// A detached HEAD clones as the default branch; check out the same commit.
+	head, err := gitOut(ctx, root, "rev-parse", "HEAD")
+	if err != nil {
+		return err
+	}
+	if out, err := exec.CommandContext(ctx, "git", "-C", dir, "checkout", "--quiet", "--detach", strings.TrimSpace(head)).CombinedOutput(); err != nil {
+		return diag.New(CodeSetup, "preparing the rehearsal clone: %s", strings.TrimSpace(string(out))).Wrap(err)
+	}
+	return nil
+}
+
+func gitOut(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("git %s: exit %d", strings.Join(args, " "), ee.ExitCode())
+		}
+		return "", err
+	}
+	return string(out), nil
+}
