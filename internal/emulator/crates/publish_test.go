@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -316,7 +315,6 @@ func TestUploadTooLarge(t *testing.T) {
 	if r.status != 413 || r.detail() != "max upload size is: 100" {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	_ = binary.LittleEndian
 }
 
 func TestReadOnly(t *testing.T) {
