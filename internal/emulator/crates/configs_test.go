@@ -158,7 +158,7 @@ func TestGitHubConfigsCreate(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		`{"github_config":{"crate":"nope","repository_owner":"octo-org","repository_name":"r","workflow_filename":"release.yml"}}`: "crate `nope` does not exist",
-		`{"github_config":{"crate":"foo","repository_owner":"octo-org","repository_name":"r","workflow_filename":"release"}}`:     "Workflow filename must end with `.yml` or `.yaml`",
+		`{"github_config":{"crate":"foo","repository_owner":"octo-org","repository_name":"r","workflow_filename":"release"}}`:      "Workflow filename must end with `.yml` or `.yaml`",
 	} {
 		if r := post(body); r.status/100 != 4 || r.detail() != want {
 			t.Fatalf("%s: %d %s", body, r.status, r.body)

@@ -57,7 +57,11 @@ func TestPublishErrors(t *testing.T) {
 		{name: "json too large", token: legacyTok, body: []byte{0, 0, 0x20, 0}, status: 413, detail: "JSON metadata blob too large"},
 		{name: "truncated json", token: legacyTok, body: []byte{10, 0, 0, 0, '{'}, status: 400, detail: "invalid metadata length for remaining payload: 10"},
 		{name: "json not json", token: legacyTok, body: append([]byte{3, 0, 0, 0}, "abc"...), status: 400, detail: "invalid upload request: "},
-		{name: "missing tarball length", token: legacyTok, body: func() []byte { b := good("newcrate", "0.1.0"); js, _ := json.Marshal(meta("newcrate", "0.1.0")); return b[:4+len(js)] }(), status: 400, detail: "invalid tarball length"},
+		{name: "missing tarball length", token: legacyTok, body: func() []byte {
+			b := good("newcrate", "0.1.0")
+			js, _ := json.Marshal(meta("newcrate", "0.1.0"))
+			return b[:4+len(js)]
+		}(), status: 400, detail: "invalid tarball length"},
 		{name: "truncated tarball", token: legacyTok, body: func() []byte { b := good("newcrate", "0.1.0"); return b[:len(b)-5] }(), status: 400, detail: "invalid tarball length for remaining payload: "},
 		{name: "bad semver", token: legacyTok, body: publishBody(meta("newcrate", "1.0"), goodCrate("newcrate", "1.0")), status: 400, detail: `"1.0" is an invalid semver version`},
 		{name: "bad name", token: legacyTok, body: good("new crate", "0.1.0"), status: 400, detail: "invalid character ` ` in crate name: `new crate`"},
