@@ -5,19 +5,6 @@ import "github.com/spf13/cobra"
 // Each command lives in its own file; these constructors are replaced there as
 // each command lands.
 
-func newPublishCmd(app *App) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "publish",
-		Short: "Publish the plan in dependency order, tag it and create the GitHub Releases",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("publish") },
-	}
-	c.Flags().Bool("dry-run", false, "check everything and run each ecosystem's own dry run; publish nothing")
-	c.Flags().Bool("preflight-check", false, "run only the checks that precede the first upload")
-	c.Flags().Duration("timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
-	return c
-}
-
 func newStatusCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",

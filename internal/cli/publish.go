@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/ghactions"
+	"github.com/putitoutthere/putitoutthere/internal/httpx"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	cratesh "github.com/putitoutthere/putitoutthere/internal/publish/crates"
+	npmh "github.com/putitoutthere/putitoutthere/internal/publish/npm"
+	pypih "github.com/putitoutthere/putitoutthere/internal/publish/pypi"
+	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
+	"github.com/putitoutthere/putitoutthere/internal/registry/github"
+	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
+	"github.com/putitoutthere/putitoutthere/internal/repo"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+)
+
+// maskOut receives ::add-mask:: commands. It is the raw stderr: the
+// redacting writers would turn the command into `::add-mask::***`, and the
+// Actions runner reads workflow commands from stderr as well as stdout (so
+// --json output stays one document).
+var maskOut io.Writer = os.Stderr
+
+// newPyPIClient builds the PyPI client for the handler; nil until wired.
+var newPyPIClient func(e env.Env, h *httpx.Client) pypih.Client
+
+func newPublishCmd(app *App) *cobra.Command {
+	var dryRun, preflight bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "publish",
+		Short: "Publish the plan in dependency order, tag it and create the GitHub Releases",
+		Long: `Publish re-runs the plan, checks auth and artifacts for every package, performs
+every trusted-publishing exchange and packaging check before the first upload,
+then publishes in depends_on order: write the version into the manifest,
+upload, create and push the tag, create the GitHub Release. A failure stops the
+run; re-running publishes only what is missing and repairs missing tags.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			return runPublish(ctx, app, dryRun, preflight)
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and run each ecosystem's own dry run; publish nothing")
+	c.Flags().BoolVar(&preflight, "preflight-check", false, "run only the checks that precede the first upload")
+	c.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
+	return c
+}
+
+// progress stamps lines in CI (SPEC §11: timestamped lines in CI).
+func progressClock(app *App) func() time.Time {
+	if !app.IsTerminal && (app.Env.Has("CI") || app.Env.InActions()) {
+		return time.Now
+	}
+	return nil
+}
+
+func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
+	cfg, err := config.Load(app.ConfigFile())
+	if err != nil {
+		return err
+	}
+	opts, err := publishOptions(ctx, app, cfg)
+	if err != nil {
+		return err
+	}
+	opts.DryRun, opts.PreflightOnly = dryRun, preflight
+	rep, err := publish.Run(ctx, opts)
+	if err != nil && ctx.Err() != nil && diag.CodeOf(err) == diag.CodeInternal {
+		err = diag.New("PIOT_TIMEOUT", "publish stopped: %v", ctx.Err()).WithHint("raise --timeout, or re-run: what was published is skipped")
+	}
+	if summary := app.Env.Value("GITHUB_STEP_SUMMARY"); summary != "" && rep != nil && len(rep.Packages) > 0 {
+		_ = ghactions.AppendSummary(summary, publishSummary(rep))
+	}
+	if app.JSON {
+		if err != nil && diag.ExitCode(err) == diag.ExitUsage {
+			return err // nothing was attempted; the CLI prints the error document
+		}
+		doc := map[string]any{"dry_run": rep.DryRun, "preflight_check": rep.Preflight, "outcome": rep.Outcome, "packages": rep.Packages}
+		if len(rep.Warnings) > 0 {
+			doc["warnings"] = rep.Warnings
+		}
+		if len(rep.Problems) > 0 {
+			doc["problems"] = rep.Problems
+		}
+		if err != nil {
+			doc["error"] = map[string]any{"code": diag.CodeOf(err), "message": err.Error(), "hint": diag.HintOf(err), "exit_code": diag.ExitCode(err)}
+		}
+		if perr := app.PrintJSON(doc); perr != nil {
+			return perr
+		}
+		if err != nil {
+			return diag.ErrSilent
+		}
+		return nil
+	}
+	writePublishReport(app.Out, rep)
+	return err
+}
+
+// publishOptions wires the real clients.
+func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.Options, error) {
+	e := app.Env
+	hc := httpx.New()
+	idToken := func(ctx context.Context, aud string) (string, error) { return auth.FetchIDToken(ctx, nil, e, aud) }
+	var mask func(string)
+	if e.InActions() {
+		mask = func(t string) { ghactions.AddMask(maskOut, t) }
+	}
+	runner := run.Exec{Base: e, Stream: nil}
+	opts := publish.Options{
+		Root:     app.Cwd,
+		Config:   cfg,
+		Env:      e,
+		Plan:     repo.PlanFor,
+		Handlers: map[string]publish.Handler{},
+		Git:      &publish.GitCLI{Runner: run.Exec{Base: e}, Env: e},
+		SetVersion: func(kind, dir, version string) (string, string, error) {
+			ch, err := manifest.SetVersion(kind, dir, version)
+			if err != nil || ch == nil {
+				return "", "", err
+			}
+			return ch.File, ch.Hint, nil
+		},
+		Log: app.Err,
+		Now: progressClock(app),
+	}
+	kinds := map[string]bool{}
+	for _, p := range cfg.Packages {
+		kinds[p.Kind] = true
+	}
+	if kinds[config.KindCrates] {
+		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask}
+	}
+	if kinds[config.KindNPM] {
+		nc, err := npmreg.New(ctx, e, hc)
+		if err != nil {
+			return opts, err
+		}
+		opts.Handlers[config.KindNPM] = &npmh.Handler{Client: nc, Runner: runner, IDToken: idToken, Mask: mask,
+			SetVersion: func(kind, dir, version string) error { _, err := manifest.SetVersion(kind, dir, version); return err }}
+	}
+	if kinds[config.KindPyPI] && newPyPIClient != nil {
+		base := e.Value("PUTITOUTTHERE_PYPI_URL")
+		if base == "" {
+			base = "https://pypi.org"
+		}
+		opts.Handlers[config.KindPyPI] = &pypih.Handler{Client: newPyPIClient(e, hc), BaseURL: base, IDToken: idToken, Mask: mask,
+			Progress: func(f string, a ...any) { fmt.Fprintf(app.Err, f+"\n", a...) }}
+	}
+	if tok, repoSlug := e.Value("GITHUB_TOKEN"), e.Value("GITHUB_REPOSITORY"); tok != "" && repoSlug != "" {
+		owner, name, ok := strings.Cut(repoSlug, "/")
+		if !ok {
+			return opts, diag.Usage("PIOT_GITHUB_REPOSITORY", "GITHUB_REPOSITORY=%q is not owner/repo", repoSlug)
+		}
+		gh := github.New(e)
+		gh.HTTP = hc
+		opts.Releases = &publish.GitHubReleases{Client: gh, Token: tok, Owner: owner, Repo: name}
+	}
+	return opts, nil
+}
+
+func writePublishReport(w io.Writer, rep *publish.Report) {
+	if rep == nil {
+		return
+	}
+	if rep.Outcome == "nothing-to-release" {
+		fmt.Fprintln(w, "nothing to release")
+		return
+	}
+	if len(rep.Packages) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STATUS\tPACKAGE\tVERSION\tREGISTRY\tAUTH\tTAG\tURL")
+	for _, p := range rep.Packages {
+		tag := p.Tag
+		if p.TagState != "" {
+			tag += " (" + p.TagState + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Status, p.Name, p.Version, p.Registry, p.Auth, tag, p.URL)
+	}
+	tw.Flush()
+	for _, p := range rep.Packages {
+		for _, n := range p.Notes {
+			fmt.Fprintf(w, "note: %s: %s\n", p.Name, n)
+		}
+		if p.Release != "" {
+			fmt.Fprintf(w, "release: %s: %s\n", p.Name, p.Release)
+		}
+	}
+}
+
+func publishSummary(rep *publish.Report) string {
+	var b strings.Builder
+	title := "putitoutthere publish"
+	if rep.DryRun {
+		title += " (dry run)"
+	}
+	fmt.Fprintf(&b, "### %s\n\n| status | package | version | registry | tag |\n|---|---|---|---|---|\n", title)
+	for _, p := range rep.Packages {
+		url := p.Version
+		if p.URL != "" {
+			url = "[" + p.Version + "](" + p.URL + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Status, p.Name, url, p.Registry, p.Tag)
+	}
+	return b.String() + "\n"
+}
+
