@@ -226,4 +226,3 @@ func publishSummary(rep *publish.Report) string {
 	}
 	return b.String() + "\n"
 }
-
