@@ -1,0 +1,341 @@
+package initcmd
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", name, diff)
+	}
+}
+
+func write(t *testing.T, root, rel, body string) {
+	t.Helper()
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gitRun(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// monorepo lays out every manifest shape discovery must handle.
+func monorepo(t *testing.T) string {
+	root := t.TempDir()
+	write(t, root, "Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n")
+	write(t, root, "package.json", `{"name": "monorepo-root", "private": true}`)
+	write(t, root, "crates/core/Cargo.toml", "[package]\nname = \"acme-core\"\nversion = \"0.1.0\"\n")
+	write(t, root, "crates/internal/Cargo.toml", "[package]\nname = \"acme-internal\"\nversion = \"0.1.0\"\npublish = false\n")
+	write(t, root, "crates/macros/Cargo.toml", "[package]\nname = \"acme_macros\"\nversion = \"0.1.0\"\n[dependencies]\nacme-core = { path = \"../core\" }\n")
+	write(t, root, "python/acme/pyproject.toml", "[build-system]\nbuild-backend = \"maturin\"\n[project]\nname = \"acme\"\nversion = \"0.1.0\"\n")
+	write(t, root, "python/acme/Cargo.toml", "[package]\nname = \"acme-py\"\nversion = \"0.1.0\"\n[dependencies]\nacme-core = { path = \"../../crates/core\" }\n")
+	write(t, root, "python/tools/pyproject.toml", "[build-system]\nbuild-backend = \"hatchling.build\"\n[project]\nname = \"acme-tools\"\nversion = \"0.1.0\"\n")
+	write(t, root, "python/noname/pyproject.toml", "[tool.black]\nline-length = 100\n")
+	write(t, root, "js/acme/package.json", `{"name": "@acme/core", "version": "0.1.0"}`)
+	write(t, root, "js/cli/package.json", `{"name": "@acme/cli", "version": "0.1.0", "bin": {"acme": "bin/acme.js"}}`)
+	write(t, root, "js/cli/Cargo.toml", "[package]\nname = \"acme-cli\"\nversion = \"0.1.0\"\n[dependencies]\nacme-core = { path = \"../../crates/core\" }\n")
+	write(t, root, "js/napi/package.json", `{"name": "@acme/napi", "version": "0.1.0", "napi": {"targets": ["x86_64-unknown-linux-gnu", "aarch64-apple-darwin"]}}`)
+	write(t, root, "js/private/package.json", `{"name": "scratch", "private": true}`)
+	// Never searched: dependencies, build output, hidden directories, too deep.
+	write(t, root, "node_modules/left-pad/package.json", `{"name": "left-pad"}`)
+	write(t, root, "crates/core/target/package/x/Cargo.toml", "[package]\nname = \"x\"\n")
+	write(t, root, "dist/pkg/package.json", `{"name": "built"}`)
+	write(t, root, ".cache/x/package.json", `{"name": "hidden"}`)
+	write(t, root, "a/b/c/package.json", `{"name": "too-deep"}`)
+	return root
+}
+
+func TestDiscover(t *testing.T) {
+	found, skipped, err := Discover(monorepo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Found{
+		{Name: "acme-core", RegistryName: "acme-core", Kind: "crates", Path: "crates/core"},
+		{Name: "acme_macros", RegistryName: "acme_macros", Kind: "crates", Path: "crates/macros", DependsOn: []string{"acme-core"}},
+		{Name: "core", RegistryName: "@acme/core", Kind: "npm", Path: "js/acme"},
+		{Name: "cli", RegistryName: "@acme/cli", Kind: "npm", Path: "js/cli", Build: "bundled-cli", Targets: defaultTargets, DependsOn: []string{"acme-core"}},
+		{Name: "napi", RegistryName: "@acme/napi", Kind: "npm", Path: "js/napi", Build: "napi", Targets: []string{"x86_64-unknown-linux-gnu", "aarch64-apple-darwin"}},
+		{Name: "acme", RegistryName: "acme", Kind: "pypi", Path: "python/acme", Build: "maturin", Targets: defaultTargets, DependsOn: []string{"acme-core"}},
+		{Name: "acme-tools", RegistryName: "acme-tools", Kind: "pypi", Path: "python/tools", Build: "hatch"},
+	}
+	if diff := cmp.Diff(want, found, cmp.AllowUnexported(Found{}), cmp.FilterPath(func(p cmp.Path) bool {
+		return strings.HasSuffix(p.String(), "cargoPathDeps")
+	}, cmp.Ignore())); diff != "" {
+		t.Errorf("found (-want +got):\n%s", diff)
+	}
+	var reasons []string
+	for _, s := range skipped {
+		reasons = append(reasons, s.File+": "+s.Reason)
+	}
+	wantSkipped := []string{
+		"package.json: \"private\": true",
+		"Cargo.toml: workspace root",
+		"crates/internal/Cargo.toml: publish = false",
+		"js/cli/Cargo.toml: built into the npm package js/cli",
+		"js/private/package.json: \"private\": true",
+		"python/acme/Cargo.toml: the Rust side of the maturin package python/acme",
+		"python/noname/pyproject.toml: no [project].name",
+	}
+	if diff := cmp.Diff(wantSkipped, reasons); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+}
+
+func TestNameCollisions(t *testing.T) {
+	found := []Found{
+		{RegistryName: "core", Kind: "crates"},
+		{RegistryName: "core", Kind: "pypi"},
+		{RegistryName: "@x/core", Kind: "npm"},
+		{RegistryName: "Weird Name!", Kind: "pypi"},
+		{RegistryName: "@@@", Kind: "npm"},
+	}
+	nameFound(found)
+	var got []string
+	for _, f := range found {
+		got = append(got, f.Name)
+	}
+	want := []string{"core-rs", "core-py", "core-js", "Weird-Name", "npm"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+}
+
+func TestRunGolden(t *testing.T) {
+	root := monorepo(t)
+	res, err := Run(context.Background(), Options{Root: root, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantWritten := []string{FileConfig, FileRelease, FileCheck, FileAgents, FileClaude}
+	if diff := cmp.Diff(wantWritten, res.Written); diff != "" {
+		t.Errorf("written (-want +got):\n%s", diff)
+	}
+	for _, f := range []struct{ rel, golden string }{
+		{FileConfig, "monorepo.putitoutthere.toml"},
+		{FileRelease, "release.yml"},
+		{FileCheck, "putitoutthere-check.yml"},
+		{FileAgents, "AGENTS.md"},
+	} {
+		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, f.golden, data)
+	}
+	// The config init writes loads and validates.
+	cfg, err := config.Load(filepath.Join(root, FileConfig))
+	if err != nil {
+		t.Fatalf("generated config: %v", err)
+	}
+	if len(cfg.Packages) != 7 || cfg.Package("cli").Build != "bundled-cli" {
+		t.Errorf("generated config has %d packages", len(cfg.Packages))
+	}
+	if err := config.CheckPathsInRepo(cfg, root); err != nil {
+		t.Errorf("generated config paths: %v", err)
+	}
+}
+
+func TestRunScheduledAndBranch(t *testing.T) {
+	got, err := RenderRelease("scheduled", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "release-scheduled.yml", got)
+	if bytes.Contains(got, []byte("push:")) || !bytes.Contains(got, []byte("schedule:")) || !bytes.Contains(got, []byte("workflow_dispatch:")) {
+		t.Error("scheduled workflow triggers")
+	}
+	got, err = RenderRelease("immediate", "trunk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(got, []byte("branches: [trunk]")) {
+		t.Error("branch not applied")
+	}
+}
+
+func TestRunNoManifests(t *testing.T) {
+	root := t.TempDir()
+	res, err := Run(context.Background(), Options{Root: root, Cadence: "scheduled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Packages) != 0 || len(res.Written) != 5 {
+		t.Errorf("result = %+v", res)
+	}
+	data, _ := os.ReadFile(filepath.Join(root, FileConfig))
+	golden(t, "empty.putitoutthere.toml", data)
+	// Uncommenting the first example block gives a valid config.
+	txt := strings.Replace(string(data), "# [[package]]\n# name = \"my-crate\"\n# kind = \"crates\"\n# path = \"crates/my-crate\"          # the directory holding Cargo.toml\n# paths = [\"crates/my-crate/**\"]",
+		"[[package]]\nname = \"my-crate\"\nkind = \"crates\"\npath = \"crates/my-crate\"\npaths = [\"crates/my-crate/**\"]", 1)
+	if _, err := config.Parse("x.toml", []byte(txt)); err != nil {
+		t.Errorf("uncommented example: %v", err)
+	}
+	rel, _ := os.ReadFile(filepath.Join(root, FileRelease))
+	if !bytes.Contains(rel, []byte("schedule:")) {
+		t.Error("--cadence scheduled not applied to release.yml")
+	}
+}
+
+func TestRunNeverOverwrites(t *testing.T) {
+	root := monorepo(t)
+	write(t, root, FileRelease, "# mine\n")
+	write(t, root, FileClaude, "# Project notes\nBe nice.")
+	res, err := Run(context.Background(), Options{Root: root, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{FileRelease}, res.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, FileRelease)); string(b) != "# mine\n" {
+		t.Errorf("release.yml overwritten: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, FileClaude)); string(b) != "# Project notes\nBe nice.\n@putitoutthere/AGENTS.md\n" {
+		t.Errorf("CLAUDE.md = %q", b)
+	}
+
+	// Second run: everything exists, CLAUDE.md already imports the notes.
+	res, err = Run(context.Background(), Options{Root: root, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != 0 || len(res.Skipped) != 5 {
+		t.Errorf("second run: %+v", res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, FileClaude)); strings.Count(string(b), ClaudeImport) != 1 {
+		t.Errorf("CLAUDE.md import duplicated: %q", b)
+	}
+
+	// --force rewrites all but CLAUDE.md, which never needs it.
+	res, err = Run(context.Background(), Options{Root: root, Branch: "main", Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != 4 || res.Skipped[0] != FileClaude {
+		t.Errorf("--force: %+v", res)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, FileRelease)); bytes.Equal(b, []byte("# mine\n")) {
+		t.Error("--force did not overwrite release.yml")
+	}
+}
+
+func TestRunKeepsExistingCadence(t *testing.T) {
+	root := monorepo(t)
+	write(t, root, FileConfig, "[putitoutthere]\nversion = 1\ncadence = \"scheduled\"\n\n[[package]]\nname = \"a\"\nkind = \"crates\"\npath = \"crates/core\"\npaths = [\"crates/core/**\"]\n")
+	res, err := Run(context.Background(), Options{Root: root, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cadence != "scheduled" {
+		t.Errorf("cadence = %q", res.Cadence)
+	}
+	if _, err := Run(context.Background(), Options{Root: root, Cadence: "weekly"}); err == nil {
+		t.Error("bad cadence accepted")
+	}
+}
+
+func TestVTags(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	root := t.TempDir()
+	write(t, root, "Cargo.toml", "[package]\nname = \"solo\"\nversion = \"1.2.0\"\n")
+	gitRun(t, root, "init", "-q", "-b", "trunk")
+	gitRun(t, root, "add", "-A")
+	gitRun(t, root, "commit", "-q", "-m", "init")
+	gitRun(t, root, "tag", "v1.2.0")
+	res, err := Run(context.Background(), Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TagFormatHint || res.Branch != "main" {
+		t.Errorf("hint %v branch %q", res.TagFormatHint, res.Branch)
+	}
+	cfg, err := config.Load(filepath.Join(root, FileConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Packages[0].TagFormat != "v{version}" {
+		t.Errorf("single package: tag_format = %q", cfg.Packages[0].TagFormat)
+	}
+
+	// Several packages: v{version} would collide, so it stays a comment.
+	got := RenderConfig([]Found{{Name: "a", RegistryName: "a", Kind: "crates", Path: "a"}, {Name: "b", RegistryName: "b", Kind: "npm", Path: "b"}}, "immediate", true)
+	cfg, err = config.Parse("x.toml", got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Packages[0].TagFormat != config.DefaultTagFormat || !bytes.Contains(got, []byte("# tag_format = \"v{version}\"")) {
+		t.Errorf("multi-package v-tag hint:\n%s", got)
+	}
+
+	// The branch comes from origin's HEAD when there is one.
+	gitRun(t, root, "update-ref", "refs/remotes/origin/develop", "HEAD")
+	gitRun(t, root, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/develop")
+	if b := defaultBranch(context.Background(), root); b != "develop" {
+		t.Errorf("defaultBranch = %q", b)
+	}
+}
+
+// The example's workflow files are what init writes; keep them in sync.
+func TestExampleWorkflowsMatchInit(t *testing.T) {
+	ex := filepath.Join("..", "..", "examples", "polyglot")
+	release, _ := RenderRelease("immediate", "main")
+	check, _ := RenderCheck()
+	agents, _ := RenderAgents()
+	for rel, want := range map[string][]byte{FileRelease: release, FileCheck: check, FileAgents: agents} {
+		got, err := os.ReadFile(filepath.Join(ex, filepath.FromSlash(rel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("examples/polyglot/%s differs from what init writes; regenerate it", rel)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(ex, FileConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := config.CheckPathsInRepo(cfg, ex); err != nil {
+		t.Error(err)
+	}
+}
