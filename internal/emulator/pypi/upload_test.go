@@ -80,7 +80,6 @@ func TestUploadHappyPathAndIdempotency(t *testing.T) {
 	fr.Body.Close()
 }
 
-
 func TestUploadErrors(t *testing.T) {
 	wn, wb := pydisttest.Wheel(spec)
 	sn, sb := pydisttest.Sdist(spec)
