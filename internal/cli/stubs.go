@@ -5,15 +5,6 @@ import "github.com/spf13/cobra"
 // Each command lives in its own file; these constructors are replaced there as
 // each command lands.
 
-func newStatusCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status",
-		Short: "Show, per package, the last tag, the registry's latest version and any drift",
-		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return notImplemented("status") },
-	}
-}
-
 func newRehearseCmd(app *App) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "rehearse",

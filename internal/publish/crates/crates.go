@@ -5,12 +5,14 @@ package crates
 
 import (
 	"context"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
 	"github.com/putitoutthere/putitoutthere/internal/run"
@@ -46,6 +48,8 @@ type Handler struct {
 	// Mask hides a minted token in the Actions log (::add-mask::); may be nil.
 	Mask func(token string)
 	Now  func() time.Time
+	// HTTP is used for reads the client has no method for (status); nil = default.
+	HTTP *httpx.Client
 }
 
 var _ publish.Handler = (*Handler)(nil)
@@ -152,4 +156,22 @@ func noToken(kvs []string) []string {
 		}
 	}
 	return out
+}
+
+// Latest implements publish.Latester: crates.io's max_version of the crate.
+func (h *Handler) Latest(ctx context.Context, name string) (string, bool, error) {
+	var v struct {
+		Crate struct {
+			MaxVersion    string `json:"max_version"`
+			NewestVersion string `json:"newest_version"`
+		} `json:"crate"`
+	}
+	found, err := publish.GetJSON(ctx, h.HTTP, h.Client.BaseURL()+"/api/v1/crates/"+url.PathEscape(name), &v)
+	if err != nil || !found {
+		return "", found, err
+	}
+	if v.Crate.MaxVersion != "" {
+		return v.Crate.MaxVersion, true, nil
+	}
+	return v.Crate.NewestVersion, true, nil
 }

@@ -41,6 +41,7 @@ type Client interface {
 	VersionExists(ctx context.Context, name, version string) (bool, string, error)
 	PackageExists(ctx context.Context, name string) (bool, error)
 	ExchangeOIDC(ctx context.Context, name, idToken string) (string, error)
+	Packument(ctx context.Context, name string) (*npmreg.Packument, error)
 }
 
 var _ Client = (*npmreg.Client)(nil)
@@ -244,4 +245,13 @@ func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
 		return []string{npmreg.ParseError(res.Stderr).Error()}
 	}
 	return []string{err.Error()}
+}
+
+// Latest implements publish.Latester: the package's `latest` dist-tag.
+func (h *Handler) Latest(ctx context.Context, name string) (string, bool, error) {
+	p, err := h.Client.Packument(ctx, name)
+	if err != nil || p == nil {
+		return "", false, err
+	}
+	return p.DistTags["latest"], true, nil
 }

@@ -25,6 +25,9 @@ func (f *fakeClient) Audience() string { return "npm:127.0.0.1" }
 func (f *fakeClient) VersionExists(context.Context, string, string) (bool, string, error) {
 	return false, "", nil
 }
+func (f *fakeClient) Packument(context.Context, string) (*npmreg.Packument, error) {
+	return &npmreg.Packument{DistTags: map[string]string{"latest": "1.9.0"}}, nil
+}
 func (f *fakeClient) PackageExists(context.Context, string) (bool, error) { return true, nil }
 func (f *fakeClient) ExchangeOIDC(_ context.Context, name, idt string) (string, error) {
 	if f.exchangeErr != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/pydist"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
@@ -46,6 +47,8 @@ type Handler struct {
 	IDToken func(ctx context.Context, audience string) (string, error)
 	Mask    func(token string)
 	Now     func() time.Time
+	// HTTP is used for reads the client has no method for (status); nil = default.
+	HTTP *httpx.Client
 	// Progress receives one line per file.
 	Progress func(format string, a ...any)
 }
@@ -204,4 +207,18 @@ func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
 		_ = d
 	}
 	return problems
+}
+
+// Latest implements publish.Latester: the JSON API's info.version.
+func (h *Handler) Latest(ctx context.Context, name string) (string, bool, error) {
+	var v struct {
+		Info struct {
+			Version string `json:"version"`
+		} `json:"info"`
+	}
+	found, err := publish.GetJSON(ctx, h.HTTP, strings.TrimRight(h.BaseURL, "/")+"/pypi/"+url.PathEscape(pydist.Normalize(name))+"/json", &v)
+	if err != nil || !found {
+		return "", found, err
+	}
+	return v.Info.Version, true, nil
 }

@@ -1,0 +1,134 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
+)
+
+// Drift flags (SPEC §4 "Re-runs and drift").
+const (
+	DriftPublishedUntagged = "published-untagged"  // on the registry, no tag: the next publish repairs it
+	DriftTaggedUnpublished = "tagged-unpublished" // a tag, but the registry lacks the version
+)
+
+// PackageStatus is one package's line of `status`.
+type PackageStatus struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Registry string `json:"registry"`
+	URL      string `json:"url,omitempty"`
+	// LastTag is the highest release tag reachable from HEAD ("" = none).
+	LastTag       string `json:"last_tag,omitempty"`
+	TaggedVersion string `json:"tagged_version,omitempty"`
+	// TaggedPublished: whether TaggedVersion is on the registry.
+	TaggedPublished *bool `json:"tagged_published,omitempty"`
+	// Latest is the registry's latest version ("" = package not on the registry).
+	Latest string `json:"registry_latest,omitempty"`
+	// Planned is the version the next publish would ship ("" = not in the plan).
+	Planned          string   `json:"planned,omitempty"`
+	PlannedPublished *bool    `json:"planned_published,omitempty"`
+	Drift            []string `json:"drift,omitempty"`
+	Detail           []string `json:"detail,omitempty"`
+	Error            string   `json:"error,omitempty"`
+}
+
+// StatusOptions are the inputs of Status.
+type StatusOptions struct {
+	Root     string
+	Config   *config.Config
+	Env      env.Env
+	LastTags map[string]plan.TagInfo
+	Plan     *plan.Plan // may be nil when planning failed
+	Handlers map[string]Handler
+	Git      Git
+}
+
+// Status reads every package's state from git and its registry. It needs no
+// credentials; a registry that cannot be reached is reported on its line.
+func Status(ctx context.Context, o StatusOptions) []PackageStatus {
+	var out []PackageStatus
+	for i := range o.Config.Packages {
+		pkg := &o.Config.Packages[i]
+		st := PackageStatus{Name: pkg.Name, Kind: pkg.Kind}
+		h := o.Handlers[pkg.Kind]
+		if h == nil {
+			st.Error = "no registry client for kind " + pkg.Kind
+			out = append(out, st)
+			continue
+		}
+		st.Registry = h.Registry()
+		name := pkg.RegistryName()
+		job := func(version string) Job {
+			return Job{Package: pkg, Release: plan.Release{Name: pkg.Name, Kind: pkg.Kind, Version: version}, Root: o.Root, Env: o.Env, Auth: auth.Resolution{Kind: pkg.Kind, Method: auth.MethodMissing}}
+		}
+		fail := func(err error) { st.Error = secret.Redact(err.Error()) }
+		if t, ok := o.LastTags[pkg.Name]; ok {
+			st.LastTag, st.TaggedVersion = t.Tag, t.Version
+			ok, err := h.Published(ctx, job(t.Version))
+			if err != nil {
+				fail(err)
+				out = append(out, st)
+				continue
+			}
+			st.TaggedPublished = &ok
+			if !ok {
+				st.Drift = append(st.Drift, DriftTaggedUnpublished)
+				st.Detail = append(st.Detail, fmt.Sprintf("tag %s exists but %s %s is not on %s", t.Tag, name, t.Version, h.Registry()))
+			}
+		}
+		if l, ok := h.(Latester); ok {
+			v, _, err := l.Latest(ctx, name)
+			if err != nil {
+				fail(err)
+				out = append(out, st)
+				continue
+			}
+			st.Latest = v
+			if v != "" {
+				st.URL = h.URL(name, v)
+			}
+			// The registry's latest version should carry a tag too.
+			if v != "" && v != st.TaggedVersion && o.Git != nil {
+				if _, tagged, err := o.Git.TagExists(ctx, o.Root, pkg.TagFor(v)); err == nil && !tagged && !contains(st.Drift, DriftPublishedUntagged) {
+					st.Drift = append(st.Drift, DriftPublishedUntagged)
+					st.Detail = append(st.Detail, fmt.Sprintf("%s %s is on %s but tag %s does not exist", name, v, h.Registry(), pkg.TagFor(v)))
+				}
+			}
+		}
+		if o.Plan != nil {
+			if rel := o.Plan.Release(pkg.Name); rel != nil {
+				st.Planned = rel.Version
+				ok, err := h.Published(ctx, job(rel.Version))
+				if err != nil {
+					fail(err)
+					out = append(out, st)
+					continue
+				}
+				st.PlannedPublished = &ok
+				if ok && rel.Version != st.Latest {
+					if _, tagged, err := o.Git.TagExists(ctx, o.Root, pkg.TagFor(rel.Version)); err == nil && !tagged && !contains(st.Drift, DriftPublishedUntagged) {
+						st.Drift = append(st.Drift, DriftPublishedUntagged)
+						st.Detail = append(st.Detail, fmt.Sprintf("%s %s is on %s but tag %s does not exist", name, rel.Version, h.Registry(), pkg.TagFor(rel.Version)))
+					}
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
