@@ -13,7 +13,7 @@ import (
 
 // Drift flags (SPEC §4 "Re-runs and drift").
 const (
-	DriftPublishedUntagged = "published-untagged"  // on the registry, no tag: the next publish repairs it
+	DriftPublishedUntagged = "published-untagged" // on the registry, no tag: the next publish repairs it
 	DriftTaggedUnpublished = "tagged-unpublished" // a tag, but the registry lacks the version
 )
 
