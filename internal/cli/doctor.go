@@ -10,6 +10,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/doctor"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
+	"github.com/putitoutthere/putitoutthere/internal/token"
 )
 
 // doctorOptions wires doctor to the real world; tests of the command replace
@@ -22,7 +23,7 @@ func doctorOptions(app *App) doctor.Options {
 		Plan: func(ctx context.Context, cfg *config.Config) (*plan.Plan, error) {
 			return repo.PlanFor(ctx, app.Cwd, cfg)
 		},
-		InspectToken: inspectTokenFunc,
+		InspectToken: inspectToken(app),
 	}
 	if doctorHook != nil {
 		doctorHook(&opt)
@@ -33,9 +34,40 @@ func doctorOptions(app *App) doctor.Options {
 // doctorHook lets tests adjust doctor's options (fake servers, timeouts).
 var doctorHook func(*doctor.Options)
 
-// inspectTokenFunc inspects a fallback token for doctor --deep and preflight;
-// nil until token inspection is available.
-var inspectTokenFunc func(ctx context.Context, pkg *config.Package, envName string) (doctor.TokenInfo, error)
+// inspectToken asks the token's registry what it may publish (doctor --deep,
+// preflight). The value is read from the environment and never printed.
+func inspectToken(app *App) func(ctx context.Context, pkg *config.Package, envName string) (doctor.TokenInfo, error) {
+	return func(ctx context.Context, pkg *config.Package, envName string) (doctor.TokenInfo, error) {
+		ctx, cancel := context.WithTimeout(ctx, doctor.DefaultRegistryTimeout)
+		defer cancel()
+		rep, err := token.InspectValue(ctx, app.Env, app.Env.Value(envName), pkg.Kind, []string{pkg.RegistryName()})
+		if err != nil {
+			return doctor.TokenInfo{}, err
+		}
+		detail := rep.Shape
+		if rep.Kind != "" {
+			detail = rep.Kind
+		}
+		if rep.Owner != "" {
+			detail += ", owner " + rep.Owner
+		}
+		detail += ", " + rep.State
+		info := doctor.TokenInfo{Detail: detail, Covers: rep.State != token.StateInvalid}
+		for _, v := range rep.Packages {
+			switch v.CanPublish {
+			case token.No:
+				info.Covers = false
+				info.Detail += ": " + v.Why
+			case token.Undecided:
+				info.Unknown = info.Covers
+				if v.Why != "" {
+					info.Detail += ": " + v.Why
+				}
+			}
+		}
+		return info, nil
+	}
+}
 
 func newDoctorCmd(app *App) *cobra.Command {
 	var withArtifacts, deep bool

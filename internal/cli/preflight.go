@@ -65,6 +65,7 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 			analysis := workflow.Analyze(wfs, workflow.Options{})
 			var out []preflightPackage
 			failed := false
+			inspect := inspectToken(app)
 			for _, p := range pkgs {
 				v := doctor.ResolveAuth(p, app.Env, analysis)
 				pp := preflightPackage{Name: p.Name, Kind: p.Kind, Auth: v.Text(), Method: string(v.Resolution.Method),
@@ -75,11 +76,13 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 				if pp.Issues == nil {
 					pp.Issues = []doctor.Issue{}
 				}
-				if v.Resolution.EnvName != "" && inspectTokenFunc != nil {
-					info, err := inspectTokenFunc(ctx, p, v.Resolution.EnvName)
+				if v.Resolution.EnvName != "" {
+					info, err := inspect(ctx, p, v.Resolution.EnvName)
 					switch {
 					case err != nil:
 						pp.Token = "not inspected: " + err.Error()
+					case info.Unknown:
+						pp.Token = info.Detail
 					case !info.Covers:
 						pp.OK = false
 						pp.Token = info.Detail

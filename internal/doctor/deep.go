@@ -107,6 +107,8 @@ func inspect(ctx context.Context, st *state, p *Phase, pkg *config.Package, envN
 	case err != nil:
 		p.add(Neutral, fmt.Sprintf("%s: could not inspect %s", label(pkg), envName), Issue{Code: CodeTokenInspect, Severity: SevWarning,
 			Message: fmt.Sprintf("package `%s`: inspecting %s: %s", pkg.Name, envName, secret.Redact(err.Error()))})
+	case info.Unknown:
+		p.add(Neutral, fmt.Sprintf("%s: %s: cannot tell whether it covers `%s` (%s)", label(pkg), envName, pkg.RegistryName(), secret.Redact(info.Detail)))
 	case !info.Covers:
 		p.add(Fail, fmt.Sprintf("%s: %s cannot publish `%s`", label(pkg), envName, pkg.RegistryName()), Issue{Code: CodeTokenScope, Severity: SevError,
 			Message: fmt.Sprintf("package `%s`: %s (%s) does not cover `%s`", pkg.Name, envName, secret.Redact(info.Detail), pkg.RegistryName()),

@@ -21,6 +21,8 @@ const DefaultRegistryTimeout = 5 * time.Second
 type TokenInfo struct {
 	// Covers reports whether the token may publish the package.
 	Covers bool
+	// Unknown: the registry cannot tell (e.g. a PyPI token's liveness).
+	Unknown bool
 	// Detail describes the token (scope, owner, expiry), never its value.
 	Detail string
 }
