@@ -25,6 +25,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
 	"github.com/putitoutthere/putitoutthere/internal/registry/github"
 	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
+	pypireg "github.com/putitoutthere/putitoutthere/internal/registry/pypi"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
 	"github.com/putitoutthere/putitoutthere/internal/run"
 )
@@ -35,8 +36,8 @@ import (
 // --json output stays one document).
 var maskOut io.Writer = os.Stderr
 
-// newPyPIClient builds the PyPI client for the handler; nil until wired.
-var newPyPIClient func(e env.Env, h *httpx.Client) pypih.Client
+// newPyPIClient builds the PyPI client for the handler.
+var newPyPIClient = func(e env.Env, h *httpx.Client) pypih.Client { return pypireg.New(e, h) }
 
 func newPublishCmd(app *App) *cobra.Command {
 	var dryRun, preflight bool
@@ -149,7 +150,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 		kinds[p.Kind] = true
 	}
 	if kinds[config.KindCrates] {
-		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask}
+		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask, HTTP: hc}
 	}
 	if kinds[config.KindNPM] {
 		nc, err := npmreg.New(ctx, e, hc)
@@ -159,12 +160,12 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 		opts.Handlers[config.KindNPM] = &npmh.Handler{Client: nc, Runner: runner, IDToken: idToken, Mask: mask,
 			SetVersion: func(kind, dir, version string) error { _, err := manifest.SetVersion(kind, dir, version); return err }}
 	}
-	if kinds[config.KindPyPI] && newPyPIClient != nil {
+	if kinds[config.KindPyPI] {
 		base := e.Value("PUTITOUTTHERE_PYPI_URL")
 		if base == "" {
 			base = "https://pypi.org"
 		}
-		opts.Handlers[config.KindPyPI] = &pypih.Handler{Client: newPyPIClient(e, hc), BaseURL: base, IDToken: idToken, Mask: mask,
+		opts.Handlers[config.KindPyPI] = &pypih.Handler{Client: newPyPIClient(e, hc), BaseURL: base, IDToken: idToken, Mask: mask, HTTP: hc,
 			Progress: func(f string, a ...any) { fmt.Fprintf(app.Err, f+"\n", a...) }}
 	}
 	if tok, repoSlug := e.Value("GITHUB_TOKEN"), e.Value("GITHUB_REPOSITORY"); tok != "" && repoSlug != "" {
