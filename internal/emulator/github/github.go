@@ -400,6 +400,10 @@ func (s *Server) setDevice(userCode, state, login string) error {
 	return nil
 }
 
+// SetAutoApprove changes Options.AutoApprove for device codes issued from now
+// on ("" turns it off).
+func (s *Server) SetAutoApprove(login string) { s.mu.Lock(); s.opts.AutoApprove = login; s.mu.Unlock() }
+
 // SlowDown makes the next n token polls answer slow_down (each adds 5 s to the
 // device's interval), whatever the timing.
 func (s *Server) SlowDown(n int) { s.mu.Lock(); s.slowDowns += n; s.mu.Unlock() }
