@@ -91,7 +91,7 @@ func printInit(app *App, res *initcmd.Result) {
 	}
 	if res.TagFormatHint {
 		if len(res.Packages) == 1 {
-			fmt.Fprintln(w, "the history has v* tags: set tag_format = \"v{version}\" to continue them")
+			fmt.Fprintln(w, "the history has v* tags: tag_format = \"v{version}\" continues them")
 		} else if len(res.Packages) > 1 {
 			fmt.Fprintln(w, "the history has v* tags: see the tag_format comment in putitoutthere.toml")
 		}

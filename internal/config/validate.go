@@ -139,8 +139,9 @@ func (v *validator) unknown(pos Pos, pkg, key string, allowed []string, extra st
 	msg := "unknown key"
 	if s := suggest(last, allowed); s != "" {
 		msg += fmt.Sprintf(" (did you mean `%s`?)", s)
+	} else {
+		msg += "; allowed: " + oneOf(allowed)
 	}
-	msg += "; allowed: " + oneOf(allowed)
 	if extra != "" {
 		msg += extra
 	}
