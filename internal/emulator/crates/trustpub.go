@@ -94,10 +94,11 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// crates.io inserts the jti inside the transaction that mints the token,
+	// so a refused exchange rolls it back and the same JWT may be retried.
 	if _, used := s.usedJTI[jti]; used {
 		return "", badRequest("JWT has already been used")
 	}
-	s.usedJTI[jti] = s.now()
 
 	if ev := claimStr(claims, "event_name"); ev == "pull_request_target" || ev == "workflow_run" {
 		return "", badRequest("Trusted Publishing does not support the `%s` event trigger due to security concerns. Please use a different trigger such as `push`, `release`, or `workflow_dispatch`.", ev)
@@ -132,7 +133,7 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 		if c.OwnerID == ownerID {
 			byOwner = append(byOwner, c)
 		} else {
-			ownerIDs = appendUnique(ownerIDs, strconv.FormatInt(c.OwnerID, 10))
+			ownerIDs = append(ownerIDs, strconv.FormatInt(c.OwnerID, 10))
 		}
 	}
 	if len(byOwner) == 0 {
@@ -144,7 +145,7 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 		if c.Workflow == workflow {
 			byWorkflow = append(byWorkflow, c)
 		} else {
-			workflows = appendUnique(workflows, "`"+c.Workflow+"`")
+			workflows = append(workflows, "`"+c.Workflow+"`")
 		}
 	}
 	if len(byWorkflow) == 0 {
@@ -160,7 +161,7 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 		case hasEnv && strings.EqualFold(c.Environment, envClaim):
 			matched = append(matched, c)
 		default:
-			envs = appendUnique(envs, "`"+c.Environment+"`")
+			envs = append(envs, "`"+c.Environment+"`")
 		}
 	}
 	if len(matched) == 0 {
@@ -181,18 +182,10 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 	}
 	t.Repository, t.RunID, t.SHA = repo, claimStr(claims, "run_id"), claimStr(claims, "sha")
 	t.ExpiresAt = s.now().Add(TPTokenTTL)
+	s.usedJTI[jti] = s.now()
 	s.tpTokens[h] = t
 	s.tpOrder = append(s.tpOrder, t)
 	return t.Token, nil
-}
-
-func appendUnique(list []string, v string) []string {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
-	}
-	return append(list, v)
 }
 
 func containsInt(list []int, v int) bool {

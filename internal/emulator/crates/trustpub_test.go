@@ -167,6 +167,24 @@ func TestExchangeJTISingleUse(t *testing.T) {
 	}
 }
 
+// A refused exchange rolls back the jti insert: after fixing the config the
+// same JWT is accepted once.
+func TestRefusedExchangeDoesNotBurnJTI(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddGitHubConfig("foo", GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "other.yml"})
+	tok := e.mint()
+	if r := e.exchange(tok); r.status != 400 {
+		t.Fatalf("first: %d %s", r.status, r.body)
+	}
+	e.s.AddGitHubConfig("foo", GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "release.yml"})
+	if r := e.exchange(tok); r.status != 200 {
+		t.Fatalf("retry: %d %s", r.status, r.body)
+	}
+	if r := e.exchange(tok); r.status != 400 || r.detail() != "JWT has already been used" {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+}
+
 func TestExchangeCoversEveryMatchingCrate(t *testing.T) {
 	e := newEnv(t, Options{})
 	for _, c := range []string{"foo", "bar"} {

@@ -111,8 +111,8 @@ func TestExchangeAndRevoke(t *testing.T) {
 	ctx := context.Background()
 	s.AddVersion("foo", "1.0.0")
 	s.AddGitHubConfig("foo", crates.GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "release.yml", Environment: "release"})
-	jwt, _ := issuer.Mint(Audience)
-	tok, err := c.ExchangeToken(ctx, jwt)
+	first, _ := issuer.Mint(Audience)
+	tok, err := c.ExchangeToken(ctx, first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestExchangeAndRevoke(t *testing.T) {
 	id := oidc.DefaultIdentity()
 	id.WorkflowFile = "patch-release.yml"
 	issuer.SetIdentity(id)
-	jwt, _ = issuer.Mint(Audience)
+	jwt, _ := issuer.Mint(Audience)
 	_, err = c.ExchangeToken(ctx, jwt)
 	var d *diag.Error
 	var ae *APIError
@@ -159,8 +159,8 @@ func TestExchangeAndRevoke(t *testing.T) {
 	if strings.Contains(err.Error(), jwt) || d.Hint == "" {
 		t.Fatal("JWT leaked into the error or no hint")
 	}
-	// replay of the same JWT
-	_, err = c.ExchangeToken(ctx, jwt)
+	// replay of a JWT that was already exchanged
+	_, err = c.ExchangeToken(ctx, first)
 	if !errors.As(err, &ae) || ae.Detail != "JWT has already been used" {
 		t.Fatalf("replay: %v", err)
 	}
