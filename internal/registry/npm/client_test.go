@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
-	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
+	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
@@ -69,7 +69,9 @@ func TestNewRegistrySources(t *testing.T) {
 		t.Errorf("override: Registry=%q Audience=%q", c.Registry(), c.Audience())
 	}
 
-	lookupRegistry = func(ctx context.Context, e env.Env) (string, error) { return "", errors.New(`exec: "npm": executable file not found in $PATH`) }
+	lookupRegistry = func(ctx context.Context, e env.Env) (string, error) {
+		return "", errors.New(`exec: "npm": executable file not found in $PATH`)
+	}
 	_, err = New(t.Context(), env.Env{"HOME": "/home/no-npm", RegistryEnv: ""}, nil)
 	if diag.CodeOf(err) != CodeRegistryUnknown || !strings.Contains(diag.HintOf(err), RegistryEnv) {
 		t.Fatalf("no npm: err=%v code=%s", err, diag.CodeOf(err))

@@ -149,7 +149,8 @@ func classify(e *PublishError, all string) {
 		e.NPMCode == "E409" && strings.Contains(strings.ToLower(all), "tlog"):
 		e.Code, e.Ambiguous = CodeTLogConflict, true
 		e.Hint = "Sigstore already holds an identical transparency-log entry, which happens when a publish is retried after it landed; check on the registry whether this version is published with our tarball's integrity before retrying"
-	case publishOverRe.MatchString(all):
+	case publishOverRe.MatchString(all) || (e.Status == 409 && alreadyPresent(e.Message)):
+		// 409 "this package is already present" is Verdaccio's form.
 		e.Code, e.Ambiguous = CodePublishOver, true
 		if e.Message == "" || e.Status == 0 {
 			e.Message = publishOverRe.FindString(all)
@@ -210,6 +211,11 @@ func classify(e *PublishError, all string) {
 		e.Code = CodePublishFailed
 		e.Hint = "see npm's output above"
 	}
+}
+
+func alreadyPresent(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "already present") || strings.Contains(m, "already exists")
 }
 
 func isNetworkCode(c string) bool {

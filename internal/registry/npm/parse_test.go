@@ -76,6 +76,12 @@ npm error error creating tlog entry - (409) an equivalent entry already exists i
 			message: "error creating tlog entry - (409) an equivalent entry already exists in the transparency log with UUID 24296fb24b8ad77a",
 		},
 		{
+			name: "Verdaccio's 409 for a re-publish",
+			stderr: `npm error code E409
+npm error 409 Conflict - PUT http://127.0.0.1:35001/piot-verdaccio - this package is already present`,
+			code: CodePublishOver, npmCode: "E409", status: 409, message: "this package is already present", ambiguous: true,
+		},
+		{
 			name: "EOTP",
 			stderr: `npm error code EOTP
 npm error This operation requires a one-time password from your authenticator.
@@ -83,7 +89,7 @@ npm error You can provide a one-time password by passing --otp=<code> to the com
 			code: CodeOTPRequired, npmCode: "EOTP", message: "This operation requires a one-time password from your authenticator.",
 		},
 		{
-			name: "ENEEDAUTH",
+			name:   "ENEEDAUTH",
 			stderr: "npm error code ENEEDAUTH\nnpm error need auth This command requires you to be logged in to http://127.0.0.1:35321/\nnpm error need auth You need to authorize this machine using `npm adduser`",
 			code:   CodeNeedAuth, npmCode: "ENEEDAUTH", message: "This command requires you to be logged in to http://127.0.0.1:35321/",
 			hintHas: "OIDC exchange",
