@@ -130,6 +130,12 @@ func (s *Server) authAPIToken(r *http.Request) (*APIToken, *apiErr) {
 		return nil, forbidden(detailAuthFailed)
 	}
 	t.LastUsedAt = &now
+	if u := s.users[t.Owner]; u != nil && u.Locked && (u.LockUntil == nil || u.LockUntil.After(now)) {
+		if u.LockUntil == nil {
+			return nil, forbidden("This account is indefinitely locked. Reason: %s", u.LockReason)
+		}
+		return nil, forbidden("This account is locked until %s. Reason: %s", u.LockUntil.UTC().Format("2006-01-02 at 15:04:05 UTC"), u.LockReason)
+	}
 	cp := *t
 	return &cp, nil
 }

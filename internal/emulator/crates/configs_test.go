@@ -230,3 +230,60 @@ func TestTokenProbeEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestAccountStateAndTokenCreation(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddAPIToken(legacyTok)
+	const lockedTok = "cioLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+	const foreverTok = "cioFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"
+	const unverifiedTok = "cioUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUU"
+	e.s.AddToken(&APIToken{Token: lockedTok, Owner: "locked"})
+	e.s.AddToken(&APIToken{Token: foreverTok, Owner: "forever"})
+	e.s.AddToken(&APIToken{Token: unverifiedTok, Owner: "noemail"})
+	until := time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC)
+	e.s.LockUser("locked", &until, "spam")
+	e.s.LockUser("forever", nil, "abuse")
+	e.s.SetEmailVerified("noemail", false)
+	for _, c := range []struct {
+		method, path, token string
+		status              int
+		detail              string
+	}{
+		{"GET", "/api/v1/me", lockedTok, 403, "This account is locked until 2099-01-02 at 03:04:05 UTC. Reason: spam"},
+		{"GET", "/api/v1/me", foreverTok, 403, "This account is indefinitely locked. Reason: abuse"},
+		{"PUT", "/api/v1/me/tokens", legacyTok, 400, "cannot use an API token to create a new API token"},
+		{"PUT", "/api/v1/me/tokens", "", 403, "this action requires authentication"},
+	} {
+		h := map[string]string{}
+		if c.token != "" {
+			h["Authorization"] = c.token
+		}
+		r := e.call(c.method, c.path, h, nil)
+		if r.status != c.status || r.detail() != c.detail {
+			t.Fatalf("%s %s: %d %s", c.method, c.path, r.status, r.body)
+		}
+	}
+	r := e.publish(unverifiedTok, publishBody(meta("mail", "0.1.0"), goodCrate("mail", "0.1.0")))
+	if r.status != 400 || r.detail() != "A verified email address is required to publish crates to crates.io. Visit https://crates.io/settings/profile to set and verify your email address." {
+		t.Fatalf("unverified: %d %s", r.status, r.body)
+	}
+}
+
+func TestIndexPaused(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddAPIToken(legacyTok)
+	e.s.SetIndexPaused(true)
+	if r := e.publish(legacyTok, publishBody(meta("lag1", "0.1.0"), goodCrate("lag1", "0.1.0"))); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if r := e.call("GET", "/index/la/g1/lag1", nil, nil); r.status != 404 {
+		t.Fatalf("paused index served the version: %d %s", r.status, r.body)
+	}
+	if r := e.call("GET", "/api/v1/crates/lag1/0.1.0", nil, nil); r.status != 200 {
+		t.Fatalf("API must see the version at once: %d", r.status)
+	}
+	e.s.SetIndexPaused(false)
+	if r := e.call("GET", "/index/la/g1/lag1", nil, nil); r.status != 200 {
+		t.Fatalf("after resume: %d", r.status)
+	}
+}

@@ -161,9 +161,13 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 			return http.StatusForbidden, "this crate exists but you don't seem to be an owner. If you believe this is a mistake, perhaps you need to accept an invitation to be an owner before publishing.", nil
 		}
 		trustpubOnly := existing != nil && existing.TrustpubOnly
+		unverified := publisher.Unverified
 		s.mu.Unlock()
 		if trustpubOnly {
 			return http.StatusForbidden, "New versions of this crate can only be published using Trusted Publishing (see https://crates.io/docs/trusted-publishing).", nil
+		}
+		if unverified {
+			return http.StatusBadRequest, "A verified email address is required to publish crates to crates.io. Visit https://crates.io/settings/profile to set and verify your email address.", nil
 		}
 	}
 
@@ -232,7 +236,7 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 		ID: s.id(), Num: meta.Vers, Data: tarball, Checksum: info.Checksum, CreatedAt: s.now(),
 		License: info.License, Description: info.Description, Homepage: info.Homepage, Repository: info.Repository,
 		RustVersion: info.RustVersion, Edition: info.Edition, Links: info.Links, Features: meta.Features,
-		Deps: indexDeps(meta.Deps), PublishedBy: publisher,
+		Deps: indexDeps(meta.Deps), PublishedBy: publisher, Indexed: !s.indexPaused,
 	}
 	if v.Features == nil {
 		v.Features = map[string][]string{}

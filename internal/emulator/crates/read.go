@@ -167,6 +167,16 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	writeErr(w, http.StatusForbidden, detailWebsiteOnly)
 }
 
+// handleCreateToken: PUT /api/v1/me/tokens creates tokens for a browser
+// session only.
+func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
+	if _, e := s.authAPIToken(r); e != nil {
+		e.write(w)
+		return
+	}
+	writeErr(w, http.StatusBadRequest, "cannot use an API token to create a new API token")
+}
+
 // handleMeToken: GET /api/v1/me/tokens/{id}, legacy tokens only.
 func (s *Server) handleMeToken(w http.ResponseWriter, r *http.Request) {
 	tok, e := s.authAPIToken(r)
@@ -261,6 +271,9 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		for _, v := range c.Versions {
+			if !v.Indexed {
+				continue
+			}
 			line := indexLine{Name: c.Name, Vers: v.Num, Deps: v.Deps, Cksum: v.Checksum, Yanked: v.Yanked, V: 1,
 				Pubtime: v.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
 			if line.Deps == nil {

@@ -113,8 +113,12 @@ type trustpubData struct {
 }
 
 type user struct {
-	ID    int
-	Login string
+	ID         int
+	Login      string
+	Unverified bool       // no verified email: publishing with API tokens is refused
+	Locked     bool       // account locked
+	LockUntil  *time.Time // nil with Locked = indefinitely
+	LockReason string
 }
 
 type crateRec struct {
@@ -151,6 +155,7 @@ type versionRec struct {
 	PublishedBy *user
 	Trustpub    *trustpubData
 	Downloads   int
+	Indexed     bool // visible in the sparse index
 }
 
 type tpToken struct {
@@ -185,6 +190,9 @@ type Server struct {
 	newCrates map[string]*bucket
 	newVers   map[string]*bucket
 	readOnly  string
+	// indexPaused holds new versions out of the index (crates.io updates it
+	// in a background job), until SetIndexPaused(false).
+	indexPaused bool
 }
 
 // Start runs the emulator on 127.0.0.1 with a random port.
@@ -233,6 +241,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /api/v1/me", s.handleMe)
 	mux.HandleFunc("GET /api/v1/me/tokens", s.handleMe)
 	mux.HandleFunc("GET /api/v1/me/tokens/{id}", s.handleMeToken)
+	mux.HandleFunc("PUT /api/v1/me/tokens", s.handleCreateToken)
 	mux.HandleFunc("GET /index/config.json", s.handleIndexConfig)
 	mux.HandleFunc("GET /index/", s.handleIndexFile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeErr(w, http.StatusNotFound, "Not Found") })
@@ -276,6 +285,39 @@ func (s *Server) isReadOnly() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.readOnly != ""
+}
+
+// SetIndexPaused, when on, keeps newly published versions out of the sparse
+// index (as crates.io's asynchronous index job can lag); turning it off
+// publishes them to the index.
+func (s *Server) SetIndexPaused(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.indexPaused = on
+	if !on {
+		for _, c := range s.crates {
+			for _, v := range c.Versions {
+				v.Indexed = true
+			}
+		}
+	}
+}
+
+// SetEmailVerified sets whether a user has a verified email address
+// (default true); crates.io refuses API-token publishes without one.
+func (s *Server) SetEmailVerified(login string, verified bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userLocked(login).Unverified = !verified
+}
+
+// LockUser locks a user's account until the given time (nil = indefinitely);
+// every token of the user is then refused with crates.io's lock text.
+func (s *Server) LockUser(login string, until *time.Time, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userLocked(login)
+	u.Locked, u.LockUntil, u.LockReason = true, until, reason
 }
 
 // SetReadOnly makes every write answer 503 with crates.io's read-only detail
@@ -385,7 +427,7 @@ func (s *Server) AddVersion(name, version string) {
 	sum := sha256.Sum256(data)
 	c.Versions = append(c.Versions, &versionRec{
 		ID: s.id(), Num: version, Data: data, Checksum: fmt.Sprintf("%x", sum),
-		CreatedAt: s.now(), License: "MIT", Description: "seeded by the emulator", Features: map[string][]string{},
+		CreatedAt: s.now(), License: "MIT", Description: "seeded by the emulator", Features: map[string][]string{}, Indexed: true,
 	})
 }
 
