@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // TagFormat is a parsed tag_format template: literal text with {name} and
@@ -25,6 +26,9 @@ type TagPart struct {
 func ParseTagFormat(s string) (*TagFormat, error) {
 	if s == "" {
 		return nil, fmt.Errorf("must not be empty")
+	}
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("is not valid UTF-8")
 	}
 	tf := &TagFormat{Raw: s}
 	versions := 0
@@ -118,49 +122,45 @@ const semverRe = `(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)` +
 	`(?:-(?:[0-9A-Za-z-]+)(?:\.[0-9A-Za-z-]+)*)?` +
 	`(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?`
 
+var semverRE = regexp.MustCompile("^" + semverRe + "$")
+
 // TagMatcher recognises one package's release tags and extracts the version.
+// With {name} filled in, a format is a fixed prefix, the version, and a fixed
+// suffix; matching is exact string work, no regular expression built from
+// user text.
 type TagMatcher struct {
-	re   *regexp.Regexp
-	glob string
+	prefix, suffix string
+	glob           string
 }
 
 // Matcher returns the matcher for package name's tags.
 func (tf *TagFormat) Matcher(name string) *TagMatcher {
-	var re, glob strings.Builder
-	re.WriteString("^")
-	globDone := false
+	var pre, suf strings.Builder
+	cur := &pre
 	for _, p := range tf.Parts {
 		switch p.Placeholder {
 		case "name":
-			re.WriteString(regexp.QuoteMeta(name))
-			if !globDone {
-				glob.WriteString(name)
-			}
+			cur.WriteString(name)
 		case "version":
-			re.WriteString("(" + semverRe + ")")
-			if !globDone {
-				glob.WriteString("*")
-				globDone = true
-			}
+			cur = &suf
 		default:
-			re.WriteString(regexp.QuoteMeta(p.Literal))
-			if !globDone {
-				glob.WriteString(p.Literal)
-			}
+			cur.WriteString(p.Literal)
 		}
 	}
-	re.WriteString("$")
-	return &TagMatcher{re: regexp.MustCompile(re.String()), glob: glob.String()}
+	return &TagMatcher{prefix: pre.String(), suffix: suf.String(), glob: pre.String() + "*"}
 }
 
 // Match reports whether tag is one of the package's release tags and returns
 // its version ("1.2.3", without any prefix).
 func (m *TagMatcher) Match(tag string) (version string, ok bool) {
-	sm := m.re.FindStringSubmatch(tag)
-	if sm == nil {
+	if len(tag) < len(m.prefix)+len(m.suffix) || !strings.HasPrefix(tag, m.prefix) || !strings.HasSuffix(tag, m.suffix) {
 		return "", false
 	}
-	return sm[1], true
+	v := tag[len(m.prefix) : len(tag)-len(m.suffix)]
+	if !semverRE.MatchString(v) {
+		return "", false
+	}
+	return v, true
 }
 
 // Glob is a git pattern (for `git for-each-ref refs/tags/<glob>` or
