@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -31,7 +32,6 @@ const RegistryEnv = "PUTITOUTTHERE_NPM_REGISTRY"
 const (
 	CodeRegistryUnknown = "PIOT_NPM_REGISTRY_UNKNOWN"
 	CodeTrustRefused    = "PIOT_NPM_TRUST_REFUSED"
-	CodeRegistryError   = "PIOT_NPM_REGISTRY_ERROR"
 )
 
 // ErrIntrospectionUnavailable: the registry would not list tokens for this
@@ -107,7 +107,12 @@ var lookupRegistry = func(ctx context.Context, e env.Env) (string, error) {
 		return "", err
 	}
 	cmd := exec.CommandContext(ctx, bin, "config", "get", "registry")
+	// npm reads the user's .npmrc through HOME / npm_config_userconfig, so it
+	// runs with the caller's environment; it needs PATH to find node.
 	cmd.Env = e.List()
+	if !e.Has("PATH") {
+		cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		return "", fmt.Errorf("npm config get registry: %w", err)
@@ -119,8 +124,9 @@ var registryCache sync.Map // key: the env values npm's config depends on
 
 // configuredRegistry runs npm once per distinct npm configuration.
 func configuredRegistry(ctx context.Context, e env.Env) (string, error) {
+	wd, _ := os.Getwd() // npm also reads the project's .npmrc
 	key := strings.Join([]string{e.Value("HOME"), e.Value("NPM_CONFIG_USERCONFIG"), e.Value("npm_config_userconfig"),
-		e.Value("npm_config_registry"), e.Value("NPM_CONFIG_REGISTRY"), e.Value("PWD")}, "\x00")
+		e.Value("npm_config_registry"), e.Value("NPM_CONFIG_REGISTRY"), wd}, "\x00")
 	if v, ok := registryCache.Load(key); ok {
 		return v.(string), nil
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -364,5 +367,25 @@ func TestExchangeRequestShape(t *testing.T) {
 	}
 	if got.ContentLength > 0 {
 		t.Error("the exchange has no body")
+	}
+}
+
+// Without the override the registry comes from npm's own configuration, so a
+// user's .npmrc is respected.
+func TestNewAsksNPM(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed")
+	}
+	home := t.TempDir()
+	rc := filepath.Join(home, ".npmrc")
+	if err := os.WriteFile(rc, []byte("registry=http://127.0.0.1:9/from-npmrc/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(t.Context(), env.Env{"HOME": home, "npm_config_userconfig": rc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry() != "http://127.0.0.1:9/from-npmrc/" {
+		t.Errorf("Registry = %q", c.Registry())
 	}
 }
