@@ -2,6 +2,13 @@ package crates
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -16,10 +23,20 @@ import (
 
 const legacyTok = "cioAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 
+// issuer is what the tests need from an OIDC issuer; *oidc.Issuer and
+// fakeIssuer satisfy it.
+type issuer interface {
+	Verifier
+	SetIdentity(oidc.Identity)
+	SetClaim(name string, value any)
+	SetClock(now func() time.Time)
+	Mint(audience string) (string, error)
+}
+
 type env struct {
 	t   *testing.T
 	s   *Server
-	iss *oidc.Issuer
+	iss issuer
 }
 
 var (
@@ -40,17 +57,77 @@ func newEnv(t *testing.T, opts Options) *env {
 	return startEnv(t, opts, shared)
 }
 
+// newFreshEnv gives the test its own issuer state (identity, claim
+// overrides, clock) signed with a key shared by the package.
 func newFreshEnv(t *testing.T, opts Options) *env {
 	t.Helper()
-	iss, err := oidc.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(iss.Close)
-	return startEnv(t, opts, iss)
+	return startEnv(t, opts, &fakeIssuer{identity: oidc.DefaultIdentity(), extra: map[string]any{}, now: time.Now})
 }
 
-func startEnv(t *testing.T, opts Options, iss *oidc.Issuer) *env {
+var fakeKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// fakeIssuer mints GitHub-shaped ID tokens like oidc.Issuer, without a server.
+type fakeIssuer struct {
+	identity oidc.Identity
+	extra    map[string]any
+	now      func() time.Time
+}
+
+func (f *fakeIssuer) SetIdentity(id oidc.Identity)    { f.identity = id }
+func (f *fakeIssuer) SetClaim(name string, value any) { f.extra[name] = value }
+func (f *fakeIssuer) SetClock(now func() time.Time)   { f.now = now }
+func (f *fakeIssuer) Mint(aud string) (string, error) {
+	now := f.now()
+	jti := make([]byte, 8)
+	_, _ = rand.Read(jti)
+	mc := jwt.MapClaims{"iss": oidc.GitHubIssuer, "aud": aud, "iat": now.Unix(), "nbf": now.Add(-600 * time.Second).Unix(),
+		"exp": now.Add(300 * time.Second).Unix(), "jti": fmt.Sprintf("%x", jti)}
+	for k, v := range f.identity.Claims() {
+		mc[k] = v
+	}
+	for k, v := range f.extra {
+		if v == nil {
+			delete(mc, k)
+		} else {
+			mc[k] = v
+		}
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, mc)
+	tok.Header["kid"] = "fake-kid"
+	return tok.SignedString(fakeKey())
+}
+
+func (f *fakeIssuer) Verify(token, aud string, leeway time.Duration) (jwt.MapClaims, error) {
+	u, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		return nil, oidc.ErrMalformed
+	}
+	if iss, _ := u.Claims.(jwt.MapClaims)["iss"].(string); iss != oidc.GitHubIssuer {
+		return nil, oidc.ErrBadIssuer
+	}
+	switch kid, _ := u.Header["kid"].(string); kid {
+	case "":
+		return nil, oidc.ErrMissingKID
+	case "fake-kid":
+	default:
+		return nil, oidc.ErrBadKID
+	}
+	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithAudience(aud), jwt.WithIssuer(oidc.GitHubIssuer),
+		jwt.WithLeeway(leeway), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	claims := jwt.MapClaims{}
+	if _, err := p.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return &fakeKey().PublicKey, nil }); err != nil {
+		return nil, fmt.Errorf("%w: %v", oidc.ErrInvalid, err)
+	}
+	return claims, nil
+}
+
+func startEnv(t *testing.T, opts Options, iss issuer) *env {
 	t.Helper()
 	if opts.Verifier == nil {
 		opts.Verifier = iss

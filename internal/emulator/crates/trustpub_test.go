@@ -203,9 +203,7 @@ func TestExchangeCoversEveryMatchingCrate(t *testing.T) {
 func TestExchangeWithoutVerifier(t *testing.T) {
 	s, _ := Start(Options{})
 	t.Cleanup(s.Close)
-	iss, _ := oidc.Start()
-	t.Cleanup(iss.Close)
-	e := &env{t: t, s: s, iss: iss}
+	e := &env{t: t, s: s, iss: &fakeIssuer{identity: oidc.DefaultIdentity(), extra: map[string]any{}, now: time.Now}}
 	r := e.exchange(e.mint())
 	if r.status != 500 || r.detail() != "Failed to load OIDC key set" {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -260,5 +258,18 @@ func TestTPTokenExpires(t *testing.T) {
 	r := e.publish(tok, publishBody(meta("foo", "0.2.0"), goodCrate("foo", "0.2.0")))
 	if r.status != 403 || r.detail() != "Invalid authentication token" {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+// The real issuer's errors map to crates.io's texts too.
+func TestExchangeWithRealIssuerErrors(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddGitHubConfig("foo", GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "release.yml"})
+	if r := e.exchange(signed(t, map[string]any{"kid": "nope"}, jwt.MapClaims{"iss": oidc.GitHubIssuer, "aud": "crates.io"})); r.detail() != "Invalid JWT key ID" {
+		t.Fatalf("unknown kid: %s", r.body)
+	}
+	tok, _ := e.iss.Mint("npm:registry.example")
+	if r := e.exchange(tok); r.status != 400 || r.detail() != "Failed to decode JWT" {
+		t.Fatalf("wrong audience: %s", r.body)
 	}
 }
