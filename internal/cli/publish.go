@@ -36,6 +36,13 @@ import (
 // --json output stays one document).
 var maskOut io.Writer = os.Stderr
 
+// newRunner and newHTTP build the subprocess runner and the HTTP client;
+// tests replace them (a recording runner, no real backoff sleeps).
+var (
+	newRunner = func(e env.Env) run.Runner { return run.Exec{Base: e} }
+	newHTTP   = httpx.New
+)
+
 // newPyPIClient builds the PyPI client for the handler.
 var newPyPIClient = func(e env.Env, h *httpx.Client) pypih.Client { return pypireg.New(e, h) }
 
@@ -121,20 +128,20 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 // publishOptions wires the real clients.
 func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.Options, error) {
 	e := app.Env
-	hc := httpx.New()
+	hc := newHTTP()
 	idToken := func(ctx context.Context, aud string) (string, error) { return auth.FetchIDToken(ctx, nil, e, aud) }
 	var mask func(string)
 	if e.InActions() {
 		mask = func(t string) { ghactions.AddMask(maskOut, t) }
 	}
-	runner := run.Exec{Base: e, Stream: nil}
+	runner := newRunner(e)
 	opts := publish.Options{
 		Root:     app.Cwd,
 		Config:   cfg,
 		Env:      e,
 		Plan:     repo.PlanFor,
 		Handlers: map[string]publish.Handler{},
-		Git:      &publish.GitCLI{Runner: run.Exec{Base: e}, Env: e},
+		Git:      &publish.GitCLI{Runner: run.Exec{Base: e}, Env: e}, // git is never faked
 		SetVersion: func(kind, dir, version string) (string, string, error) {
 			ch, err := manifest.SetVersion(kind, dir, version)
 			if err != nil || ch == nil {
