@@ -347,7 +347,7 @@ type publishDoc struct {
 	Outcome  string `json:"outcome"`
 	Packages []struct {
 		Name, Status, Tag, Auth, URL, Release, Code, Error string
-		TagState                                          string `json:"tag_state"`
+		TagState                                           string `json:"tag_state"`
 	} `json:"packages"`
 	Error *struct {
 		Code, Message, Hint string
@@ -518,4 +518,3 @@ func TestE2EFailureAfterFirstUploadThenStatusAndRerun(t *testing.T) {
 		t.Errorf("releases = %d", len(rels))
 	}
 }
-
