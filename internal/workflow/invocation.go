@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"path"
 	"strings"
 )
@@ -21,6 +22,9 @@ var globalFlagsWithValue = map[string]bool{"--cwd": true, "--config": true}
 // the 0-based line offsets (within the script) of putitoutthere publish
 // invocations that are live, and of those that are shell comments.
 func RunCommands(script string) (live, commented []int) {
+	if !strings.Contains(script, "putitoutthere") {
+		return nil, nil
+	}
 	lines := strings.Split(script, "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i
@@ -74,6 +78,9 @@ func splitComment(s string) (code, comment string) {
 // `pnpm dlx`/`bunx`/`yarn dlx`, leading VAR=value assignments, and root flags
 // (`--cwd dir`, `--json`) before the subcommand.
 func Classify(line string) Command {
+	if !strings.Contains(line, "putitoutthere") {
+		return NotOurs
+	}
 	result := NotOurs
 	for _, seg := range splitCommands(line) {
 		words := strings.Fields(seg)
@@ -155,9 +162,11 @@ func bound(i int, words []string) int {
 	return i
 }
 
+// commandSeparators split a shell line into the commands it runs.
+var commandSeparators = strings.NewReplacer("&&", "\n", "||", "\n", ";", "\n", "|", "\n", "$(", "\n", "`", "\n", ")", "\n")
+
 func splitCommands(s string) []string {
-	s = strings.NewReplacer("&&", "\n", "||", "\n", ";", "\n", "|", "\n", "$(", "\n", "`", "\n", ")", "\n").Replace(s)
-	return strings.Split(s, "\n")
+	return strings.Split(commandSeparators.Replace(s), "\n")
 }
 
 func unquote(w string) string { return strings.Trim(w, `'"`) }
@@ -196,6 +205,9 @@ func subcommand(words []string) (string, []string) {
 // hold a publish invocation (the usual state after a temporary rollback).
 // It returns 1-based line numbers.
 func commentedInvocations(data []byte) []int {
+	if !bytes.Contains(data, []byte("putitoutthere")) {
+		return nil
+	}
 	var out []int
 	lines := strings.Split(string(data), "\n")
 	sawAction := -10

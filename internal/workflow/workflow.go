@@ -10,8 +10,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/rhysd/actionlint"
 )
@@ -280,17 +282,37 @@ func LoadDir(root string) ([]*Workflow, error) {
 		}
 		return nil, fmt.Errorf("reading %s: %w", Dir, err)
 	}
-	var out []*Workflow
+	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !(strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")) {
-			continue
+		if !e.IsDir() && (strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml")) {
+			names = append(names, name)
 		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
+	}
+	// Parse on every core: a repository can have dozens of workflows and
+	// YAML parsing is most of doctor's time.
+	out := make([]*Workflow, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				errs[i] = fmt.Errorf("reading %s/%s: %w", Dir, name, err)
+				return
+			}
+			out[i] = Parse(Dir+"/"+name, data)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("reading %s/%s: %w", Dir, name, err)
+			return nil, err
 		}
-		out = append(out, Parse(Dir+"/"+name, data))
 	}
 	return out, nil
 }
