@@ -38,16 +38,15 @@ func claimStr(c jwt.MapClaims, k string) string {
 
 // handleExchange implements POST /api/v1/trusted_publishing/tokens (§3.1).
 func (s *Server) handleExchange(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var req struct {
 		JWT *string `json:"jwt"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil || req.JWT == nil {
-		msg := "missing field `jwt`"
-		if err != nil {
-			msg = err.Error()
-		}
-		writeErr(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+msg)
+	if e := decodeJSONBody(r, &req); e != nil {
+		e.write(w)
+		return
+	}
+	if req.JWT == nil {
+		writeErr(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `jwt`")
 		return
 	}
 	tok, e := s.exchange(*req.JWT)
@@ -195,6 +194,31 @@ func containsInt(list []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// decodeJSONBody follows axum's Json extractor, which crates.io uses: a
+// non-JSON Content-Type is 415, a syntax error 400, a type error 422. A
+// missing Content-Type is tolerated.
+func decodeJSONBody(r *http.Request, v any) *apiErr {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := strings.Cut(ct, ";")
+		mt = strings.TrimSpace(strings.ToLower(mt))
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			return &apiErr{http.StatusUnsupportedMediaType, "Expected request with `Content-Type: application/json`"}
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return badRequest("Failed to buffer the request body: %v", err)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &apiErr{http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: " + err.Error()}
+		}
+		return badRequest("Failed to parse the request body as JSON: %v", err)
+	}
+	return nil
 }
 
 // handleRevoke implements DELETE /api/v1/trusted_publishing/tokens (§3.2):
@@ -396,7 +420,6 @@ func hasScope(t *APIToken, scope string) bool {
 }
 
 func (s *Server) handleCreateConfig(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var req struct {
 		Config *struct {
 			Crate            string  `json:"crate"`
@@ -406,12 +429,12 @@ func (s *Server) handleCreateConfig(w http.ResponseWriter, r *http.Request) {
 			Environment      *string `json:"environment"`
 		} `json:"github_config"`
 	}
-	if err := json.Unmarshal(body, &req); err != nil || req.Config == nil {
-		msg := "missing field `github_config`"
-		if err != nil {
-			msg = err.Error()
-		}
-		writeErr(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: "+msg)
+	if e := decodeJSONBody(r, &req); e != nil {
+		e.write(w)
+		return
+	}
+	if req.Config == nil {
+		writeErr(w, http.StatusUnprocessableEntity, "Failed to deserialize the JSON body into the target type: missing field `github_config`")
 		return
 	}
 	in := req.Config

@@ -208,9 +208,20 @@ func TestExchangeWithoutVerifier(t *testing.T) {
 	if r.status != 500 || r.detail() != "Failed to load OIDC key set" {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	r = e.call("POST", "/api/v1/trusted_publishing/tokens", nil, []byte(`{"nojwt":1}`))
-	if r.status != 422 {
-		t.Fatalf("missing jwt field: %d %s", r.status, r.body)
+	for _, c := range []struct {
+		ct, body string
+		status   int
+	}{
+		{"application/json", `{"nojwt":1}`, 422},
+		{"application/json", `{"jwt":5}`, 422},
+		{"application/json", `{"jwt":`, 400},
+		{"text/plain", `{"jwt":"x"}`, 415},
+		{"", `{"jwt":"x"}`, 400}, // tolerated content type; "x" is no JWT
+	} {
+		r = e.call("POST", "/api/v1/trusted_publishing/tokens", map[string]string{"Content-Type": c.ct}, []byte(c.body))
+		if r.status != c.status {
+			t.Fatalf("%q %s: %d %s", c.ct, c.body, r.status, r.body)
+		}
 	}
 }
 
