@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
+	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
@@ -28,67 +28,24 @@ const (
 const CratesDoctorTokenEnv = "CRATES_IO_DOCTOR_TOKEN"
 
 // GitHubConfig is one trusted publisher registered on crates.io (protocols §3.6).
-type GitHubConfig struct {
-	ID               int64   `json:"id"`
-	Crate            string  `json:"crate"`
-	RepositoryOwner  string  `json:"repository_owner"`
-	RepositoryName   string  `json:"repository_name"`
-	WorkflowFilename string  `json:"workflow_filename"`
-	Environment      *string `json:"environment"`
-}
-
-func (c GitHubConfig) env() string {
-	if c.Environment == nil {
-		return ""
-	}
-	return *c.Environment
-}
+type GitHubConfig = cratesio.GitHubConfig
 
 func cratesBase(st *state) string {
-	if u := st.opt.Env.Value("PUTITOUTTHERE_CRATES_IO_URL"); u != "" {
+	if u := st.opt.Env.Value(cratesio.EnvURL); u != "" {
 		return strings.TrimRight(u, "/")
 	}
-	return "https://crates.io"
+	return cratesio.DefaultURL
 }
 
 // fetchGitHubConfigs lists crate's trusted publishers within the registry
-// budget, following pagination.
+// budget, with one try: a bad minute at crates.io is a skip, not a wait.
 func fetchGitHubConfigs(ctx context.Context, st *state, token, crate string) ([]GitHubConfig, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.opt.RegistryTimeout)
 	defer cancel()
 	c := *st.opt.HTTP
-	c.Policy.Attempts = 1 // the budget is per call; a bad minute is a skip, not a wait
+	c.Policy.Attempts = 1
 	c.Policy.PerRequest = st.opt.RegistryTimeout
-	base := cratesBase(st)
-	next := "?crate=" + url.QueryEscape(crate)
-	var out []GitHubConfig
-	for page := 0; next != "" && page < 20; page++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/trusted_publishing/github_configs"+next, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", token)
-		req.Header.Set("Accept", "application/json")
-		_, body, err := c.Do(ctx, req, nil)
-		if err != nil {
-			return nil, err
-		}
-		var v struct {
-			Configs []GitHubConfig `json:"github_configs"`
-			Meta    struct {
-				NextPage *string `json:"next_page"`
-			} `json:"meta"`
-		}
-		if err := json.Unmarshal(body, &v); err != nil {
-			return nil, fmt.Errorf("crates.io github_configs answer is not JSON: %w", err)
-		}
-		out = append(out, v.Configs...)
-		next = ""
-		if v.Meta.NextPage != nil && strings.HasPrefix(*v.Meta.NextPage, "?") {
-			next = *v.Meta.NextPage
-		}
-	}
-	return out, nil
+	return cratesio.New(st.opt.Env, &c).GitHubConfigs(ctx, token, crate)
 }
 
 // cratesDetail extracts crates.io's `{"errors":[{"detail":…}]}` text.
@@ -137,6 +94,7 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		status := httpx.StatusOf(err)
 		switch {
 		case errors.As(err, &he) && status == http.StatusUnauthorized:
+			// A 401 fails the phase: the token is bad.
 			p.add(Fail, lbl+": crates.io refused "+CratesDoctorTokenEnv, Issue{Code: CodeCratesUnauthorized, Severity: SevError,
 				Message: fmt.Sprintf("crates.io answered HTTP 401 for `%s`: %s", name, secret.Redact(cratesDetail(he.Body))),
 				Hint:    CratesDoctorTokenEnv + " is not a valid crates.io API token; create one under Account settings → API tokens and store it as a repository secret"})
@@ -150,7 +108,7 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 				Hint:    "the token's owner must own the crate, and a scoped token needs the `trusted-publishing` endpoint scope for it"})
 		default:
 			reason := secret.Redact(err.Error())
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "deadline exceeded") {
+			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "deadline exceeded") || strings.Contains(reason, "Client.Timeout") {
 				reason = fmt.Sprintf("no answer within %s", st.opt.RegistryTimeout)
 			} else if status >= 500 {
 				reason = fmt.Sprintf("HTTP %d", status)
@@ -176,14 +134,14 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		if c.WorkflowFilename != tp.Workflow {
 			diffs = append(diffs, fmt.Sprintf("workflow filename: crates.io has `%s`, declared `%s`", c.WorkflowFilename, tp.Workflow))
 		}
-		if !strings.EqualFold(c.env(), tp.Environment) {
-			diffs = append(diffs, fmt.Sprintf("environment: crates.io has %s, declared %s", quoteOrNone(c.env()), quoteOrNone(tp.Environment)))
+		if !strings.EqualFold(c.Env(), tp.Environment) {
+			diffs = append(diffs, fmt.Sprintf("environment: crates.io has %s, declared %s", quoteOrNone(c.Env()), quoteOrNone(tp.Environment)))
 		}
 		if got := c.RepositoryOwner + "/" + c.RepositoryName; repo != "" && !strings.EqualFold(got, repo) {
 			diffs = append(diffs, fmt.Sprintf("repository: crates.io has `%s`, declared `%s`", got, repo))
 		}
 		if len(diffs) == 0 {
-			p.add(Pass, fmt.Sprintf("%s: crates.io's trusted publisher matches (%s/%s, %s, environment %s)", lbl, c.RepositoryOwner, c.RepositoryName, c.WorkflowFilename, quoteOrNone(c.env())))
+			p.add(Pass, fmt.Sprintf("%s: crates.io's trusted publisher matches (%s/%s, %s, environment %s)", lbl, c.RepositoryOwner, c.RepositoryName, c.WorkflowFilename, quoteOrNone(c.Env())))
 			return
 		}
 		if best == nil || len(diffs) < len(best) {
