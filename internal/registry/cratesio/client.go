@@ -223,6 +223,58 @@ func (c *Client) CrateExists(ctx context.Context, name string) (bool, error) {
 	return false, unreachable("the lookup of crate "+name, err)
 }
 
+// IndexPath is the sparse-index path of a crate (lowercased): 1/a, 2/ab,
+// 3/a/abc, se/rd/serde.
+func IndexPath(name string) string {
+	n := strings.ToLower(name)
+	switch len(n) {
+	case 0:
+		return ""
+	case 1:
+		return "1/" + n
+	case 2:
+		return "2/" + n
+	case 3:
+		return "3/" + n[:1] + "/" + n
+	}
+	return n[0:2] + "/" + n[2:4] + "/" + n
+}
+
+// IndexHasVersion reads the crate's sparse-index file and reports whether
+// version is listed. crates.io updates the index after the publish answer,
+// so a caller that needs cargo to see the version polls this.
+func (c *Client) IndexHasVersion(ctx context.Context, name, version string) (bool, error) {
+	base := strings.TrimPrefix(c.IndexURL(), "sparse+")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+IndexPath(name), nil)
+	if err != nil {
+		return false, fmt.Errorf("crates.io index request: %w", err)
+	}
+	_, body, err := c.h.Do(ctx, req, nil)
+	if err != nil {
+		if st := httpx.StatusOf(err); st == http.StatusNotFound || st == http.StatusGone || st == http.StatusUnavailableForLegalReasons {
+			return false, nil
+		}
+		return false, unreachable("the index of "+name, err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		var v struct {
+			Vers string `json:"vers"`
+		}
+		if json.Unmarshal([]byte(line), &v) == nil && v.Vers == version {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// AlreadyUploaded reports whether text (a crates.io detail or cargo's
+// output) says the version is already published: crates.io's 400 "crate
+// version `x` is already uploaded" or cargo's local "already exists on … index".
+func AlreadyUploaded(text string) bool {
+	return (strings.Contains(text, "crate version `") && strings.Contains(text, "` is already uploaded")) ||
+		(strings.Contains(text, "already exists on") && strings.Contains(text, "index"))
+}
+
 // ExchangeToken trades a GitHub ID token (audience "crates.io") for a
 // short-lived trusted-publishing token. The token is registered as a secret
 // before it is returned. A 400/403 is a *diag.Error with code

@@ -267,3 +267,36 @@ func TestDetail(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestIndexHasVersionAndAlreadyUploaded(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	s.AddVersion("serde", "1.0.0")
+	s.SetIndexPaused(true)
+	s.AddVersion("serde", "1.0.1") // seeded versions are indexed at once
+	for v, want := range map[string]bool{"1.0.0": true, "1.0.1": true, "2.0.0": false} {
+		if got, err := c.IndexHasVersion(ctx, "Serde", v); err != nil || got != want {
+			t.Fatalf("%s: %v %v", v, got, err)
+		}
+	}
+	if got, err := c.IndexHasVersion(ctx, "nope", "1.0.0"); err != nil || got {
+		t.Fatalf("missing crate: %v %v", got, err)
+	}
+	s.Faults.Add(fault.Rule{PathPrefix: "/index/", Status: 500, Count: 10})
+	if _, err := c.IndexHasVersion(ctx, "serde", "1.0.0"); diag.CodeOf(err) != CodeUnreachable {
+		t.Fatalf("500: %v", err)
+	}
+	for text, want := range map[string]bool{
+		"crate version `1.0.0` is already uploaded":                        true,
+		"error: crate piot-alpha@0.1.0 already exists on `piot` index":     true,
+		"error: crate foo@1.0.0 already exists on crates.io index":         true,
+		"the remote server responded with an error: authentication failed": false,
+	} {
+		if AlreadyUploaded(text) != want {
+			t.Fatalf("AlreadyUploaded(%q) != %v", text, want)
+		}
+	}
+	if IndexPath("ab") != "2/ab" || IndexPath("Serde") != "se/rd/serde" || IndexPath("a") != "1/a" || IndexPath("abc") != "3/a/abc" {
+		t.Fatal("IndexPath")
+	}
+}
