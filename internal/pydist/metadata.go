@@ -24,6 +24,9 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	s := strings.ReplaceAll(string(b), "\r\n", "\n")
 	m := &Metadata{}
 	lines := strings.Split(s, "\n")
+	// Folded lines are collected per field and joined once (no quadratic
+	// concatenation on hostile input).
+	var folds [][]string
 	i := 0
 	for ; i < len(lines); i++ {
 		line := lines[i]
@@ -35,8 +38,7 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 			if len(m.Fields) == 0 {
 				return nil, errors.New("continuation line before the first header")
 			}
-			f := &m.Fields[len(m.Fields)-1]
-			f.Value += "\n" + unfold(line)
+			folds[len(folds)-1] = append(folds[len(folds)-1], unfold(line))
 			continue
 		}
 		k, v, ok := strings.Cut(line, ":")
@@ -44,6 +46,12 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 			return nil, errors.New("malformed header line " + quote(line))
 		}
 		m.Fields = append(m.Fields, Field{Name: k, Value: strings.TrimSpace(v)})
+		folds = append(folds, nil)
+	}
+	for j, f := range folds {
+		if len(f) > 0 {
+			m.Fields[j].Value += "\n" + strings.Join(f, "\n")
+		}
 	}
 	if i < len(lines) {
 		m.Body = strings.Join(lines[i:], "\n")

@@ -120,6 +120,7 @@ type form struct {
 	fname  string
 	ctype  string
 	noFile bool
+	asFile string // a metadata field sent as a file part
 }
 
 func distForm(filename string, data []byte) *form {
@@ -161,6 +162,10 @@ func (f *form) encode() (string, []byte) {
 	mw := multipart.NewWriter(&buf)
 	for _, kv := range f.fields {
 		_ = mw.WriteField(kv[0], kv[1])
+	}
+	if f.asFile != "" {
+		w, _ := mw.CreateFormFile(f.asFile, "x.txt")
+		_, _ = w.Write([]byte("x"))
 	}
 	if !f.noFile {
 		h := textproto.MIMEHeader{}

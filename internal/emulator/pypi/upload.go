@@ -69,9 +69,10 @@ type uploadForm struct {
 	tooLarge   bool
 }
 
+// get returns the last value, as webob's MultiDict does.
 func (f *uploadForm) get(k string) string {
 	if v := f.values[k]; len(v) > 0 {
-		return v[0]
+		return v[len(v)-1]
 	}
 	return ""
 }
@@ -251,16 +252,11 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	if ferr != nil {
 		return 400, "Invalid multipart body: " + ferr.Error()
 	}
-	if v, ok := form.values["protocol_version"]; ok && v[0] != "1" {
+	if _, ok := form.values["protocol_version"]; ok && form.get("protocol_version") != "1" {
 		return 400, msgProtocol
 	}
 	for k := range form.fileFields {
 		if k != "gpg_signature" {
-			return 400, k + ": Should not be a tuple."
-		}
-	}
-	for k, v := range form.values {
-		if len(v) > 1 && singleFields[k] {
 			return 400, k + ": Should not be a tuple."
 		}
 	}
@@ -383,8 +379,8 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 			}
 		}
 	}
-	if v, ok := form.values["attestations"]; ok {
-		if msg := checkAttestations(v[0], id); msg != "" {
+	if _, ok := form.values["attestations"]; ok {
+		if msg := checkAttestations(form.get("attestations"), id); msg != "" {
 			return 400, "Invalid attestations supplied during upload: " + msg
 		}
 	}
@@ -406,9 +402,6 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	proj.Serial = s.serial
 	return 200, ""
 }
-
-// singleFields may not repeat.
-var singleFields = map[string]bool{"name": true, "version": true, "filetype": true, "pyversion": true, "metadata_version": true, "sha256_digest": true, "blake2_256_digest": true, "md5_digest": true, "protocol_version": true, ":action": true}
 
 func metaFields(form *uploadForm) [][2]string {
 	skip := map[string]bool{":action": true, "protocol_version": true, "md5_digest": true, "sha256_digest": true, "blake2_256_digest": true, "filetype": true, "pyversion": true, "attestations": true, "comment": true}

@@ -103,6 +103,12 @@ func TestUploadErrors(t *testing.T) {
 			return basic(macaroon.New("pypi.org", []byte("2b0e5a6e-1111-4222-8333-444455556666"), []byte("k")).Token())
 		}, status: 403, msg: msgInvalidAuth},
 		{name: "protocol version", form: func() *form { return distForm(wn, wb).set("protocol_version", "2") }, status: 400, msg: msgProtocol},
+		{name: "tuple", form: func() *form { f := distForm(wn, wb); f.asFile = "summary"; return f }, status: 400, msg: "summary: Should not be a tuple."},
+		{name: "repeated field uses the last value", form: func() *form {
+			f := distForm(wn, wb)
+			f.fields = append(f.fields, [2]string{"protocol_version", "3"})
+			return f
+		}, status: 400, msg: msgProtocol},
 		{name: "bad name", form: func() *form { return distForm(wn, wb).set("name", "-bad") }, status: 400,
 			msg: "'-bad' is an invalid value for Name. Error: Start and end with a letter or numeral containing only ASCII numeric and '.', '_' and '-'. See https://packaging.python.org/specifications/core-metadata for more information."},
 		{name: "bad filetype", form: func() *form { return distForm(wn, wb).set("filetype", "bdist_egg") }, status: 400, msg: "Invalid value for filetype. Error: Use a known file type."},
