@@ -71,7 +71,11 @@ type Info struct {
 	Homepage    string
 	RustVersion string
 	Edition     string
-	Links       string
+	// Documentation is the docs URL; Keywords and Categories as written.
+	Documentation string
+	Keywords      []string
+	Categories    []string
+	Links         string
 	// Inherited lists package fields that use workspace inheritance
 	// (`version.workspace = true`); crates.io refuses such manifests.
 	Inherited []string
@@ -262,6 +266,25 @@ func parseManifest(info *Info) error {
 	info.RustVersion = field("rust-version")
 	info.Edition = field("edition")
 	info.Links = field("links")
+	info.Documentation = field("documentation")
+	list := func(key string) []string {
+		var out []string
+		switch v := pkg[key].(type) {
+		case []any:
+			for _, x := range v {
+				if str, ok := x.(string); ok {
+					out = append(out, str)
+				}
+			}
+		case map[string]any:
+			if w, _ := v["workspace"].(bool); w {
+				info.Inherited = append(info.Inherited, key)
+			}
+		}
+		return out
+	}
+	info.Keywords = list("keywords")
+	info.Categories = list("categories")
 	// readme may be a string or `false`
 	info.Readme = field("readme")
 	sort.Strings(info.Inherited)

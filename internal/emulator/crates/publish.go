@@ -209,6 +209,17 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	if len([]rune(info.Description)) > 1000 {
 		return http.StatusBadRequest, "The `description` is too long. A maximum of 1000 characters are currently allowed.", nil
 	}
+	for _, f := range []struct{ name, val string }{{"homepage", info.Homepage}, {"documentation", info.Documentation}, {"repository", info.Repository}} {
+		if f.val != "" && !strings.HasPrefix(f.val, "http://") && !strings.HasPrefix(f.val, "https://") {
+			return http.StatusBadRequest, fmt.Sprintf("URL for field `%s` must begin with http:// or https:// (url: %s)", f.name, f.val), nil
+		}
+	}
+	if len(info.Keywords) > 5 {
+		return http.StatusBadRequest, "expected at most 5 keywords per crate", nil
+	}
+	if len(info.Categories) > 5 {
+		return http.StatusBadRequest, "expected at most 5 categories per crate", nil
+	}
 	for _, d := range meta.Deps {
 		if strings.TrimSpace(d.VersionReq) == "*" {
 			return http.StatusBadRequest, "wildcard (`*`) dependency constraints are not allowed on crates.io. Crate with this problem: `" + d.Name + "` See https://doc.rust-lang.org/cargo/faq.html#can-libraries-use--as-a-version-for-their-dependencies for more information", nil

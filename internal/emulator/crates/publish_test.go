@@ -84,6 +84,12 @@ func TestPublishErrors(t *testing.T) {
 		{name: "symlink", token: legacyTok, body: publishBody(meta("newcrate", "0.1.0"), rawTar(map[string]string{"newcrate-0.1.0/Cargo.toml": cratefile.Manifest("newcrate", "0.1.0", "x", "MIT")}, "newcrate-0.1.0/link")), status: 400,
 			detail: "unexpected symlink or hard link found: newcrate-0.1.0/link"},
 		{name: "not gzip", token: legacyTok, body: publishBody(meta("newcrate", "0.1.0"), []byte("hello")), status: 400, detail: "uploaded tarball is malformed or too large when decompressed"},
+		{name: "homepage not http", token: legacyTok, body: publishBody(meta("newcrate", "0.1.0"), crateWith("newcrate", "0.1.0", cratefile.Manifest("newcrate", "0.1.0", "x", "MIT")+"homepage = \"ftp://x\"\n")), status: 400,
+			detail: "URL for field `homepage` must begin with http:// or https:// (url: ftp://x)"},
+		{name: "too many keywords", token: legacyTok, body: publishBody(meta("newcrate", "0.1.0"), crateWith("newcrate", "0.1.0", cratefile.Manifest("newcrate", "0.1.0", "x", "MIT")+"keywords = [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"]\n")), status: 400,
+			detail: "expected at most 5 keywords per crate"},
+		{name: "description too long", token: legacyTok, body: publishBody(meta("newcrate", "0.1.0"), crateWith("newcrate", "0.1.0", cratefile.Manifest("newcrate", "0.1.0", strings.Repeat("d", 1001), "MIT"))), status: 400,
+			detail: "The `description` is too long. A maximum of 1000 characters are currently allowed."},
 		{name: "wildcard dependency", token: legacyTok, body: func() []byte {
 			m := meta("newcrate", "0.1.0")
 			m["deps"] = []any{map[string]any{"name": "serde", "version_req": "*", "kind": "normal", "features": []string{}, "optional": false, "default_features": true}}
