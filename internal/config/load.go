@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -87,12 +88,38 @@ func Load(path string) (*Config, error) {
 		}
 		return nil, diag.Usage(CodeConfigNotFound, "reading %s", path).Wrap(err)
 	}
-	return Parse(path, data)
+	cfg, err := parse(displayName(path), data)
+	if cfg != nil {
+		cfg.File = path
+	}
+	return cfg, err
+}
+
+// displayName is path relative to the working directory when it lies under
+// it, so problems read `putitoutthere.toml:3:1:` rather than a long absolute
+// path (and stay clickable in a terminal).
+func displayName(path string) string {
+	if !filepath.IsAbs(path) {
+		return path
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return path
+	}
+	return rel
 }
 
 // Parse parses and validates config text; name is the file name used in
 // messages. It reports every problem, not only the first.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data)
+}
+
+func parse(name string, data []byte) (*Config, error) {
 	root, serr := parseTree(data)
 	if serr != nil {
 		p := Problem{File: name, Pos: serr.pos, Msg: syntaxMsg(serr.msg), Code: CodeConfigSyntax}

@@ -29,7 +29,7 @@ func CheckPathsInRepo(cfg *Config, repoRoot string) error {
 			return
 		}
 		if filepath.IsAbs(rel) || strings.HasPrefix(filepath.ToSlash(rel), "/") {
-			ps = append(ps, Problem{File: cfg.File, Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
+			ps = append(ps, Problem{File: displayName(cfg.File), Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
 				Msg: fmt.Sprintf("%q is absolute; it must be relative to the repository root", rel)})
 			return
 		}
@@ -38,12 +38,12 @@ func CheckPathsInRepo(cfg *Config, repoRoot string) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				return
 			}
-			ps = append(ps, Problem{File: cfg.File, Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
+			ps = append(ps, Problem{File: displayName(cfg.File), Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
 				Msg: fmt.Sprintf("%q cannot be resolved: %v", rel, err)})
 			return
 		}
 		if r, err := filepath.Rel(root, resolved); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
-			ps = append(ps, Problem{File: cfg.File, Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
+			ps = append(ps, Problem{File: displayName(cfg.File), Pos: keyPos(p, key), Package: p.Name, Key: key, Code: CodeConfigPathEscape,
 				Msg: fmt.Sprintf("%q resolves through a symlink to %s, outside the repository", rel, resolved)})
 		}
 	}
@@ -58,7 +58,7 @@ func CheckPathsInRepo(cfg *Config, repoRoot string) error {
 	if len(ps) == 0 {
 		return nil
 	}
-	e := problemsError(cfg.File, ps)
+	e := problemsError(displayName(cfg.File), ps)
 	e.Code = CodeConfigPathEscape
 	e.Hint = "point `path` at a directory inside the repository; a symlink out of it would publish files git does not track"
 	return e
