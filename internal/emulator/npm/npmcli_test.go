@@ -30,6 +30,9 @@ type npmCLI struct {
 
 func newNPM(t *testing.T, npmrc string, extraEnv map[string]string) *npmCLI {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping the real npm CLI")
+	}
 	bin, err := exec.LookPath("npm")
 	if err != nil {
 		t.Skip("npm is not installed; the real-client conformance tests need npm ≥ 11.5")

@@ -29,6 +29,9 @@ import (
 // .ci/run (`npm ci --prefix .ci/verdaccio`), or one on PATH.
 func verdaccioBin(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: skipping Verdaccio")
+	}
 	if p := os.Getenv("PIOT_VERDACCIO"); p != "" {
 		return p
 	}
@@ -60,9 +63,10 @@ func freePort(t *testing.T) int {
 }
 
 // startVerdaccio runs Verdaccio on a free loopback port with storage in a
-// temp dir and no uplinks, so it never reaches the network. It returns the
-// registry URL and a token for a freshly created user.
-func startVerdaccio(t *testing.T) (string, string) {
+// temp dir and no uplinks, so it never reaches the network. The returned
+// function waits until it answers and gives the registry URL and a token for
+// a freshly created user; callers do other work while Node starts.
+func startVerdaccio(t *testing.T) func() (string, string) {
 	t.Helper()
 	bin := verdaccioBin(t)
 	if _, err := exec.LookPath("node"); err != nil {
@@ -101,8 +105,12 @@ log: { type: stdout, format: pretty, level: warn }
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
-	base := "http://" + addr + "/"
-	deadline := time.Now().Add(30 * time.Second)
+	return func() (string, string) { return waitVerdaccio(t, "http://"+addr+"/", &logs) }
+}
+
+func waitVerdaccio(t *testing.T, base string, logs *bytes.Buffer) (string, string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		res, err := http.Get(base + "-/ping")
 		if err == nil {
@@ -112,7 +120,7 @@ log: { type: stdout, format: pretty, level: warn }
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("verdaccio did not come up on %s:\n%s", addr, logs.String())
+			t.Fatalf("verdaccio did not come up on %s:\n%s", base, logs.String())
 		}
 		time.Sleep(100 * time.Millisecond) // waiting on an external process
 	}
@@ -136,13 +144,11 @@ log: { type: stdout, format: pretty, level: warn }
 
 func TestVerdaccioAgreesWithEmulator(t *testing.T) {
 	t.Parallel()
-	vURL, vTok := startVerdaccio(t)
+	ready := startVerdaccio(t)
 	emu := startNPM(t, npmemu.Options{})
 	eTok := npmemu.NewToken()
 	emu.AddUser("alice", eTok)
-
-	npmrc := "//" + strings.TrimSuffix(strings.TrimPrefix(vURL, "http://"), "/") + "/:_authToken=" + vTok + "\n" + emu.NpmrcAuthLine(eTok) + "\n"
-	cli := newNPM(t, npmrc, nil)
+	packer := newNPM(t, "", nil)
 
 	// Pack once so both registries get byte-identical tarballs.
 	type pkgSpec struct{ name, version, file string }
@@ -152,7 +158,7 @@ func TestVerdaccioAgreesWithEmulator(t *testing.T) {
 		{"name": "@piot/verdaccio-scoped", "version": "0.3.0", "description": "y", "license": "MIT"},
 	} {
 		dir := writePackage(t, m)
-		out, stderr, err := cli.run(dir, "pack", "--json")
+		out, stderr, err := packer.run(dir, "pack", "--json")
 		if err != nil {
 			t.Fatalf("npm pack: %v\n%s", err, stderr)
 		}
@@ -164,6 +170,9 @@ func TestVerdaccioAgreesWithEmulator(t *testing.T) {
 		}
 		specs = append(specs, pkgSpec{m["name"].(string), m["version"].(string), filepath.Join(dir, packed[0].Filename)})
 	}
+	vURL, vTok := ready()
+	npmrc := "//" + strings.TrimSuffix(strings.TrimPrefix(vURL, "http://"), "/") + "/:_authToken=" + vTok + "\n" + emu.NpmrcAuthLine(eTok) + "\n"
+	cli := newNPM(t, npmrc, nil)
 	for _, reg := range []string{vURL, emu.URL()} {
 		for _, s := range specs {
 			if _, stderr, err := cli.run(t.TempDir(), "publish", s.file, "--access", "public", "--registry="+reg); err != nil {
