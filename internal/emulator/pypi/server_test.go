@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -194,12 +195,12 @@ func TestAudience(t *testing.T) {
 	e := start(t, nil)
 	r := e.do("GET", "/_/oidc/audience", "", nil, nil)
 	if r.status != 200 || r.body != `{"audience": "pypi"}` {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 	e2 := start(t, func(o *Options) { o.TrustedPublishingDisabled = true })
 	r = e2.do("GET", "/_/oidc/audience", "", nil, nil)
 	if r.status != 403 || r.body != `{"message": "Trusted publishing functionality not enabled"}` {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 }
 
@@ -219,7 +220,7 @@ func TestMintTokenSuccessAndReuse(t *testing.T) {
 	before := time.Now().Unix()
 	r := e.mint(jwt)
 	if r.status != 200 {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 	var ok struct {
 		Success bool   `json:"success"`
@@ -227,7 +228,7 @@ func TestMintTokenSuccessAndReuse(t *testing.T) {
 		Expires int64  `json:"expires"`
 	}
 	if err := json.Unmarshal([]byte(r.body), &ok); err != nil || !ok.Success || !strings.HasPrefix(ok.Token, "py"+"pi-") {
-		t.Fatalf("body %s", r.body)
+		t.Fatalf("body %s", safe(r.body))
 	}
 	if ok.Expires < before+900 || ok.Expires > time.Now().Unix()+900 {
 		t.Fatalf("expires %d", ok.Expires)
@@ -239,12 +240,12 @@ func TestMintTokenSuccessAndReuse(t *testing.T) {
 	// The same JWT again: single use.
 	r = e.mint(jwt)
 	if r.status != 422 || r.body != mintErr("invalid-reuse-token", "invalid token: already used") {
-		t.Fatalf("reuse: %d %s", r.status, r.body)
+		t.Fatalf("reuse: %d %s", r.status, safe(r.body))
 	}
 	// The legacy alias works.
 	b, _ := json.Marshal(map[string]string{"token": e.idToken()})
 	if r := e.do("POST", "/_/oidc/github/mint-token", "application/json", b, nil); r.status != 200 {
-		t.Fatalf("alias: %d %s", r.status, r.body)
+		t.Fatalf("alias: %d %s", r.status, safe(r.body))
 	}
 	if n := len(e.srv.MintedTokens()); n != 2 {
 		t.Fatalf("minted %d", n)
@@ -339,20 +340,20 @@ func TestMintTokenRefusals(t *testing.T) {
 			}
 			r := e.do("POST", "/_/oidc/mint-token", "application/json", []byte(body), nil)
 			if r.status != 422 {
-				t.Fatalf("status %d %s", r.status, r.body)
+				t.Fatalf("status %d %s", r.status, safe(r.body))
 			}
 			var doc struct {
 				Message string `json:"message"`
 				Errors  []struct{ Code, Description string }
 			}
 			if err := json.Unmarshal([]byte(r.body), &doc); err != nil || doc.Message != "Token request failed" || len(doc.Errors) != 1 {
-				t.Fatalf("body %s", r.body)
+				t.Fatalf("body %s", safe(r.body))
 			}
 			if doc.Errors[0].Code != c.code || !strings.Contains(doc.Errors[0].Description, c.desc) {
 				t.Fatalf("got %s / %q\nwant %s / %q", doc.Errors[0].Code, doc.Errors[0].Description, c.code, c.desc)
 			}
 			if strings.HasPrefix(c.desc, "valid token") && r.body != mintErr(c.code, c.desc) {
-				t.Fatalf("body not byte-exact: %s", r.body)
+				t.Fatalf("body not byte-exact: %s", safe(r.body))
 			}
 		})
 	}
@@ -371,7 +372,7 @@ func TestEnvironmentPreference(t *testing.T) {
 	_ = e.srv.AddTrustedPublisher("specific", defaultPublisher)
 	r := e.mint(e.idToken())
 	if r.status != 200 {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 	var ok struct{ Token string }
 	_ = json.Unmarshal([]byte(r.body), &ok)
@@ -387,7 +388,7 @@ func TestEnvironmentPreference(t *testing.T) {
 	rep, _ = macaroon.Inspect(ok.Token, time.Now())
 	g, _ := e.srv.Project("general-only")
 	if r.status != 200 || rep.ProjectIDs[0] != g.ID {
-		t.Fatalf("general publisher: %d %s", r.status, r.body)
+		t.Fatalf("general publisher: %d %s", r.status, safe(r.body))
 	}
 }
 
@@ -398,7 +399,7 @@ func TestPendingPublisher(t *testing.T) {
 	}
 	r := e.mint(e.idToken())
 	if r.status != 200 {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 	if _, ok := e.srv.Project("brand-new"); !ok {
 		t.Fatal("pending publisher did not create the project")
@@ -415,7 +416,7 @@ func TestPendingPublisher(t *testing.T) {
 	_ = e2.srv.AddPendingPublisher("taken", defaultPublisher)
 	r = e2.mint(e2.idToken())
 	if r.status != 422 || r.body != mintErr("invalid-pending-publisher", "valid token, but project already exists") {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 }
 
@@ -427,3 +428,8 @@ func (f *form) get(k string) string {
 	}
 	return ""
 }
+
+var tokenRe = regexp.MustCompile(`py` + `pi-[A-Za-z0-9_=-]+`)
+
+// safe keeps minted tokens out of test output.
+func safe(s string) string { return tokenRe.ReplaceAllString(s, "py"+"pi-***") }

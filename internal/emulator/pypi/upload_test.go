@@ -16,7 +16,7 @@ func (e *env) tpToken() string {
 	e.t.Helper()
 	r := e.mint(e.idToken())
 	if r.status != 200 {
-		e.t.Fatalf("mint: %d %s", r.status, r.body)
+		e.t.Fatalf("mint: %d %s", r.status, safe(r.body))
 	}
 	var ok struct{ Token string }
 	_ = json.Unmarshal([]byte(r.body), &ok)
@@ -33,7 +33,7 @@ func TestUploadHappyPathAndIdempotency(t *testing.T) {
 	sn, sb := pydisttest.Sdist(spec)
 	for _, f := range []*form{distForm(wn, wb), distForm(sn, sb)} {
 		if r := e.upload(f, basic(tok)); r.status != 200 || r.body != "" {
-			t.Fatalf("upload %s: %d %q %q", f.fname, r.status, r.reason, r.body)
+			t.Fatalf("upload %s: %d %q %q", f.fname, r.status, r.reason, safe(r.body))
 		}
 	}
 	if got := e.srv.Files("demo-pkg", "1.0"); len(got) != 2 {
@@ -53,7 +53,7 @@ func TestUploadHappyPathAndIdempotency(t *testing.T) {
 	r := e.upload(distForm(wn, wb2), basic(tok))
 	want := MsgFileExists(wn, distForm(wn, wb2).get("blake2_256_digest"))
 	if r.status != 400 || r.reason != want || !strings.Contains(r.body, want) {
-		t.Fatalf("conflict: %d %q\n%s", r.status, r.reason, r.body)
+		t.Fatalf("conflict: %d %q\n%s", r.status, r.reason, safe(r.body))
 	}
 	// The JSON API lists both files.
 	j := e.do("GET", "/pypi/demo-pkg/1.0.0/json", "", nil, nil)
@@ -166,7 +166,7 @@ func TestUploadErrors(t *testing.T) {
 			}
 			r := e.upload(f, auth(e))
 			if r.status != c.status || !strings.HasPrefix(r.reason, c.msg) || !strings.Contains(r.body, c.msg) {
-				t.Fatalf("got %d %q\nwant %d %q\nbody %q", r.status, r.reason, c.status, c.msg, r.body)
+				t.Fatalf("got %d %q\nwant %d %q\nbody %q", r.status, r.reason, c.status, c.msg, safe(r.body))
 			}
 		})
 	}
@@ -255,7 +255,7 @@ func TestMissingSlashAndJSONAPI(t *testing.T) {
 	}
 	for _, p := range []string{"/pypi/nope/json", "/pypi/nope/1.0/json"} {
 		if r := e.do("GET", p, "", nil, nil); r.status != 404 || r.body != `{"message": "Not Found"}` {
-			t.Fatalf("%s: %d %s", p, r.status, r.body)
+			t.Fatalf("%s: %d %s", p, r.status, safe(r.body))
 		}
 	}
 	_ = e.srv.CreateProject("demo-pkg", "alice")
@@ -271,7 +271,7 @@ func TestMissingSlashAndJSONAPI(t *testing.T) {
 	r = e.do("GET", "/pypi/demo-pkg/json/", "", nil, nil)
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(r.body), &doc); err != nil || r.status != 200 {
-		t.Fatalf("%d %s", r.status, r.body)
+		t.Fatalf("%d %s", r.status, safe(r.body))
 	}
 	for _, k := range []string{"info", "urls", "vulnerabilities", "last_serial", "ownership", "releases"} {
 		if _, ok := doc[k]; !ok {
@@ -290,7 +290,7 @@ func TestPlainReasonFallback(t *testing.T) {
 	e := start(t, func(o *Options) { o.PlainReason = true })
 	r := e.upload(distForm(pydisttest.Wheel(spec)), nil)
 	if r.status != 403 || r.reason != "Forbidden" || !strings.Contains(r.body, msgInvalidAuth) {
-		t.Fatalf("%d %q %q", r.status, r.reason, r.body)
+		t.Fatalf("%d %q %q", r.status, r.reason, safe(r.body))
 	}
 }
 
