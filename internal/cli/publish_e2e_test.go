@@ -518,3 +518,38 @@ func TestE2EFailureAfterFirstUploadThenStatusAndRerun(t *testing.T) {
 		t.Errorf("releases = %d", len(rels))
 	}
 }
+
+func TestE2EHostileInputs(t *testing.T) {
+	w := newWorld(t)
+	// A tag_format that would do damage through a shell: refused before
+	// anything happens, and never run.
+	cfg := strings.Replace(e2eConfig, "path = \"core\"\n", "path = \"core\"\ntag_format = \"$(touch pwned) {name}-v{version}\"\n", 1)
+	writeFile(t, filepath.Join(w.dir, "putitoutthere.toml"), cfg)
+	out, stderr, code := w.cli("publish")
+	if code != 2 || !strings.Contains(stderr, "PIOT_") || !strings.Contains(stderr, "tag") {
+		t.Fatalf("hostile tag_format: exit %d\n%s\n%s", code, out, stderr)
+	}
+	t.Log(stderr)
+	if _, err := os.Stat(filepath.Join(w.dir, "pwned")); err == nil {
+		t.Fatal("a shell ran the tag name")
+	}
+	if len(w.crates.Attempts()) != 0 || len(w.runner.Calls()) != 0 {
+		t.Errorf("side effects despite a bad tag: %v", w.runner.Calls())
+	}
+
+	// A package path escaping the repository through a symlink.
+	writeFile(t, filepath.Join(w.dir, "putitoutthere.toml"), e2eConfig)
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "Cargo.toml"), "[package]\nname = \"piot-core\"\nversion = \"9.9.9\"\n")
+	os.RemoveAll(filepath.Join(w.dir, "core"))
+	if err := os.Symlink(outside, filepath.Join(w.dir, "core")); err != nil {
+		t.Skip("no symlinks")
+	}
+	sout, serr, code := w.cli("publish")
+	if code == 0 || !strings.Contains(sout+serr, "outside") {
+		t.Errorf("symlinked path accepted: %d\n%s\n%s", code, sout, serr)
+	}
+	if len(w.crates.Attempts()) != 0 || len(w.runner.Calls()) != 0 {
+		t.Error("side effects despite an escaping path")
+	}
+}

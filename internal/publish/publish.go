@@ -117,6 +117,11 @@ func (r *flow) result(name string) *Result {
 
 func (r *flow) do(ctx context.Context) error {
 	cfg := r.o.Config
+	// A package path that leaves the repository through a symlink would make
+	// cargo or npm publish files from elsewhere.
+	if err := config.CheckPathsInRepo(cfg, r.o.Root); err != nil {
+		return err
+	}
 	// 1. Re-plan.
 	p, err := r.o.Plan(ctx, r.o.Root, cfg)
 	if err != nil {
