@@ -3,6 +3,8 @@ package crates
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +117,17 @@ func TestRealCargo(t *testing.T) {
 		t.Fatalf("cargo publish beta: %v\n%s", err, out)
 	} else if !strings.Contains(out, "Compiling piot-alpha v0.1.0") {
 		t.Fatalf("beta's verify build did not use alpha from the emulator:\n%s", out)
+	}
+
+	// beta's index line names alpha as a dependency of this registry
+	res, err := http.Get(e.s.URL() + "/index/pi/ot/piot-beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(line), `"deps":[{"name":"piot-alpha","req":"^0.1.0"`) || strings.Contains(string(line), `"registry"`) {
+		t.Fatalf("beta index line: %s", line)
 	}
 
 	// 3. the same version again: cargo refuses from the index

@@ -371,6 +371,12 @@ func indexDeps(deps []publishDep) []indexDep {
 	for _, d := range deps {
 		id := indexDep{Name: d.Name, Req: d.VersionReq, Features: d.Features, Optional: d.Optional,
 			DefaultFeatures: d.DefaultFeatures, Target: d.Target, Kind: d.Kind, Registry: d.Registry}
+		// The emulator stands in for crates.io: cargo names crates.io's index
+		// for dependencies when publishing to an alternate registry, but in
+		// crates.io's own index those dependencies are local (no registry).
+		if id.Registry != nil && isCratesIOIndex(*id.Registry) {
+			id.Registry = nil
+		}
 		if id.Features == nil {
 			id.Features = []string{}
 		}
@@ -385,4 +391,9 @@ func indexDeps(deps []publishDep) []indexDep {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+func isCratesIOIndex(u string) bool {
+	u = strings.TrimSuffix(strings.TrimPrefix(u, "sparse+"), "/")
+	return u == "https://github.com/rust-lang/crates.io-index" || u == "https://index.crates.io"
 }

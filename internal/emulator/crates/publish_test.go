@@ -164,7 +164,8 @@ func TestPublishRecordsAndReads(t *testing.T) {
 	crate := goodCrate("My_Crate", "0.1.0")
 	m := meta("My_Crate", "0.1.0")
 	m["deps"] = []any{map[string]any{"name": "serde", "version_req": "^1", "kind": "normal", "features": []string{"derive"}, "optional": true, "default_features": false, "target": nil, "registry": nil},
-		map[string]any{"name": "real-name", "version_req": "^0.2", "kind": "dev", "features": []string{}, "optional": false, "default_features": true, "explicit_name_in_toml": "alias"}}
+		map[string]any{"name": "real-name", "version_req": "^0.2", "kind": "dev", "features": []string{}, "optional": false, "default_features": true, "explicit_name_in_toml": "alias", "registry": "https://github.com/rust-lang/crates.io-index"},
+		map[string]any{"name": "zother", "version_req": "^1", "kind": "build", "features": []string{}, "optional": false, "default_features": true, "registry": "sparse+https://other.example/index/"}}
 	m["features"] = map[string][]string{"default": {"std"}, "std": {}, "ser": {"dep:serde"}}
 	if r := e.publish(legacyTok, publishBody(m, crate)); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
@@ -226,6 +227,10 @@ func TestPublishRecordsAndReads(t *testing.T) {
 	deps := line["deps"].([]any)
 	alias := deps[0].(map[string]any)
 	serde := deps[1].(map[string]any)
+	other := deps[2].(map[string]any)
+	if _, has := alias["registry"]; has || other["registry"] != "sparse+https://other.example/index/" {
+		t.Fatalf("registry fields: %v", deps)
+	}
 	if alias["name"] != "alias" || alias["package"] != "real-name" || alias["kind"] != "dev" || serde["req"] != "^1" || serde["optional"] != true {
 		t.Fatalf("deps = %v", deps)
 	}
