@@ -295,3 +295,28 @@ func TestPlainReasonFallback(t *testing.T) {
 }
 
 func pydistDigests(b []byte) pydist.Digests { return pydist.Digest(b) }
+
+func TestOldReleaseAndLimits(t *testing.T) {
+	now := time.Now()
+	e := start(t, func(o *Options) { o.Now = func() time.Time { return now }; o.MaxFileSize = 1 << 20 })
+	_ = e.srv.CreateProject("demo-pkg", "alice")
+	tok, _ := e.srv.APIToken("alice")
+	wn, wb := pydisttest.Wheel(spec)
+	if r := e.upload(distForm(wn, wb), basic(tok)); r.status != 200 {
+		t.Fatal(r.reason)
+	}
+	now = now.Add(15 * 24 * time.Hour)
+	sn, sb := pydisttest.Sdist(spec)
+	if r := e.upload(distForm(sn, sb), basic(tok)); r.status != 400 || r.reason != msgOldRelease {
+		t.Fatalf("old release: %d %q", r.status, r.reason)
+	}
+	big := distForm(sn, sb)
+	big.file = make([]byte, 2<<20)
+	if r := e.upload(big, basic(tok)); r.status != 400 || !strings.HasPrefix(r.reason, "File too large. Limit for project 'Demo.Pkg' is 1 MB.") {
+		t.Fatalf("too large: %d %q", r.status, r.reason)
+	}
+	e2 := start(t, func(o *Options) { o.UploadsDisabled = true })
+	if r := e2.upload(distForm(wn, wb), nil); r.status != 403 || r.reason != msgUploadsDisabled {
+		t.Fatalf("disabled: %d %q", r.status, r.reason)
+	}
+}
