@@ -20,7 +20,6 @@ const (
 	CodeCratesNoConfig     = "PIOT_DOCTOR_CRATES_IO_NO_PUBLISHER"
 	CodeCratesUnauthorized = "PIOT_DOCTOR_CRATES_IO_UNAUTHORIZED"
 	CodeCratesRefused      = "PIOT_DOCTOR_CRATES_IO_REFUSED"
-	CodeCratesUnreachable  = "PIOT_DOCTOR_CRATES_IO_UNREACHABLE"
 	CodeNotOnRegistry      = "PIOT_DOCTOR_NOT_ON_REGISTRY"
 )
 

@@ -9,18 +9,17 @@ import (
 
 // Codes of the trust policy (local) phase.
 const (
-	CodeNoPublishWorkflow  = "PIOT_DOCTOR_NO_PUBLISH_WORKFLOW"
-	CodePublishCommented   = "PIOT_DOCTOR_PUBLISH_COMMENTED_OUT"
-	CodePublishDisabled    = "PIOT_DOCTOR_PUBLISH_DISABLED"
-	CodeMissingIDToken     = "PIOT_DOCTOR_MISSING_ID_TOKEN"
-	CodeMissingContents    = "PIOT_DOCTOR_MISSING_CONTENTS_WRITE"
-	CodeNoEnvironment      = "PIOT_DOCTOR_NO_ENVIRONMENT"
-	CodeEnvExpression      = "PIOT_DOCTOR_ENVIRONMENT_EXPRESSION"
-	CodePullRequestTarget  = "PIOT_DOCTOR_PULL_REQUEST_TARGET"
-	CodeWorkflowRun        = "PIOT_DOCTOR_WORKFLOW_RUN"
-	CodeWorkflowInvalid    = "PIOT_DOCTOR_WORKFLOW_INVALID"
-	CodeReusableUncalled   = "PIOT_DOCTOR_REUSABLE_UNCALLED"
-	CodeRemoteReusableCall = "PIOT_DOCTOR_REMOTE_REUSABLE"
+	CodeNoPublishWorkflow = "PIOT_DOCTOR_NO_PUBLISH_WORKFLOW"
+	CodePublishCommented  = "PIOT_DOCTOR_PUBLISH_COMMENTED_OUT"
+	CodePublishDisabled   = "PIOT_DOCTOR_PUBLISH_DISABLED"
+	CodeMissingIDToken    = "PIOT_DOCTOR_MISSING_ID_TOKEN"
+	CodeMissingContents   = "PIOT_DOCTOR_MISSING_CONTENTS_WRITE"
+	CodeNoEnvironment     = "PIOT_DOCTOR_NO_ENVIRONMENT"
+	CodeEnvExpression     = "PIOT_DOCTOR_ENVIRONMENT_EXPRESSION"
+	CodePullRequestTarget = "PIOT_DOCTOR_PULL_REQUEST_TARGET"
+	CodeWorkflowRun       = "PIOT_DOCTOR_WORKFLOW_RUN"
+	CodeWorkflowInvalid   = "PIOT_DOCTOR_WORKFLOW_INVALID"
+	CodeReusableUncalled  = "PIOT_DOCTOR_REUSABLE_UNCALLED"
 )
 
 const (

@@ -62,6 +62,22 @@ func (t *Target) WorkflowFor(kind string) string {
 // a reusable workflow cannot set one, so it is the defining job's.
 func (t *Target) Environment() *Environment { return t.Job().Environment }
 
+// EnvValue returns what the publish step sees for variable name, looking at
+// the step's, the job's and the workflow's `env:` (innermost wins), and
+// whether it is set there at all.
+func (t *Target) EnvValue(name string) (string, bool) {
+	if v, ok := t.Step.Env[name]; ok {
+		return v, true
+	}
+	if v, ok := t.Job().Env[name]; ok {
+		return v, true
+	}
+	if v, ok := t.Defining().Env[name]; ok {
+		return v, true
+	}
+	return "", false
+}
+
 // Grant is the verdict on one permission scope for a target.
 type Grant struct {
 	Scope string

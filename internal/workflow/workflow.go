@@ -30,7 +30,8 @@ type Workflow struct {
 	Events      []Event
 	Reusable    bool // has `on: workflow_call`
 	Permissions *Permissions
-	Jobs        []*Job // in source order
+	Env         map[string]string // workflow-level `env:`
+	Jobs        []*Job            // in source order
 
 	// Comments are publish invocations found only in comments (YAML or
 	// shell), by line.
@@ -81,6 +82,7 @@ type Job struct {
 	IfLine      int
 	Permissions *Permissions
 	Environment *Environment
+	Env         map[string]string // job-level `env:`
 	Steps       []*Step
 	// Calls is the `uses:` of a job that calls a reusable workflow.
 	Calls     string
@@ -98,6 +100,8 @@ type Step struct {
 	With   map[string]string // keys lower-cased
 	// EnvNames are the variables the step sets in `env:`.
 	EnvNames []string
+	// Env maps each of them to its value as written (e.g. `${{ secrets.X }}`).
+	Env map[string]string
 }
 
 // Disabled reports whether an `if:` condition can never be true
@@ -145,6 +149,7 @@ func Parse(relPath string, data []byte) (w *Workflow) {
 		}
 	}
 	w.Permissions = perms(aw.Permissions)
+	w.Env = envVars(aw.Env)
 	for _, j := range aw.Jobs {
 		if j == nil || j.ID == nil {
 			continue
@@ -218,8 +223,23 @@ func perms(p *actionlint.Permissions) *Permissions {
 	return out
 }
 
+// envVars reads an `env:` mapping (names as written; nil when absent or an
+// expression).
+func envVars(e *actionlint.Env) map[string]string {
+	if e == nil || len(e.Vars) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, v := range e.Vars {
+		if v != nil && v.Name != nil {
+			out[v.Name.Value] = str(v.Value)
+		}
+	}
+	return out
+}
+
 func job(j *actionlint.Job) *Job {
-	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Permissions: perms(j.Permissions)}
+	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Permissions: perms(j.Permissions), Env: envVars(j.Env)}
 	if j.If != nil {
 		out.If, out.IfLine = j.If.Value, line(j.If.Pos)
 	}
@@ -257,14 +277,11 @@ func job(j *actionlint.Job) *Job {
 				}
 			}
 		}
-		if s.Env != nil {
-			for _, v := range s.Env.Vars {
-				if v != nil && v.Name != nil {
-					st.EnvNames = append(st.EnvNames, v.Name.Value)
-				}
-			}
-			sort.Strings(st.EnvNames)
+		st.Env = envVars(s.Env)
+		for k := range st.Env {
+			st.EnvNames = append(st.EnvNames, k)
 		}
+		sort.Strings(st.EnvNames)
 		out.Steps = append(out.Steps, st)
 	}
 	return out
