@@ -45,6 +45,9 @@ type Options struct {
 	ReadOnly, UploadsDisabled bool
 	// Domain is the location of user API tokens ("pypi.org").
 	Domain string
+	// NewProjectLimit, when > 0, is how many projects uploads may create
+	// before answering 429 "Too many new projects created".
+	NewProjectLimit int
 	// MaxFileSize per file (default 100 MB).
 	MaxFileSize int64
 	// PlainReason, when true, does not write the error text into the status
@@ -139,6 +142,7 @@ type Server struct {
 	attempts   map[string]int
 	minted     []string
 	serial     int
+	created    int // projects created by uploads
 }
 
 // Start runs an emulator on 127.0.0.1 with empty state.

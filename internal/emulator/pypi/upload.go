@@ -282,6 +282,9 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 		if id.publisherID != "" {
 			return 400, msgNonUser
 		}
+		if s.opts.NewProjectLimit > 0 && s.created >= s.opts.NewProjectLimit {
+			return 429, "Too many new projects created"
+		}
 		// Created only if everything below passes.
 		proj = &Project{ID: newUUID(), Name: name, Normalized: normalize(name), Owners: []string{id.user}, deleted: map[string]bool{}}
 	}
@@ -388,6 +391,7 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	// Store.
 	if !exists {
 		s.projects[proj.Normalized] = proj
+		s.created++
 	}
 	proj.Name = name // a later spelling becomes the display name
 	if rel == nil {

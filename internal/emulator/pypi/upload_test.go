@@ -315,6 +315,15 @@ func TestOldReleaseAndLimits(t *testing.T) {
 	if r := e.upload(big, basic(tok)); r.status != 400 || !strings.HasPrefix(r.reason, "File too large. Limit for project 'Demo.Pkg' is 1 MB.") {
 		t.Fatalf("too large: %d %q", r.status, r.reason)
 	}
+	e3 := start(t, func(o *Options) { o.NewProjectLimit = 1 })
+	tok3, _ := e3.srv.APIToken("carol")
+	for i, name := range []string{"first", "second"} {
+		n, b := pydisttest.Sdist(pydisttest.Spec{Name: name, Version: "1"})
+		r := e3.upload(distForm(n, b), basic(tok3))
+		if want := []int{200, 429}[i]; r.status != want || (i == 1 && r.reason != "Too many new projects created") {
+			t.Fatalf("%s: %d %q", name, r.status, r.reason)
+		}
+	}
 	e2 := start(t, func(o *Options) { o.UploadsDisabled = true })
 	if r := e2.upload(distForm(wn, wb), nil); r.status != 403 || r.reason != msgUploadsDisabled {
 		t.Fatalf("disabled: %d %q", r.status, r.reason)
