@@ -36,7 +36,6 @@ const (
 	CodeNoHandler            = "PIOT_NO_HANDLER"
 	CodeTrustRefusedGeneric  = "PIOT_TRUST_REFUSED"
 	CodeCycle                = "PIOT_DEPENDS_ON_CYCLE"
-	CodeReleaseNotesFallback = ""
 )
 
 // Burst limits of crates.io (SPEC §4 "registry limits").

@@ -31,7 +31,6 @@ import (
 // Codes raised here (npm's own failures use the npm registry client's codes).
 const (
 	CodeFamilyUnsupported = "PIOT_NPM_FAMILY_UNSUPPORTED"
-	CodeNoPackage         = "PIOT_NPM_NOTHING_TO_PUBLISH"
 )
 
 // Client is what the handler needs from the registry (*npm.Client).
