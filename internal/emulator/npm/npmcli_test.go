@@ -231,3 +231,41 @@ func TestRealNPMTrustedPublishing(t *testing.T) {
 		t.Fatalf("refused exchange = %+v", last)
 	}
 }
+
+// npm whoami and npm token list read the emulator's /-/whoami and the paged
+// /-/npm/v1/tokens envelope (npm follows urls.next).
+func TestRealNPMWhoamiAndTokenList(t *testing.T) {
+	t.Parallel()
+	srv := startNPM(t, npmemu.Options{TokensPerPage: 1})
+	session := npmemu.NewToken()
+	srv.AddUser("alice", session)
+	g1, g2 := npmemu.NewToken(), npmemu.NewToken()
+	srv.AddGranularToken(g1, "alice", []string{"pkg-a"}, npmemu.PermReadWrite)
+	srv.AddGranularToken(g2, "alice", nil, npmemu.PermReadOnly)
+	cli := newNPM(t, srv.NpmrcAuthLine(session)+"\n", nil)
+	reg := "--registry=" + srv.URL()
+
+	out, stderr, err := cli.run(t.TempDir(), "whoami", reg)
+	if err != nil || strings.TrimSpace(out) != "alice" {
+		t.Fatalf("npm whoami = %q, %v\n%s", out, err, stderr)
+	}
+	out, stderr, err = cli.run(t.TempDir(), "token", "list", "--json", reg)
+	if err != nil {
+		t.Fatalf("npm token list: %v\n%s", err, stderr)
+	}
+	var list []struct {
+		Token       string `json:"token"`
+		Permissions []struct {
+			Action string `json:"action"`
+		} `json:"permissions"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 {
+		t.Fatalf("npm token list --json = %q (%v); want both granular tokens across two pages", out, err)
+	}
+	if list[0].Token != npmemu.RedactToken(g1) || list[1].Token != npmemu.RedactToken(g2) || list[1].Permissions[0].Action != "read" {
+		t.Errorf("token list = %+v", list)
+	}
+	if strings.Contains(out, session) || strings.Contains(out, g1) {
+		t.Error("a full token appeared in the list")
+	}
+}

@@ -248,8 +248,14 @@ func (s *Server) AddGranularToken(tok, userName string, packages []string, perm 
 	defer s.mu.Unlock()
 	s.ensureUser(userName)
 	now := s.now()
+	n := 1
+	for _, t := range s.tokens {
+		if t.user == userName && t.kind == KindGranular {
+			n++
+		}
+	}
 	s.tokens[tok] = &token{
-		value: tok, kind: KindGranular, user: userName, name: "token-" + strconv.Itoa(len(s.tokens)+1),
+		value: tok, kind: KindGranular, user: userName, name: "token-" + strconv.Itoa(n),
 		packages: append([]string(nil), packages...), perm: perm,
 		created: now, expiry: now.Add(7 * 24 * time.Hour),
 	}
