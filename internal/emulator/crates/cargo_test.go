@@ -25,69 +25,11 @@ import (
 // cargo is pointed at the emulator exactly as the publish handler does it,
 // through cratesio.Client.PublishArgs/PublishEnv.
 func TestRealCargo(t *testing.T) {
-	cargo, err := exec.LookPath("cargo")
-	if err != nil {
-		t.Skip("cargo is not installed; skipping the real-client conformance test")
-	}
 	e := newEnv(t, Options{})
 	apiToken := NewAPITokenString()
 	e.s.AddAPIToken(apiToken)
-	client := cratesio.New(piotenv.Env{cratesio.EnvURL: e.s.URL()}, &httpx.Client{Policy: httpx.Policy{Attempts: 1}})
-
-	work := t.TempDir()
-	cargoHome := filepath.Join(work, "cargo-home")
-	target := filepath.Join(work, "target")
-	if err := os.MkdirAll(cargoHome, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	baseEnv := []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-		"CARGO_HOME=" + cargoHome, "CARGO_TARGET_DIR=" + target,
-		"CARGO_TERM_COLOR=never", "CARGO_NET_RETRY=0", "CARGO_HTTP_TIMEOUT=10",
-	}
-	for _, k := range []string{"RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR"} {
-		if v := os.Getenv(k); v != "" {
-			baseEnv = append(baseEnv, k+"="+v)
-		}
-	}
-	if os.Getenv("RUSTUP_HOME") == "" {
-		// rustup finds toolchains under the real home even with CARGO_HOME moved
-		if home, err := os.UserHomeDir(); err == nil {
-			if _, err := os.Stat(filepath.Join(home, ".rustup")); err == nil {
-				baseEnv = append(baseEnv, "RUSTUP_HOME="+filepath.Join(home, ".rustup"))
-			}
-		}
-	}
-	writeCrate := func(dir, name, version, extra, lib string) string {
-		p := filepath.Join(work, dir)
-		if err := os.MkdirAll(filepath.Join(p, "src"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		manifest := "[package]\nname = \"" + name + "\"\nversion = \"" + version + "\"\nedition = \"2021\"\n" + extra
-		if err := os.WriteFile(filepath.Join(p, "Cargo.toml"), []byte(manifest), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(p, "src", "lib.rs"), []byte(lib), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	run := func(dir, token string, args ...string) (string, error) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, cargo, args...)
-		cmd.Dir = dir
-		cmd.Env = append(append([]string{}, baseEnv...), client.PublishEnv(token)...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
-	}
-	publish := func(dir, token string, extra ...string) (string, error) {
-		args := append([]string{"publish", "--allow-dirty"}, client.PublishArgs()...)
-		return run(dir, token, append(args, extra...)...)
-	}
+	k := newCargoKit(t, e.s)
+	client, writeCrate, run, publish := k.client, k.writeCrate, k.run, k.publish
 	meta := "description = \"test crate\"\nlicense = \"MIT\"\n"
 
 	// 1. first publish, with cargo's verify build
@@ -173,6 +115,103 @@ func TestRealCargo(t *testing.T) {
 	}
 	if got := strings.Join(e.s.Versions("piot-alpha"), ","); got != "0.1.0,0.2.0" {
 		t.Fatalf("versions = %s", got)
+	}
+}
+
+// cargoKit runs the real cargo against an emulator, in a temp CARGO_HOME,
+// pointed at it exactly as the publish handler does (PublishArgs/PublishEnv).
+type cargoKit struct {
+	t       *testing.T
+	cargo   string
+	work    string
+	baseEnv []string
+	client  *cratesio.Client
+}
+
+func newCargoKit(t *testing.T, s *Server) *cargoKit {
+	t.Helper()
+	cargo, err := exec.LookPath("cargo")
+	if err != nil {
+		t.Skip("cargo is not installed; skipping the real-client conformance test")
+	}
+	k := &cargoKit{t: t, cargo: cargo, work: t.TempDir()}
+	k.client = cratesio.New(piotenv.Env{cratesio.EnvURL: s.URL()}, &httpx.Client{Policy: httpx.Policy{Attempts: 1}})
+	cargoHome := filepath.Join(k.work, "cargo-home")
+	if err := os.MkdirAll(cargoHome, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k.baseEnv = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"CARGO_HOME=" + cargoHome, "CARGO_TARGET_DIR=" + filepath.Join(k.work, "target"),
+		"CARGO_TERM_COLOR=never", "CARGO_NET_RETRY=0", "CARGO_HTTP_TIMEOUT=10",
+	}
+	for _, name := range []string{"RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "TMPDIR"} {
+		if v := os.Getenv(name); v != "" {
+			k.baseEnv = append(k.baseEnv, name+"="+v)
+		}
+	}
+	if os.Getenv("RUSTUP_HOME") == "" {
+		// rustup finds toolchains under the real home even with CARGO_HOME moved
+		if home, err := os.UserHomeDir(); err == nil {
+			if _, err := os.Stat(filepath.Join(home, ".rustup")); err == nil {
+				k.baseEnv = append(k.baseEnv, "RUSTUP_HOME="+filepath.Join(home, ".rustup"))
+			}
+		}
+	}
+	return k
+}
+
+func (k *cargoKit) writeCrate(dir, name, version, extra, lib string) string {
+	p := filepath.Join(k.work, dir)
+	if err := os.MkdirAll(filepath.Join(p, "src"), 0o755); err != nil {
+		k.t.Fatal(err)
+	}
+	manifest := "[package]\nname = \"" + name + "\"\nversion = \"" + version + "\"\nedition = \"2021\"\n" + extra
+	if err := os.WriteFile(filepath.Join(p, "Cargo.toml"), []byte(manifest), 0o644); err != nil {
+		k.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p, "src", "lib.rs"), []byte(lib), 0o644); err != nil {
+		k.t.Fatal(err)
+	}
+	return p
+}
+
+func (k *cargoKit) run(dir, token string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, k.cargo, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append([]string{}, k.baseEnv...), k.client.PublishEnv(token)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (k *cargoKit) publish(dir, token string, extra ...string) (string, error) {
+	args := append([]string{"publish", "--allow-dirty"}, k.client.PublishArgs()...)
+	return k.run(dir, token, append(args, extra...)...)
+}
+
+// TestRealCargoPrivateRegistry: with AuthRequired, cargo authenticates its
+// index and download reads with the registry token.
+func TestRealCargoPrivateRegistry(t *testing.T) {
+	e := newEnv(t, Options{AuthRequired: true})
+	tok := NewAPITokenString()
+	e.s.AddAPIToken(tok)
+	k := newCargoKit(t, e.s)
+	meta := "description = \"private\"\nlicense = \"MIT\"\n"
+	a := k.writeCrate("pa", "priv-alpha", "0.1.0", meta, "pub fn a() {}\n")
+	if out, err := k.publish(a, tok, "--no-verify"); err != nil {
+		t.Fatalf("publish: %v\n%s", err, out)
+	}
+	b := k.writeCrate("pb", "priv-beta", "0.1.0", meta+"\n[dependencies]\npriv-alpha = \"0.1.0\"\n", "")
+	if out, err := k.run(b, tok, "fetch", "--config", `source.crates-io.replace-with="piot"`); err != nil {
+		t.Fatalf("fetch: %v\n%s", err, out)
+	}
+	out, err := k.run(b, "cio"+strings.Repeat("y", 32), "generate-lockfile", "--config", `source.crates-io.replace-with="piot"`)
+	if err == nil || !strings.Contains(out, "401") {
+		t.Fatalf("bad token read: err=%v\n%s", err, out)
 	}
 }
 

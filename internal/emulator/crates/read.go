@@ -136,6 +136,9 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 // handleDownload serves the .crate (crates.io redirects to its CDN; serving
 // the bytes directly is equivalent for clients).
 func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
+	if !s.readAllowed(w, r) {
+		return
+	}
 	name, num := r.PathValue("name"), r.PathValue("version")
 	s.mu.Lock()
 	var data []byte
@@ -222,7 +225,38 @@ func encodeToken(t *APIToken) map[string]any {
 
 // handleIndexConfig: the sparse index's config.json.
 func (s *Server) handleIndexConfig(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"dl": s.srv.URL + "/api/v1/crates", "api": s.srv.URL})
+	if !s.readAllowed(w, r) {
+		return
+	}
+	cfg := map[string]any{"dl": s.srv.URL + "/api/v1/crates", "api": s.srv.URL}
+	if s.opts.AuthRequired {
+		cfg["auth-required"] = true
+	}
+	writeJSON(w, http.StatusOK, cfg)
+}
+
+// readAllowed enforces AuthRequired on index and download reads: any live
+// API token or trusted-publishing token may read.
+func (s *Server) readAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if !s.opts.AuthRequired {
+		return true
+	}
+	tok, present, _ := extractToken(r)
+	if present {
+		if h, ok := parseTPToken(tok); ok {
+			s.mu.Lock()
+			live := s.lookupTPLocked(h) != nil
+			s.mu.Unlock()
+			if live {
+				return true
+			}
+		} else if _, e := s.authAPIToken(r); e == nil {
+			return true
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Cargo login_url="`+s.srv.URL+`/me"`)
+	writeErr(w, http.StatusUnauthorized, "this registry requires authentication")
+	return false
 }
 
 // IndexPath is the sparse-index file path of a crate name (lowercased).
@@ -257,6 +291,9 @@ type indexLine struct {
 
 // handleIndexFile serves /index/{path} for a crate, one JSON line per version.
 func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) {
+	if !s.readAllowed(w, r) {
+		return
+	}
 	p := strings.TrimPrefix(r.URL.Path, "/index/")
 	i := strings.LastIndexByte(p, '/')
 	name := p[i+1:]

@@ -54,6 +54,11 @@ type Options struct {
 	VersionRefill time.Duration
 
 	MaxUploadSize int // bytes of the .crate; default 10 MiB
+
+	// AuthRequired makes it a private registry: config.json says
+	// "auth-required": true, and the index and downloads answer 401 (with
+	// `WWW-Authenticate: Cargo login_url=…`) unless a live token is sent.
+	AuthRequired bool
 }
 
 // DefaultUser owns tokens and crates when no owner is given.

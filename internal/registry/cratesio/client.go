@@ -20,7 +20,9 @@
 //     PublishArgs() is ["--registry", "piot", "--config",
 //     `source.crates-io.replace-with="piot"`] and PublishEnv(token) is
 //     ["CARGO_REGISTRIES_PIOT_INDEX=sparse+<base>/index/",
-//     "CARGO_REGISTRIES_PIOT_TOKEN=<token>"].
+//     "CARGO_REGISTRIES_PIOT_TOKEN=<token>",
+//     "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS=cargo:token"] (the last one
+//     lets registries with "auth-required" read the token too).
 //
 // The token only ever travels in the environment, never in argv.
 package cratesio
@@ -124,6 +126,9 @@ func (c *Client) PublishEnv(token string) []string {
 	return []string{
 		"CARGO_REGISTRIES_" + up + "_INDEX=" + c.IndexURL(),
 		"CARGO_REGISTRIES_" + up + "_TOKEN=" + token,
+		// cargo reads the token from the environment only through the
+		// cargo:token provider; registries with auth-required insist on it.
+		"CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS=cargo:token",
 	}
 }
 

@@ -58,7 +58,7 @@ func TestDefaultsAndCargoContract(t *testing.T) {
 	if want := []string{"--registry", "piot", "--config", `source.crates-io.replace-with="piot"`}; !reflect.DeepEqual(o.PublishArgs(), want) {
 		t.Fatalf("args %v", o.PublishArgs())
 	}
-	if want := []string{"CARGO_REGISTRIES_PIOT_INDEX=sparse+http://127.0.0.1:9/index/", "CARGO_REGISTRIES_PIOT_TOKEN=tok"}; !reflect.DeepEqual(o.CargoEnv("tok"), want) {
+	if want := []string{"CARGO_REGISTRIES_PIOT_INDEX=sparse+http://127.0.0.1:9/index/", "CARGO_REGISTRIES_PIOT_TOKEN=tok", "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS=cargo:token"}; !reflect.DeepEqual(o.CargoEnv("tok"), want) {
 		t.Fatalf("env %v", o.CargoEnv("tok"))
 	}
 	for _, a := range o.PublishArgs() {
