@@ -41,6 +41,9 @@ func twine(t *testing.T, args ...string) (string, error) {
 }
 
 func TestTwineConformance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real twine runs are skipped under -short")
+	}
 	if _, err := exec.LookPath("twine"); err != nil {
 		t.Skip("twine is not installed (apt-get install twine); skipping the real-client conformance test")
 	}
