@@ -553,3 +553,48 @@ func TestE2EHostileInputs(t *testing.T) {
 		t.Error("side effects despite an escaping path")
 	}
 }
+
+func TestE2EFaultsCompleteOrStopCleanly(t *testing.T) {
+	w := newWorld(t)
+	// 429 with Retry-After on crates.io reads, 503s on PyPI's upload, and an
+	// upload that lands on PyPI but whose answer is lost.
+	w.crates.Faults.Add(fault.Rule{Method: http.MethodGet, PathPrefix: "/api/v1/crates/piot-core", Kind: fault.Status, Status: 429, RetryAfter: "1", Count: 2})
+	w.pypi.Faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/legacy/", Kind: fault.Status, Status: 503, Count: 2})
+	w.pypi.Faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/legacy/", Kind: fault.LandThenDrop})
+	// npm's PUT lands but the connection drops: settled by reading the packument.
+	w.npm.Faults.Add(fault.Rule{Method: http.MethodPut, PathPrefix: "/js-core", Kind: fault.LandThenDrop})
+	doc, stderr, code := w.publishJSON()
+	if code != 0 || statusesOf(doc) != "core=published py-core=published js-core=published" {
+		t.Fatalf("exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+	if f := w.pypi.Files("py-core", "0.1.0"); len(f) != 2 {
+		t.Errorf("pypi files = %v", f)
+	}
+	if v := w.npm.Versions("js-core"); len(v) != 2 {
+		t.Errorf("npm versions = %v", v)
+	}
+	if w.crates.Faults.Hits() < 2 || w.pypi.Faults.Hits() < 3 || w.npm.Faults.Hits() != 1 {
+		t.Errorf("faults not exercised: crates %d pypi %d npm %d", w.crates.Faults.Hits(), w.pypi.Faults.Hits(), w.npm.Faults.Hits())
+	}
+	if tags := w.remoteTags(); tags != "core-v0.1.0\njs-core-v0.1.0\npy-core-v0.1.0" {
+		t.Errorf("tags = %q", tags)
+	}
+
+	// A registry that keeps failing: the run stops with a clear code and
+	// nothing lost; a later run finishes.
+	gitRun(t, w.dir, w.env, "checkout", "-q", "--", ".")
+	writeFile(t, filepath.Join(w.dir, "py/mod.py"), "x = 1\n")
+	gitRun(t, w.dir, w.env, "add", ".")
+	gitRun(t, w.dir, w.env, "commit", "-q", "-m", "fix: py")
+	w.artifacts("0.1.1")
+	w.pypi.Faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/legacy/", Kind: fault.Status, Status: 503, Count: 100})
+	doc, stderr, code = w.publishJSON()
+	if code != 1 || doc.Error == nil || !strings.HasPrefix(doc.Error.Code, "PIOT_PYPI_") || statusesOf(doc) != "py-core=failed" {
+		t.Fatalf("exit %d %s %+v\n%s", code, statusesOf(doc), doc.Error, stderr)
+	}
+	w.pypi.Faults.Clear()
+	doc, stderr, code = w.publishJSON()
+	if code != 0 || statusesOf(doc) != "py-core=published" {
+		t.Fatalf("exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+}
