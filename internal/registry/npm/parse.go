@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
@@ -91,6 +92,9 @@ func ParseError(stderr string) *PublishError {
 				lines = append(lines, rest)
 			}
 		}
+	}
+	if len(lines) == 0 {
+		lines = jsonErrorLines(stderr)
 	}
 	e := &PublishError{}
 	for _, l := range lines {
@@ -211,6 +215,35 @@ func classify(e *PublishError, all string) {
 		e.Code = CodePublishFailed
 		e.Hint = "see npm's output above"
 	}
+}
+
+// jsonErrorLines reads the document `npm publish --json` prints on failure,
+// {"error":{"code","summary","detail"}}, as if it were npm's error lines.
+func jsonErrorLines(out string) []string {
+	i := strings.Index(out, "{")
+	if i < 0 {
+		return nil
+	}
+	var doc struct {
+		Error struct {
+			Code    string `json:"code"`
+			Summary string `json:"summary"`
+			Detail  string `json:"detail"`
+		} `json:"error"`
+	}
+	if json.NewDecoder(strings.NewReader(out[i:])).Decode(&doc) != nil || (doc.Error.Code == "" && doc.Error.Summary == "") {
+		return nil
+	}
+	var lines []string
+	if doc.Error.Code != "" {
+		lines = append(lines, "code "+doc.Error.Code)
+	}
+	for _, l := range strings.Split(doc.Error.Summary+"\n"+doc.Error.Detail, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines
 }
 
 func alreadyPresent(msg string) bool {

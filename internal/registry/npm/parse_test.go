@@ -113,6 +113,17 @@ npm ERR! 404 Not Found - PUT https://registry.example/@s%2fp - Not found`,
 			code: CodeE404Unauthorized, npmCode: "E404", status: 404, hintHas: "@s/p",
 		},
 		{
+			name: "npm publish --json document",
+			stderr: `{
+  "error": {
+    "code": "E402",
+    "summary": "402 Payment Required - PUT http://127.0.0.1:32799/@s%2fx - You must sign up for private packages",
+    "detail": ""
+  }
+}`,
+			code: CodePaymentRequired, npmCode: "E402", status: 402, message: "You must sign up for private packages",
+		},
+		{
 			name:   "prerelease needs a tag",
 			stderr: "npm error You must specify a tag using --tag when publishing a prerelease version.",
 			code:   CodeTagRequired,
