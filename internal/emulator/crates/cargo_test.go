@@ -116,6 +116,20 @@ func TestRealCargo(t *testing.T) {
 	if got := strings.Join(e.s.Versions("piot-alpha"), ","); got != "0.1.0,0.2.0" {
 		t.Fatalf("versions = %s", got)
 	}
+
+	// 7. cargo yank through the API token
+	if out, err := run(alpha, apiToken, "yank", "--version", "0.1.0", "piot-alpha", "--registry", cratesio.RegistryAlias); err != nil {
+		t.Fatalf("cargo yank: %v\n%s", err, out)
+	}
+	res, err = http.Get(e.s.URL() + "/index/pi/ot/piot-alpha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(idx), `"vers":"0.1.0","deps":[],"cksum"`) || !strings.Contains(string(idx), `"yanked":true`) {
+		t.Fatalf("index after yank: %s", idx)
+	}
 }
 
 // cargoKit runs the real cargo against an emulator, in a temp CARGO_HOME,

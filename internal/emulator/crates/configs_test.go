@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -285,5 +286,35 @@ func TestIndexPaused(t *testing.T) {
 	e.s.SetIndexPaused(false)
 	if r := e.call("GET", "/index/la/g1/lag1", nil, nil); r.status != 200 {
 		t.Fatalf("after resume: %d", r.status)
+	}
+}
+
+func TestYank(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.s.AddAPIToken(legacyTok)
+	const noYank = "cioNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN"
+	e.s.AddAPIToken(noYank, "publish-update")
+	e.s.AddVersion("foo", "1.0.0")
+	h := map[string]string{"Authorization": legacyTok}
+	if r := e.call("DELETE", "/api/v1/crates/foo/1.0.0/yank", map[string]string{"Authorization": noYank}, nil); r.status != 403 || r.detail() != detailPermissions {
+		t.Fatalf("scoped: %d %s", r.status, r.body)
+	}
+	if r := e.call("DELETE", "/api/v1/crates/foo/9.9.9/yank", h, nil); r.status != 404 {
+		t.Fatalf("missing version: %d %s", r.status, r.body)
+	}
+	if r := e.call("DELETE", "/api/v1/crates/foo/1.0.0/yank", h, nil); r.status != 200 || r.body != "{\"ok\":true}\n" {
+		t.Fatalf("yank: %d %q", r.status, r.body)
+	}
+	if r := e.call("GET", "/index/3/f/foo", nil, nil); !strings.Contains(r.body, `"yanked":true`) {
+		t.Fatalf("index: %s", r.body)
+	}
+	if r := e.call("GET", "/api/v1/crates/foo/1.0.0", nil, nil); !strings.Contains(r.body, `"yanked":true`) {
+		t.Fatalf("version: %s", r.body)
+	}
+	if r := e.call("PUT", "/api/v1/crates/foo/1.0.0/unyank", h, nil); r.status != 200 {
+		t.Fatalf("unyank: %d", r.status)
+	}
+	if r := e.call("GET", "/index/3/f/foo", nil, nil); !strings.Contains(r.body, `"yanked":false`) {
+		t.Fatalf("index after unyank: %s", r.body)
 	}
 }

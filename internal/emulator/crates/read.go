@@ -372,3 +372,36 @@ func splitFeatures(all map[string][]string) (map[string][]string, map[string][]s
 	}
 	return f1, f2
 }
+
+// handleYank: DELETE …/yank and PUT …/unyank (cargo yank [--undo]). API
+// tokens need the `yank` scope for the crate and must belong to an owner.
+func (s *Server) handleYank(w http.ResponseWriter, r *http.Request) {
+	name, num := r.PathValue("name"), r.PathValue("version")
+	tok, e := s.authAPIToken(r)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	if !tok.allows("yank", name) {
+		writeErr(w, http.StatusForbidden, detailPermissions)
+		return
+	}
+	s.mu.Lock()
+	c := s.crates[canonical(name)]
+	if c == nil {
+		s.mu.Unlock()
+		writeErr(w, http.StatusNotFound, fmt.Sprintf("crate `%s` does not exist", name))
+		return
+	}
+	if !s.isOwnerLocked(c, tok.Owner) {
+		s.mu.Unlock()
+		writeErr(w, http.StatusForbidden, "must already be an owner to yank or unyank")
+		return
+	}
+	s.mu.Unlock()
+	if !s.Yank(name, num, r.Method == http.MethodDelete) {
+		writeErr(w, http.StatusNotFound, fmt.Sprintf("crate `%s` does not have a version `%s`", name, num))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}

@@ -243,6 +243,8 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /api/v1/crates/{name}", s.handleCrate)
 	mux.HandleFunc("GET /api/v1/crates/{name}/{version}", s.handleVersion)
 	mux.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.handleDownload)
+	mux.HandleFunc("DELETE /api/v1/crates/{name}/{version}/yank", s.handleYank)
+	mux.HandleFunc("PUT /api/v1/crates/{name}/{version}/unyank", s.handleYank)
 	mux.HandleFunc("GET /api/v1/me", s.handleMe)
 	mux.HandleFunc("GET /api/v1/me/tokens", s.handleMe)
 	mux.HandleFunc("GET /api/v1/me/tokens/{id}", s.handleMeToken)
@@ -434,6 +436,21 @@ func (s *Server) AddVersion(name, version string) {
 		ID: s.id(), Num: version, Data: data, Checksum: fmt.Sprintf("%x", sum),
 		CreatedAt: s.now(), License: "MIT", Description: "seeded by the emulator", Features: map[string][]string{}, Indexed: true,
 	})
+}
+
+// Yank sets a version's yanked flag (it stays in the index, marked).
+func (s *Server) Yank(name, version string, yanked bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.crates[canonical(name)]; c != nil {
+		for _, v := range c.Versions {
+			if v.Num == version {
+				v.Yanked = yanked
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SetTrustpubOnly makes the crate refuse publishes with normal API tokens.
