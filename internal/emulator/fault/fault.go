@@ -27,6 +27,9 @@ const (
 	LandThenFail
 	// LandThenDrop runs the handler, then closes the connection without an answer.
 	LandThenDrop
+	// LandThenHang runs the handler, then blocks like Hang: the request took
+	// effect but the client never hears so (a process killed mid-upload).
+	LandThenHang
 )
 
 // Rule describes one fault.
@@ -228,6 +231,13 @@ func (in *Injector) Wrap(h http.Handler) http.Handler {
 		case LandThenDrop:
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			drop(w)
+		case LandThenHang:
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			select {
+			case <-r.Context().Done():
+			case <-release:
+				w.WriteHeader(http.StatusGatewayTimeout)
+			}
 		}
 	})
 }

@@ -72,11 +72,33 @@ func TestRecord(t *testing.T) {
 	resp.Body.Close()
 	in.Add(Rule{Kind: Drop})
 	_, _ = http.Get(srv.URL + "/dropped")
+	// The handler records after the connection is gone; wait for it.
 	log := in.Log()
+	for i := 0; i < 200 && len(log) < 2; i++ {
+		time.Sleep(5 * time.Millisecond)
+		log = in.Log()
+	}
 	if len(log) != 2 || log[0].Path != "/_/oidc/mint-token" || log[0].Status != 422 || log[0].Body != `{"message":"Token request failed"}` {
 		t.Fatalf("log = %+v", log)
 	}
 	if log[1].Path != "/dropped" || log[1].Status != -1 {
 		t.Fatalf("a dropped connection is recorded with status -1: %+v", log[1])
+	}
+}
+
+func TestLandThenHang(t *testing.T) {
+	var in Injector
+	landed := 0
+	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { landed++ })))
+	defer srv.Close()
+	in.Add(Rule{Kind: LandThenHang})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, srv.URL+"/x", nil)
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the client must not hear back")
+	}
+	if landed != 1 {
+		t.Fatalf("the request must take effect once, took %d", landed)
 	}
 }
