@@ -16,7 +16,16 @@ import (
 
 	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
+	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
 )
+
+// wantParsed checks that our reading of npm's output gives code.
+func wantParsed(t *testing.T, stderr, code string) {
+	t.Helper()
+	if got := npmreg.ParseError(stderr); got.Code != code {
+		t.Errorf("ParseError = %s (%s), want %s, from\n%s", got.Code, got.Message, code, stderr)
+	}
+}
 
 // npmCLI runs the real npm with a private HOME, cache and .npmrc, and an
 // environment built from scratch so nothing from the host (a CI's
@@ -138,11 +147,13 @@ func TestRealNPMTokenPublishViewInstall(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "You cannot publish over the previously published versions: 1.0.0.") {
 		t.Fatalf("re-publish: err=%v\n%s", err, stderr)
 	}
+	wantParsed(t, stderr, npmreg.CodePublishOver)
 	_, stderr, err = cli.run(pkgDir, "publish", "--force", reg)
 	if err == nil || !strings.Contains(stderr, "code E403") ||
 		!strings.Contains(stderr, "403 Forbidden - PUT "+srv.URL()+"piot-conformance - You cannot publish over the previously published versions: 1.0.0.") {
 		t.Fatalf("forced re-publish: err=%v\n%s", err, stderr)
 	}
+	wantParsed(t, stderr, npmreg.CodePublishOver)
 
 	bad := newNPM(t, srv.NpmrcAuthLine("npm_"+strings.Repeat("x", 36))+"\n", nil)
 	pkg2 := writePackage(t, map[string]any{"name": "piot-other", "version": "1.0.0"})
@@ -150,6 +161,7 @@ func TestRealNPMTokenPublishViewInstall(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "code E404") || !strings.Contains(stderr, "404 Not Found - PUT "+srv.URL()+"piot-other - Not found") {
 		t.Fatalf("publish with a bad token: err=%v\n%s", err, stderr)
 	}
+	wantParsed(t, stderr, npmreg.CodeE404Unauthorized)
 }
 
 func TestRealNPMScopedFirstPublishNeedsAccessPublic(t *testing.T) {
@@ -165,6 +177,7 @@ func TestRealNPMScopedFirstPublishNeedsAccessPublic(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "code E402") || !strings.Contains(stderr, "402 Payment Required - PUT "+srv.URL()+"@piot%2fscoped - You must sign up for private packages") {
 		t.Fatalf("scoped publish without --access public: err=%v\n%s", err, stderr)
 	}
+	wantParsed(t, stderr, npmreg.CodePaymentRequired)
 	if _, stderr, err := cli.run(dir, "publish", "--access", "public", reg); err != nil {
 		t.Fatalf("scoped publish with --access public: %v\n%s", err, stderr)
 	}
@@ -226,6 +239,7 @@ func TestRealNPMTrustedPublishing(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "ENEEDAUTH") {
 		t.Fatalf("publish from a renamed workflow: err=%v\n%s", err, stderr)
 	}
+	wantParsed(t, stderr, npmreg.CodeNeedAuth)
 	ex = srv.Exchanges()
 	if last := ex[len(ex)-1]; last.Status != 404 || last.Message != "OIDC token exchange error - package not found" {
 		t.Fatalf("refused exchange = %+v", last)
