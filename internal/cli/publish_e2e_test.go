@@ -598,3 +598,94 @@ func TestE2EFaultsCompleteOrStopCleanly(t *testing.T) {
 		t.Fatalf("exit %d %s\n%s", code, statusesOf(doc), stderr)
 	}
 }
+
+// TestE2ERealTools publishes with the real cargo and npm clients against the
+// emulators (token auth: without a Sigstore service npm cannot sign
+// provenance, which OIDC publishing turns on).
+func TestE2ERealTools(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real cargo and npm")
+	}
+	for _, tool := range []string{"cargo", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	w := newWorld(t)
+	newRunner = func(e env.Env) run.Runner { return run.Exec{Base: e} }
+	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	if rh := os.Getenv("RUSTUP_HOME"); rh != "" {
+		w.env["RUSTUP_HOME"] = rh
+	} else if home, err := os.UserHomeDir(); err == nil {
+		w.env["RUSTUP_HOME"] = filepath.Join(home, ".rustup")
+	}
+	cargoTok := crates.NewAPITokenString()
+	w.crates.AddAPIToken(cargoTok)
+	npmTok := "npm_" + strings.Repeat("R", 36)
+	w.npm.AddUser("octocat", npmTok)
+	pyTok, err := w.pypi.APIToken("octocat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.env["CARGO_REGISTRY_TOKEN"], w.env["NODE_AUTH_TOKEN"], w.env["PYPI_API_TOKEN"] = cargoTok, npmTok, pyTok
+	writeFile(t, filepath.Join(w.dir, ".gitignore"), "artifacts/\ntarget/\nCargo.lock\n")
+	gitRun(t, w.dir, w.env, "commit", "-q", "-am", "chore: ignore build output")
+
+	doc, stderr, code := w.publishJSON()
+	if code != 0 || statusesOf(doc) != "core=published py-core=published js-core=published" {
+		t.Fatalf("exit %d %s %+v\n%s", code, statusesOf(doc), doc.Error, stderr)
+	}
+	for _, p := range doc.Packages {
+		if !strings.HasPrefix(p.Auth, "token (") {
+			t.Errorf("%s auth = %s", p.Name, p.Auth)
+		}
+	}
+	if v := w.crates.Versions("piot-core"); len(v) != 2 || v[1] != "0.1.0" {
+		t.Errorf("crates.io versions = %v", v)
+	}
+	if v := w.npm.Versions("js-core"); len(v) != 2 {
+		t.Errorf("npm versions = %v", v)
+	}
+	if strings.Contains(stderr, cargoTok) || strings.Contains(stderr, npmTok) {
+		t.Error("token in output")
+	}
+}
+
+func TestE2EDryRunAndPreflight(t *testing.T) {
+	w := newWorld(t)
+	doc, stderr, code := w.publishJSON("--dry-run")
+	if code != 0 || statusesOf(doc) != "core=would-publish py-core=would-publish js-core=would-publish" {
+		t.Fatalf("dry run: exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+	for _, c := range w.runner.Calls() {
+		if !strings.Contains(strings.Join(c.Args, " "), "--dry-run") {
+			t.Errorf("a dry run ran %s %v", c.Name, c.Args)
+		}
+	}
+	if len(w.crates.MintedTokens())+len(w.pypi.MintedTokens())+len(w.npm.MintedTokens()) != 0 || w.remoteTags() != "" {
+		t.Error("the dry run had side effects")
+	}
+	if b, _ := os.ReadFile(filepath.Join(w.dir, "core/Cargo.toml")); !strings.Contains(string(b), "0.0.1") {
+		t.Error("the dry run edited a manifest")
+	}
+	// Every problem is reported, not just the first.
+	writeFile(t, filepath.Join(w.dir, "artifacts/js-core-pkg/package.json"), `{"name":"wrong","version":"0.0.0"}`)
+	os.Remove(filepath.Join(w.dir, "artifacts/core-crate/piot-core-0.1.0.crate"))
+	doc, _, code = w.publishJSON("--dry-run")
+	if code != 1 || doc.Error == nil || doc.Error.Code != "PIOT_DRY_RUN_PROBLEMS" || !strings.Contains(doc.Error.Message, "core-crate") || !strings.Contains(doc.Error.Message, `"wrong"`) {
+		t.Errorf("dry run problems: exit %d %+v", code, doc.Error)
+	}
+	// --preflight-check exchanges every token, then stops.
+	w.artifacts("0.1.0")
+	doc, stderr, code = w.publishJSON("--preflight-check")
+	if code != 0 || statusesOf(doc) != "core=ready py-core=ready js-core=ready" {
+		t.Fatalf("preflight: exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+	if len(w.crates.Attempts()) != 0 || w.remoteTags() != "" {
+		t.Error("preflight published")
+	}
+	if m := w.crates.MintedTokens(); len(m) != 1 || !m[0].Revoked {
+		t.Errorf("preflight crates token: %+v", m)
+	}
+}
