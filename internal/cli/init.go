@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,7 +36,8 @@ root and up to two levels down, and writes:
 Existing files are left alone unless --force is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opt := initcmd.Options{Root: app.Cwd, Force: force}
+			root := initcmd.RepoRoot(cmd.Context(), app.Cwd)
+			opt := initcmd.Options{Root: root, Force: force}
 			if cmd.Flags().Changed("cadence") {
 				if cadence != config.CadenceImmediate && cadence != config.CadenceScheduled {
 					return diag.Usage(diag.CodeUsage, "--cadence %q: must be immediate or scheduled", cadence)
@@ -56,6 +58,9 @@ Existing files are left alone unless --force is given.`,
 				}
 				return nil
 			}
+			if !samePath(root, app.Cwd) {
+				fmt.Fprintf(app.Out, "writing at the repository root %s\n", root)
+			}
 			printInit(app, res)
 			if len(res.Written) == 0 {
 				return diag.New(CodeInitNothingWritten, "init wrote nothing: every file already exists").
@@ -67,6 +72,16 @@ Existing files are left alone unless --force is given.`,
 	c.Flags().StringVar(&cadence, "cadence", config.CadenceImmediate, "release cadence for the workflow template: immediate|scheduled")
 	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
 	return c
+}
+
+// samePath compares directories after resolving symlinks (macOS /tmp).
+func samePath(a, b string) bool {
+	ra, errA := filepath.EvalSymlinks(a)
+	rb, errB := filepath.EvalSymlinks(b)
+	if errA != nil || errB != nil {
+		return a == b
+	}
+	return ra == rb
 }
 
 func printInit(app *App, res *initcmd.Result) {

@@ -187,6 +187,16 @@ func hasVTags(ctx context.Context, root string) bool {
 	return false
 }
 
+// RepoRoot is the top of the git work tree holding dir, or dir itself when
+// it is not in one. init writes there: workflows only count at the root.
+func RepoRoot(ctx context.Context, dir string) string {
+	out, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil || strings.TrimSpace(out) == "" {
+		return dir
+	}
+	return filepath.Clean(strings.TrimSpace(out))
+}
+
 // defaultBranch is origin's default branch, else the current branch when it
 // is main or master, else main.
 func defaultBranch(ctx context.Context, root string) string {
