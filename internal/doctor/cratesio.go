@@ -121,10 +121,21 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 	if repo == "" {
 		repo = st.repo
 	}
+	// Without a declared environment, the job's own environment is what the
+	// token will carry, so that is what a registered config must accept.
+	wantEnv, envFrom := tp.Environment, "declared"
+	if wantEnv == "" {
+		for _, t := range st.analysis.Targets {
+			if t.WorkflowFor(pkg.Kind) == tp.Workflow && t.Environment() != nil && !t.Environment().Expression {
+				wantEnv, envFrom = t.Environment().Name, "the publish job's"
+				break
+			}
+		}
+	}
 	if len(configs) == 0 {
 		p.add(Fail, fmt.Sprintf("%s: crates.io has no trusted publisher for `%s`", lbl, name), Issue{Code: CodeCratesNoConfig, Severity: SevError,
 			Message: fmt.Sprintf("crates.io has no trusted publisher registered for `%s`", name),
-			Hint:    fmt.Sprintf("add one at https://crates.io/crates/%s/settings: repository %s, workflow %s, environment %s", name, orPlaceholder(repo), tp.Workflow, orNone(tp.Environment))})
+			Hint:    fmt.Sprintf("add one at https://crates.io/crates/%s/settings: repository %s, workflow %s, environment %s", name, orPlaceholder(repo), tp.Workflow, orNone(wantEnv))})
 		return
 	}
 	var best []string
@@ -133,8 +144,10 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		if c.WorkflowFilename != tp.Workflow {
 			diffs = append(diffs, fmt.Sprintf("workflow filename: crates.io has `%s`, declared `%s`", c.WorkflowFilename, tp.Workflow))
 		}
-		if !strings.EqualFold(c.Env(), tp.Environment) {
-			diffs = append(diffs, fmt.Sprintf("environment: crates.io has %s, declared %s", quoteOrNone(c.Env()), quoteOrNone(tp.Environment)))
+		// The declaration must mirror the registration exactly; without one,
+		// a config with no environment accepts the job's.
+		if (envFrom == "declared" || c.Env() != "") && !strings.EqualFold(c.Env(), wantEnv) {
+			diffs = append(diffs, fmt.Sprintf("environment: crates.io has %s, %s %s", quoteOrNone(c.Env()), envFrom, quoteOrNone(wantEnv)))
 		}
 		if got := c.RepositoryOwner + "/" + c.RepositoryName; repo != "" && !strings.EqualFold(got, repo) {
 			diffs = append(diffs, fmt.Sprintf("repository: crates.io has `%s`, declared `%s`", got, repo))

@@ -284,3 +284,24 @@ func TestClaimsTokenRequestFails(t *testing.T) {
 		t.Fatalf("%s\n%s", p.Status, text(r))
 	}
 }
+
+// TestCratesRegistryUndeclaredEnvironment: with no declared environment the
+// publish job's environment is what must be accepted.
+func TestCratesRegistryUndeclaredEnvironment(t *testing.T) {
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml + "\n[package.trust_policy]\nworkflow = \"release.yml\"\n",
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": initWorkflow, // environment: release
+	})
+	for regEnv, want := range map[string]Status{`null`: Pass, `"release"`: Pass, `"production"`: Fail} {
+		body := `{"github_configs":[{"id":1,"crate":"my-crate","repository_owner":"my-org","repository_owner_id":5,"repository_name":"my-repo","workflow_filename":"release.yml","environment":` + regEnv + `}],"meta":{"total":1,"next_page":null}}`
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+		r := run(t, root, func(o *Options) {
+			o.Env = env.Env{"CRATES_IO_DOCTOR_TOKEN": doctorToken, "PUTITOUTTHERE_CRATES_IO_URL": srv.URL}
+		})
+		srv.Close()
+		if got := r.Phase(PhaseCratesIO).Status; got != want {
+			t.Errorf("registered environment %s: status %s, want %s\n%s", regEnv, got, want, text(r))
+		}
+	}
+}
