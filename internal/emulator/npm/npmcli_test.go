@@ -283,3 +283,28 @@ func TestRealNPMWhoamiAndTokenList(t *testing.T) {
 		t.Error("a full token appeared in the list")
 	}
 }
+
+// An account with 2FA: npm reports EOTP from the 401 + WWW-Authenticate: OTP,
+// and --otp sends npm-otp.
+func TestRealNPMOTP(t *testing.T) {
+	t.Parallel()
+	srv := startNPM(t, npmemu.Options{})
+	tok := npmemu.NewToken()
+	srv.AddUser("carol", tok)
+	srv.SetOTP("carol", "246810")
+	cli := newNPM(t, srv.NpmrcAuthLine(tok)+"\n", nil)
+	reg := "--registry=" + srv.URL()
+	dir := writePackage(t, map[string]any{"name": "piot-otp", "version": "1.0.0"})
+
+	_, stderr, err := cli.run(dir, "publish", reg)
+	if err == nil || !strings.Contains(stderr, "code EOTP") {
+		t.Fatalf("publish without an OTP: err=%v\n%s", err, stderr)
+	}
+	wantParsed(t, stderr, npmreg.CodeOTPRequired)
+	if _, stderr, err := cli.run(dir, "publish", "--otp=246810", reg); err != nil {
+		t.Fatalf("publish with --otp: %v\n%s", err, stderr)
+	}
+	if v := srv.Versions("piot-otp"); len(v) != 1 {
+		t.Fatalf("versions = %v", v)
+	}
+}

@@ -349,6 +349,26 @@ func (e *unknownPackageError) Error() string {
 	return "npm emulator: package " + e.name + " does not exist (npm needs a package before a trusted publisher can be configured)"
 }
 
+// Unpublish removes name@ver. Its number can never be published again, as on
+// the real registry.
+func (s *Server) Unpublish(name, ver string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.packages[name]
+	if p == nil || p.versions[ver] == nil {
+		return
+	}
+	delete(p.versions, ver)
+	p.removed[ver] = true
+	for tag, v := range p.distTags {
+		if v == ver {
+			delete(p.distTags, tag)
+		}
+	}
+	p.modified = s.now()
+	p.rev++
+}
+
 // SetAccess makes a package public or restricted.
 func (s *Server) SetAccess(pkgName, access string) {
 	s.mu.Lock()

@@ -214,7 +214,12 @@ func TestPublishAnswers(t *testing.T) {
 		})
 	}
 
-	if tags := srv.DistTags("fresh"); tags["latest"] != "1.0.0" || tags["next"] != "2.0.0-rc.1" {
+	srv.Unpublish("fresh", "2.0.0-rc.1")
+	if r := call(t, srv, "PUT", "/fresh", alice, pub{name: "fresh", version: "2.0.0-rc.1"}.body(t), nil); r.status != 403 ||
+		r.json(t)["error"] != "You cannot publish over the previously published versions: 2.0.0-rc.1." {
+		t.Errorf("an unpublished version number was reusable: %d %s", r.status, r.body)
+	}
+	if tags := srv.DistTags("fresh"); tags["latest"] != "1.0.0" || tags["next"] != "" {
 		t.Errorf("dist-tags = %v", tags)
 	}
 	if _, ok := srv.Provenance("tp-pkg", "1.1.0"); !ok {
@@ -226,8 +231,8 @@ func TestPublishAnswers(t *testing.T) {
 		t.Errorf("expired exchanged token: %d %s", r.status, r.body)
 	}
 	// Every attempt is recorded.
-	if n := len(srv.Attempts()); n != len(tests)+1 {
-		t.Errorf("recorded %d attempts, want %d", n, len(tests)+1)
+	if n := len(srv.Attempts()); n != len(tests)+2 {
+		t.Errorf("recorded %d attempts, want %d", n, len(tests)+2)
 	}
 }
 
