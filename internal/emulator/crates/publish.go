@@ -73,7 +73,7 @@ func (s *Server) handlePublish(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any) {
-	body := bufioReader(r.Body, s.opts.MaxUploadSize+maxJSON+8)
+	body := io.LimitReader(r.Body, int64(s.opts.MaxUploadSize+maxJSON+8))
 	var n32 [4]byte
 	if _, err := io.ReadFull(body, n32[:]); err != nil {
 		return http.StatusBadRequest, "invalid metadata length", nil
@@ -264,7 +264,6 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	}
 }
 
-func bufioReader(r io.Reader, limit int) io.Reader { return io.LimitReader(r, int64(limit)) }
 
 // take consumes one token from the bucket for key; when empty it returns the
 // time the next token arrives.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,5 +339,47 @@ func TestReadOnly(t *testing.T) {
 	r := e.publish(legacyTok, publishBody(meta("x1", "0.1.0"), goodCrate("x1", "0.1.0")))
 	if r.status != 503 || !strings.HasPrefix(r.detail(), "crates.io is currently in read-only mode") {
 		t.Fatalf("%d %s", r.status, r.body)
+	}
+}
+
+// Concurrent uploads of one version: exactly one wins, the rest get the
+// duplicate error; distinct versions all land.
+func TestConcurrentPublishes(t *testing.T) {
+	e := newEnv(t, Options{VersionBurst: -1})
+	e.s.AddAPIToken(legacyTok)
+	e.s.AddVersion("race", "0.0.1")
+	const n = 12
+	statuses := make(chan int, 2*n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			statuses <- e.publish(legacyTok, publishBody(meta("race", "1.0.0"), goodCrate("race", "1.0.0"))).status
+		}()
+		go func(i int) {
+			defer wg.Done()
+			v := fmt.Sprintf("2.0.%d", i)
+			if r := e.publish(legacyTok, publishBody(meta("race", v), goodCrate("race", v))); r.status != 200 {
+				t.Errorf("%s: %d %s", v, r.status, r.body)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(statuses)
+	ok, dup := 0, 0
+	for st := range statuses {
+		switch st {
+		case 200:
+			ok++
+		case 400:
+			dup++
+		}
+	}
+	if ok != 1 || dup != n-1 {
+		t.Fatalf("same version: %d ok, %d duplicates", ok, dup)
+	}
+	if got := len(e.s.Versions("race")); got != n+2 {
+		t.Fatalf("versions: %d", got)
 	}
 }
