@@ -65,6 +65,11 @@ func ReadWheel(p string) (*PyMeta, error) {
 	}
 	defer zr.Close()
 	for _, f := range zr.File {
+		if err := unsafeEntry(f.Name, "", f.Mode()&os.ModeSymlink != 0, false); err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
+		}
+	}
+	for _, f := range zr.File {
 		dir, base := path.Split(f.Name)
 		if base == "METADATA" && strings.HasSuffix(strings.TrimSuffix(dir, "/"), ".dist-info") && strings.Count(f.Name, "/") == 1 {
 			if f.UncompressedSize64 > memberLimit {
@@ -193,6 +198,9 @@ func tarMember(p string, want func(name string) bool) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
 		}
+		if err := unsafeEntry(h.Name, h.Linkname, h.Typeflag == tar.TypeSymlink, h.Typeflag == tar.TypeLink); err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
+		}
 		if h.Typeflag != tar.TypeReg || !want(h.Name) {
 			continue
 		}
@@ -202,6 +210,43 @@ func tarMember(p string, want func(name string) bool) ([]byte, error) {
 		return io.ReadAll(io.LimitReader(tr, memberLimit))
 	}
 	return nil, fmt.Errorf("%s: manifest not found in archive", path.Base(p))
+}
+
+// ErrUnsafeArchive is an archive entry that would land outside the
+// extraction root: the tools that unpack artifacts later must never see one.
+var ErrUnsafeArchive = errors.New("unsafe archive entry")
+
+// unsafeEntry refuses absolute names, `..` components and links that point
+// outside the archive (absolute, or climbing above the root).
+func unsafeEntry(name, link string, symlink, hardlink bool) error {
+	escapes := func(p string) bool {
+		p = strings.ReplaceAll(p, `\`, "/")
+		if strings.HasPrefix(p, "/") || (len(p) > 1 && p[1] == ':') {
+			return true
+		}
+		for _, part := range strings.Split(p, "/") {
+			if part == ".." {
+				return true
+			}
+		}
+		return false
+	}
+	if escapes(name) {
+		return fmt.Errorf("%w: %q leaves the archive", ErrUnsafeArchive, name)
+	}
+	if symlink && link == "" {
+		return fmt.Errorf("%w: %q is a symlink", ErrUnsafeArchive, name)
+	}
+	if symlink || hardlink {
+		target := link
+		if symlink {
+			target = path.Join(path.Dir(strings.ReplaceAll(name, `\`, "/")), link)
+		}
+		if escapes(link) && (hardlink || strings.HasPrefix(link, "/") || strings.HasPrefix(target, "..") || target == "..") {
+			return fmt.Errorf("%w: link %q -> %q points outside the archive", ErrUnsafeArchive, name, link)
+		}
+	}
+	return nil
 }
 
 // NormalizePyName is PEP 503 normalisation.
