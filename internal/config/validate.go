@@ -417,6 +417,8 @@ func (v *validator) pypi(t *tnode, label string, p *Package) {
 		} else {
 			p.PyPI = s
 		}
+	} else if t.get("pypi") == nil && p.Name != "" && nameRe.MatchString(p.Name) && !pypiNameRe.MatchString(p.Name) {
+		v.add(t.fields["name"].val.pos, label, "name", CodeConfigInvalid, "%q is not a valid PyPI project name; set `pypi` to the name on PyPI", p.Name)
 	}
 	p.Build = BuildSetuptools
 	buildOK := true
