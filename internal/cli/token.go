@@ -84,7 +84,8 @@ func tokenList(ctx context.Context, app *App, withSecrets bool) error {
 	}
 	cfg, cfgErr := loadConfigIfPresent(app)
 	if cfgErr != nil {
-		return cfgErr
+		// The listing does not need the config; only the cross-check does.
+		fmt.Fprintf(app.Err, "note: no cross-check with %s: %v\n", config.FileName, cfgErr)
 	}
 	if cfg != nil {
 		cc := token.Check(cfg, res.Credentials, app.Env)
@@ -239,7 +240,8 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 	}
 	cfg, err := loadConfigIfPresent(app)
 	if err != nil {
-		return err
+		fmt.Fprintf(app.Err, "note: no per-package verdicts, %s could not be read: %v\n", config.FileName, err)
+		cfg = nil
 	}
 	res := inspectResult{Tokens: []*token.Report{}, Errors: []inspectError{}}
 	failed := false

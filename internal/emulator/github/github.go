@@ -144,6 +144,7 @@ type Server struct {
 	Faults fault.Injector
 
 	srv  *httptest.Server
+	url  string
 	opts Options
 
 	mu            sync.Mutex
@@ -202,7 +203,10 @@ func Start(opts Options) (*Server, error) {
 		s.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	})
-	s.srv = httptest.NewServer(s.Faults.Wrap(logged))
+	// The URL is fixed before the first request can arrive (handlers read it).
+	s.srv = httptest.NewUnstartedServer(s.Faults.Wrap(logged))
+	s.url = "http://" + s.srv.Listener.Addr().String()
+	s.srv.Start()
 	return s, nil
 }
 
@@ -210,11 +214,11 @@ func Start(opts Options) (*Server, error) {
 func (s *Server) Close() { s.Faults.Clear(); s.srv.Close() }
 
 // URL is the base URL, valid as both GITHUB_API_URL and GITHUB_SERVER_URL.
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.url }
 
 // Env returns GITHUB_API_URL and GITHUB_SERVER_URL pointing at the server.
 func (s *Server) Env() map[string]string {
-	return map[string]string{"GITHUB_API_URL": s.srv.URL, "GITHUB_SERVER_URL": s.srv.URL}
+	return map[string]string{"GITHUB_API_URL": s.url, "GITHUB_SERVER_URL": s.url}
 }
 
 func (s *Server) clockLocked() time.Time {
@@ -459,7 +463,7 @@ func (s *Server) deviceCode(w http.ResponseWriter, r *http.Request) {
 	oauthReply(w, r, http.StatusOK, map[string]any{
 		"device_code":      d.deviceCode,
 		"user_code":        d.userCode,
-		"verification_uri": s.srv.URL + "/login/device",
+		"verification_uri": s.url + "/login/device",
 		"expires_in":       int(DeviceCodeLifetime / time.Second),
 		"interval":         d.interval,
 	})
@@ -681,7 +685,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, c caller) {
 	s.mu.Lock()
 	id := s.users[c.info.login]
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"login": c.info.login, "id": id, "type": "User", "html_url": s.srv.URL + "/" + c.info.login})
+	writeJSON(w, http.StatusOK, map[string]any{"login": c.info.login, "id": id, "type": "User", "html_url": s.url + "/" + c.info.login})
 }
 
 func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, c caller) {
@@ -781,8 +785,8 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request, c call
 	for i, n := range names[lo:hi] {
 		envs = append(envs, map[string]any{
 			"id": 100 + lo + i, "node_id": "EN_" + strconv.Itoa(lo+i), "name": n,
-			"url":        s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/environments/" + url.PathEscape(n),
-			"html_url":   s.srv.URL + "/" + repo.Owner + "/" + repo.Name + "/deployments/activity_log?environments_filter=" + url.QueryEscape(n),
+			"url":        s.url + "/repos/" + repo.Owner + "/" + repo.Name + "/environments/" + url.PathEscape(n),
+			"html_url":   s.url + "/" + repo.Owner + "/" + repo.Name + "/deployments/activity_log?environments_filter=" + url.QueryEscape(n),
 			"created_at": now, "updated_at": now, "can_admins_bypass": true,
 			"protection_rules":         []any{},
 			"deployment_branch_policy": nil,
@@ -820,15 +824,15 @@ type releaseInput struct {
 }
 
 func (s *Server) releaseJSON(repo *Repo, rel *Release) map[string]any {
-	base := s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/releases/" + strconv.FormatInt(rel.ID, 10)
+	base := s.url + "/repos/" + repo.Owner + "/" + repo.Name + "/releases/" + strconv.FormatInt(rel.ID, 10)
 	var published any
 	if !rel.Draft {
 		published = rel.CreatedAt
 	}
 	return map[string]any{
 		"id": rel.ID, "node_id": "RE_" + strconv.FormatInt(rel.ID, 10), "url": base,
-		"html_url":         s.srv.URL + "/" + repo.Owner + "/" + repo.Name + "/releases/tag/" + url.PathEscape(rel.TagName),
-		"upload_url":       s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/releases/" + strconv.FormatInt(rel.ID, 10) + "/assets{?name,label}",
+		"html_url":         s.url + "/" + repo.Owner + "/" + repo.Name + "/releases/tag/" + url.PathEscape(rel.TagName),
+		"upload_url":       s.url + "/repos/" + repo.Owner + "/" + repo.Name + "/releases/" + strconv.FormatInt(rel.ID, 10) + "/assets{?name,label}",
 		"tag_name":         rel.TagName,
 		"target_commitish": rel.TargetCommitish,
 		"name":             rel.Name, "body": rel.Body, "draft": rel.Draft, "prerelease": rel.Prerelease,
@@ -927,7 +931,7 @@ func (s *Server) releaseByTag(w http.ResponseWriter, r *http.Request, c caller) 
 const refsDoc = "https://docs.github.com/rest/git/refs#create-a-reference"
 
 func (s *Server) refJSON(repo *Repo, name string, e refEntry) map[string]any {
-	base := s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/git/"
+	base := s.url + "/repos/" + repo.Owner + "/" + repo.Name + "/git/"
 	objURL := base + "commits/" + e.SHA
 	if e.Type == "tag" {
 		objURL = base + "tags/" + e.SHA
@@ -1017,7 +1021,7 @@ func (s *Server) createTag(w http.ResponseWriter, r *http.Request, c caller) {
 	repo.tags[t.SHA] = t
 	now := s.clockLocked()
 	s.mu.Unlock()
-	base := s.srv.URL + "/repos/" + repo.Owner + "/" + repo.Name + "/git/"
+	base := s.url + "/repos/" + repo.Owner + "/" + repo.Name + "/git/"
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"node_id": "TAG_" + t.SHA, "sha": t.SHA, "tag": t.Tag, "message": t.Message, "url": base + "tags/" + t.SHA,
 		"tagger":       map[string]any{"name": c.info.login, "email": c.info.login + "@users.noreply.github.com", "date": now},
