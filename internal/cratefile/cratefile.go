@@ -133,6 +133,9 @@ func Parse(data []byte) (*Info, error) {
 		} else if root != info.Root {
 			return nil, &Error{Kind: ErrUnsafePath, Path: name, Msg: fmt.Sprintf("entry outside the top-level directory %q", info.Root)}
 		}
+		if rest == "" && h.Typeflag != tar.TypeDir && h.Typeflag != tar.TypeXGlobalHeader && h.Typeflag != tar.TypeXHeader {
+			return nil, &Error{Kind: ErrUnsafePath, Path: name, Msg: "entry is not inside a top-level directory"}
+		}
 		switch h.Typeflag {
 		case tar.TypeDir:
 			continue

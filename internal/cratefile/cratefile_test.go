@@ -117,6 +117,7 @@ func TestRefusals(t *testing.T) {
 		{"symlink out", tarball(t, entry{name: "foo-0.1.0/Cargo.toml", body: goodManifest}, entry{name: "foo-0.1.0/evil", typ: tar.TypeSymlink, link: "../../etc/passwd"}), ErrUnsafePath},
 		{"symlink abs", tarball(t, entry{name: "foo-0.1.0/evil", typ: tar.TypeSymlink, link: "/etc/passwd"}), ErrUnsafePath},
 		{"hardlink out", tarball(t, entry{name: "foo-0.1.0/evil", typ: tar.TypeLink, link: "etc/passwd"}), ErrUnsafePath},
+		{"top-level file", tarball(t, entry{name: "Cargo.toml", body: goodManifest}), ErrUnsafePath},
 		{"device", tarball(t, entry{name: "foo-0.1.0/dev", typ: tar.TypeChar}), ErrUnsafePath},
 		{"no manifest", tarball(t, entry{name: "foo-0.1.0/src/lib.rs", body: "x"}), ErrNoManifest},
 		{"bad toml", tarball(t, entry{name: "foo-0.1.0/Cargo.toml", body: "[package\nname="}), ErrBadManifest},
