@@ -122,6 +122,9 @@ func Parse(data []byte) (*Info, error) {
 		if err != nil {
 			return nil, &Error{Kind: ErrMalformed, Msg: "reading tar: " + err.Error()}
 		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue // pax global header (git archive writes one); no file
+		}
 		name := h.Name
 		clean, err := safePath(name)
 		if err != nil {
@@ -133,7 +136,7 @@ func Parse(data []byte) (*Info, error) {
 		} else if root != info.Root {
 			return nil, &Error{Kind: ErrUnsafePath, Path: name, Msg: fmt.Sprintf("entry outside the top-level directory %q", info.Root)}
 		}
-		if rest == "" && h.Typeflag != tar.TypeDir && h.Typeflag != tar.TypeXGlobalHeader && h.Typeflag != tar.TypeXHeader {
+		if rest == "" && h.Typeflag != tar.TypeDir {
 			return nil, &Error{Kind: ErrUnsafePath, Path: name, Msg: "entry is not inside a top-level directory"}
 		}
 		switch h.Typeflag {
@@ -146,8 +149,6 @@ func Parse(data []byte) (*Info, error) {
 			info.LinkEntries = append(info.LinkEntries, clean)
 			continue
 		case tar.TypeReg, tar.TypeRegA:
-		case tar.TypeXGlobalHeader, tar.TypeXHeader, tar.TypeGNULongName, tar.TypeGNULongLink:
-			continue
 		default:
 			return nil, &Error{Kind: ErrUnsafePath, Path: name, Msg: fmt.Sprintf("unsupported entry type %q", string(h.Typeflag))}
 		}

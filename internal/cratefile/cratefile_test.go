@@ -27,6 +27,9 @@ func tarball(t *testing.T, entries ...entry) []byte {
 			typ = tar.TypeReg
 		}
 		h := &tar.Header{Name: e.name, Mode: 0o644, Typeflag: typ, Linkname: e.link}
+		if typ == tar.TypeXGlobalHeader {
+			h = &tar.Header{Name: e.name, Typeflag: typ, PAXRecords: map[string]string{"comment": "abc"}}
+		}
 		if typ == tar.TypeReg {
 			h.Size = int64(len(e.body))
 		}
@@ -133,6 +136,17 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("not a *Error: %v", err)
 			}
 		})
+	}
+}
+
+func TestPaxGlobalHeaderIgnored(t *testing.T) {
+	data := tarball(t,
+		entry{name: "pax_global_header", typ: tar.TypeXGlobalHeader},
+		entry{name: "foo-0.1.0/Cargo.toml", body: goodManifest},
+	)
+	info, err := Parse(data)
+	if err != nil || info.Root != "foo-0.1.0" {
+		t.Fatalf("%v %+v", err, info)
 	}
 }
 
