@@ -150,25 +150,33 @@ func TestVerdaccioAgreesWithEmulator(t *testing.T) {
 	emu.AddUser("alice", eTok)
 	packer := newNPM(t, "", nil)
 
-	// Pack once so both registries get byte-identical tarballs.
+	// Pack once (one npm run for both packages) so both registries get
+	// byte-identical tarballs.
 	type pkgSpec struct{ name, version, file string }
-	var specs []pkgSpec
-	for _, m := range []map[string]any{
+	manifests := []map[string]any{
 		{"name": "piot-verdaccio", "version": "1.0.0", "description": "x", "license": "MIT"},
 		{"name": "@piot/verdaccio-scoped", "version": "0.3.0", "description": "y", "license": "MIT"},
-	} {
-		dir := writePackage(t, m)
-		out, stderr, err := packer.run(dir, "pack", "--json")
-		if err != nil {
-			t.Fatalf("npm pack: %v\n%s", err, stderr)
-		}
-		var packed []struct {
-			Filename string `json:"filename"`
-		}
-		if err := json.Unmarshal([]byte(out), &packed); err != nil || len(packed) != 1 {
-			t.Fatalf("npm pack --json: %q", out)
-		}
-		specs = append(specs, pkgSpec{m["name"].(string), m["version"].(string), filepath.Join(dir, packed[0].Filename)})
+	}
+	out := t.TempDir()
+	args := []string{"pack", "--json", "--pack-destination", out}
+	for _, m := range manifests {
+		args = append(args, writePackage(t, m))
+	}
+	stdout, stderr, err := packer.run(out, args...)
+	if err != nil {
+		t.Fatalf("npm pack: %v\n%s", err, stderr)
+	}
+	var packed []struct {
+		Name     string `json:"name"`
+		Version  string `json:"version"`
+		Filename string `json:"filename"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &packed); err != nil || len(packed) != len(manifests) {
+		t.Fatalf("npm pack --json: %q", stdout)
+	}
+	var specs []pkgSpec
+	for _, p := range packed {
+		specs = append(specs, pkgSpec{p.Name, p.Version, filepath.Join(out, p.Filename)})
 	}
 	vURL, vTok := ready()
 	npmrc := "//" + strings.TrimSuffix(strings.TrimPrefix(vURL, "http://"), "/") + "/:_authToken=" + vTok + "\n" + emu.NpmrcAuthLine(eTok) + "\n"
@@ -248,7 +256,7 @@ func TestVerdaccioAgreesWithEmulator(t *testing.T) {
 	// Re-publishing differs: the public registry says 403 "cannot publish
 	// over", Verdaccio 409 "already present". ParseError settles both as an
 	// ambiguous publish-over.
-	_, stderr, err := cli.run(t.TempDir(), "publish", specs[0].file, "--force", "--registry="+vURL)
+	_, stderr, err = cli.run(t.TempDir(), "publish", specs[0].file, "--force", "--registry="+vURL)
 	if err == nil {
 		t.Fatal("re-publish to verdaccio succeeded")
 	}
