@@ -192,8 +192,9 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 			t.WorkflowFor(workflow.KindCrates), t.WorkflowFor(workflow.KindPyPI)))
 	}
 	if t.Uncalled {
+		ln, _ := caller.HasEvent("workflow_call")
 		p.add(Warn, fmt.Sprintf("%s is a reusable workflow that no workflow in this repository calls", caller.File), Issue{
-			Code: CodeReusableUncalled, Severity: SevWarning, File: caller.Path,
+			Code: CodeReusableUncalled, Severity: SevWarning, File: caller.Path, Line: ln,
 			Message: fmt.Sprintf("%s: only `on: workflow_call`, and nothing here calls it", caller.File),
 			Hint:    "if another repository calls it, crates.io and npm will see that caller's workflow file, and its permissions cap this job's; run doctor there too",
 		})
