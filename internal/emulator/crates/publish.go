@@ -113,12 +113,12 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	s.mu.Unlock()
 	var publisher *user
 	var tp *tpToken
+	if !s.originOK(r) {
+		return http.StatusForbidden, detailBadOrigin, nil
+	}
 	tok, present, e := extractToken(r)
 	if e != nil {
 		return e.status, e.detail, nil
-	}
-	if !s.originOK(r) {
-		return http.StatusForbidden, detailBadOrigin, nil
 	}
 	if present && strings.HasPrefix(tok, TPPrefix) {
 		att.Auth = "trustpub"
