@@ -264,7 +264,6 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	}
 }
 
-
 // take consumes one token from the bucket for key; when empty it returns the
 // time the next token arrives.
 func (s *Server) take(buckets map[string]*bucket, key string, burst int, refill time.Duration) (time.Time, bool) {
