@@ -32,6 +32,7 @@ const (
 	CodeAuthStore            = "PIOT_AUTH_STORE"
 	CodeGitHubUnreachable    = "PIOT_GITHUB_UNREACHABLE"
 	CodeGitHubSecretsDenied  = "PIOT_GITHUB_SECRETS_FORBIDDEN"
+	CodeGitHubRateLimited    = "PIOT_GITHUB_RATE_LIMITED"
 	CodeTokenRepoUnknown     = "PIOT_TOKEN_REPO_UNKNOWN"
 	CodeTokenNone            = "PIOT_TOKEN_NONE"
 	CodeTokenRegistryUnknown = "PIOT_TOKEN_REGISTRY_UNKNOWN"
@@ -92,6 +93,20 @@ func openStore(app *App) (*authstore.Store, error) {
 func unreachable(c *gh.Client, err error) error {
 	return diag.New(CodeGitHubUnreachable, "could not reach GitHub (%s)", hostOf(c.APIURL)).Wrap(err).
 		WithHint("this looks transient (network or a GitHub outage); the stored credential was kept, try again later")
+}
+
+// rateLimited turns a GitHub rate-limit answer into its error, or returns nil.
+func rateLimited(err error) error {
+	ok, reset := gh.IsRateLimited(err)
+	if !ok {
+		return nil
+	}
+	when := "later"
+	if !reset.IsZero() {
+		when = "after " + reset.UTC().Format("15:04 MST")
+	}
+	return diag.New(CodeGitHubRateLimited, "GitHub's API rate limit is exhausted for this login").Wrap(err).
+		WithHint("try again %s; the credential is fine and was kept", when)
 }
 
 func isTransient(err error) bool {
@@ -255,6 +270,9 @@ func loadSession(ctx context.Context, app *App) (*session, error) {
 			return nil, rerr
 		}
 		u, err = s.Client.User(ctx, cred.AccessToken)
+	}
+	if rl := rateLimited(err); rl != nil {
+		return nil, rl
 	}
 	switch {
 	case err == nil:

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	emu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
+	emu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 )
 
@@ -169,7 +169,9 @@ func TestAuthLoginExpired(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d", code)
 	}
-	var doc struct{ Error struct{ Code, Message string } }
+	var doc struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Error.Code != CodeAuthCodeExpired {
 		t.Fatalf("stdout %q: %v", out, err)
 	}

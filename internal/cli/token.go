@@ -155,6 +155,9 @@ func listSecrets(ctx context.Context, app *App, st *secretsStatus) ([]token.Cred
 			WithHint("install the putitoutthere-cli App on %s (https://github.com/apps/putitoutthere-cli); reading secret names needs admin or write access to the repository", full)
 	}
 	classify := func(err error) error {
+		if rl := rateLimited(err); rl != nil {
+			return rl
+		}
 		switch st := gh.StatusOf(err); {
 		case st == 403 || st == 404:
 			return forbidden(err)

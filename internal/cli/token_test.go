@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
 	"github.com/putitoutthere/putitoutthere/internal/token"
 )
 
@@ -167,5 +168,17 @@ func tokGitInit(t *testing.T, dir, origin string) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v %s", args, err, out)
 		}
+	}
+}
+
+func TestTokenListSecretsRateLimited(t *testing.T) {
+	f := newGHFixture(t)
+	f.s.AddSecret("owner/repo", "NPM_TOKEN")
+	f.login(t)
+	f.s.Faults.Add(fault.Rule{PathPrefix: "/repos/owner/repo/actions/secrets", Status: 403,
+		Body: `{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest"}`})
+	_, errs, code := f.run(t, "token", "list", "--secrets")
+	if code != 1 || !strings.Contains(errs, "["+CodeGitHubRateLimited+"]") || strings.Contains(errs, CodeGitHubSecretsDenied) {
+		t.Fatalf("exit %d\n%s", code, errs)
 	}
 }

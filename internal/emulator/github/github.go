@@ -48,6 +48,9 @@ type Options struct {
 	// (which must exist) as soon as it is issued. For end-to-end scripts
 	// where nobody can type the code.
 	AutoApprove string
+	// RateLimit is the hourly request budget of a user token (default 5000;
+	// installation tokens get 1000, anonymous callers 60).
+	RateLimit int
 	// Now freezes the emulator's clock at this instant (moved only by
 	// Advance). Zero: the wall clock plus whatever Advance added.
 	Now time.Time
@@ -622,6 +625,9 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		key := "anon:" + r.RemoteAddr
 		if valid {
 			limit, key = RateLimit, tok
+			if s.opts.RateLimit > 0 {
+				limit = s.opts.RateLimit
+			}
 			if ti.kind == kindInstallation {
 				limit = 1000
 			}

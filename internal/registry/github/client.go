@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,10 @@ type APIError struct {
 	DocumentationURL string
 	Errors           []FieldError
 	Err              *httpx.Error
+	// RateLimited: a primary (x-ratelimit-remaining: 0) or secondary rate
+	// limit answer (403 or 429); Reset is when the primary window resets.
+	RateLimited bool
+	Reset       time.Time
 }
 
 // FieldError is one entry of a validation error's "errors" list.
@@ -108,6 +113,16 @@ func StatusOf(err error) int {
 	return httpx.StatusOf(err)
 }
 
+// IsRateLimited reports whether err is a GitHub rate-limit answer, and when
+// the limit resets (zero when GitHub did not say).
+func IsRateLimited(err error) (bool, time.Time) {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RateLimited {
+		return true, ae.Reset
+	}
+	return false, time.Time{}
+}
+
 // IsNotAccessible reports a 403 "Resource not accessible by integration": the
 // token (GITHUB_TOKEN or an App) lacks the permission.
 func IsNotAccessible(err error) bool {
@@ -115,7 +130,7 @@ func IsNotAccessible(err error) bool {
 	return errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && strings.Contains(ae.Message, "not accessible by integration")
 }
 
-func asAPIError(err error) error {
+func asAPIError(resp *http.Response, err error) error {
 	var he *httpx.Error
 	if !errors.As(err, &he) {
 		return err
@@ -128,6 +143,14 @@ func asAPIError(err error) error {
 	}
 	if json.Unmarshal([]byte(he.Body), &body) == nil {
 		ae.Message, ae.DocumentationURL, ae.Errors = body.Message, body.DocumentationURL, body.Errors
+	}
+	if (he.StatusCode == http.StatusForbidden || he.StatusCode == http.StatusTooManyRequests) && resp != nil {
+		if resp.Header.Get("x-ratelimit-remaining") == "0" || strings.Contains(strings.ToLower(ae.Message), "rate limit") {
+			ae.RateLimited = true
+			if n, perr := strconv.ParseInt(resp.Header.Get("x-ratelimit-reset"), 10, 64); perr == nil && n > 0 {
+				ae.Reset = time.Unix(n, 0).UTC()
+			}
+		}
 	}
 	return ae
 }
@@ -157,7 +180,7 @@ func (c *Client) do(ctx context.Context, method, rawURL, token string, in, out a
 	}
 	resp, data, err := c.HTTP.Do(ctx, req, body)
 	if err != nil {
-		return nil, asAPIError(err)
+		return nil, asAPIError(resp, err)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

@@ -453,3 +453,20 @@ func TestParseRemote(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimitIsTyped(t *testing.T) {
+	s, c := start(t, emu.Options{RateLimit: 1})
+	s.AddUser("octocat", "ghp_patpatpatpat")
+	ctx := context.Background()
+	if _, err := c.User(ctx, "ghp_patpatpatpat"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.User(ctx, "ghp_patpatpatpat")
+	ok, reset := gh.IsRateLimited(err)
+	if !ok || reset.IsZero() || gh.StatusOf(err) != 403 {
+		t.Fatalf("err = %v, limited=%v reset=%v", err, ok, reset)
+	}
+	if ok, _ := gh.IsRateLimited(fmt.Errorf("x")); ok {
+		t.Fatal("plain error is not rate limited")
+	}
+}
