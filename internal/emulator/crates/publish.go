@@ -177,9 +177,17 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 			d := at.UTC().Format(http.TimeFormat)
 			return http.StatusTooManyRequests, "You have published too many new crates in a short period of time. Please try again after " + d + " and see https://crates.io/docs/rate-limits for more details.", d
 		}
-	} else if at, limited := s.take(s.newVers, canonical(meta.Name), s.opts.VersionBurst, s.opts.VersionRefill); limited {
-		d := at.UTC().Format(http.TimeFormat)
-		return http.StatusTooManyRequests, "You have published too many new versions of this crate in a short period of time. Please try again after " + d + " and see https://crates.io/docs/rate-limits for more details.", d
+	} else {
+		// Updates are limited per user; trusted publishing has no user, so
+		// the emulator keys those by crate.
+		key := "crate:" + canonical(meta.Name)
+		if publisher != nil {
+			key = "user:" + publisher.Login
+		}
+		if at, limited := s.take(s.newVers, key, s.opts.VersionBurst, s.opts.VersionRefill); limited {
+			d := at.UTC().Format(http.TimeFormat)
+			return http.StatusTooManyRequests, "You have published too many updates to existing crates in a short period of time. Please try again after " + d + " and see https://crates.io/docs/rate-limits for more details.", d
+		}
 	}
 
 	if _, err := io.ReadFull(body, n32[:]); err != nil {
@@ -285,7 +293,11 @@ func (s *Server) take(buckets map[string]*bucket, key string, burst int, refill 
 	b.last = now
 	if b.tokens < 1 {
 		wait := time.Duration((1 - b.tokens) * float64(refill))
-		return now.Add(wait).Truncate(time.Second).Add(time.Second), true
+		at := now.Add(wait)
+		if t := at.Truncate(time.Second); !t.Equal(at) {
+			at = t.Add(time.Second) // HTTP-dates have whole seconds; never early
+		}
+		return at, true
 	}
 	b.tokens--
 	return time.Time{}, false

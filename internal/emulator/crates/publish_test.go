@@ -332,6 +332,22 @@ func TestRateLimitNewCrates(t *testing.T) {
 	}
 }
 
+func TestRateLimitUpdates(t *testing.T) {
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	e := newEnv(t, Options{VersionBurst: 1, Now: func() time.Time { return now }})
+	e.s.AddAPIToken(legacyTok)
+	e.s.AddVersion("upd1", "0.1.0")
+	e.s.AddVersion("upd2", "0.1.0")
+	if r := e.publish(legacyTok, publishBody(meta("upd1", "0.2.0"), goodCrate("upd1", "0.2.0"))); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	r := e.publish(legacyTok, publishBody(meta("upd2", "0.2.0"), goodCrate("upd2", "0.2.0")))
+	want := "You have published too many updates to existing crates in a short period of time. Please try again after Tue, 01 Sep 2026 12:01:00 GMT and see https://crates.io/docs/rate-limits for more details."
+	if r.status != 429 || r.detail() != want || r.header.Get("Retry-After") != "Tue, 01 Sep 2026 12:01:00 GMT" {
+		t.Fatalf("%d %s %q", r.status, r.body, r.header.Get("Retry-After"))
+	}
+}
+
 func TestUploadTooLarge(t *testing.T) {
 	e := newEnv(t, Options{MaxUploadSize: 100})
 	e.s.AddAPIToken(legacyTok)

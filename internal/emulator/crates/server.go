@@ -48,8 +48,9 @@ type Options struct {
 	// allowed every NewCrateRefill (default 10 min).
 	NewCrateBurst  int
 	NewCrateRefill time.Duration
-	// VersionBurst is how many new versions of one crate may be published
-	// in a burst; default 30, negative = unlimited. Refill default 1 min.
+	// VersionBurst is how many new versions of existing crates a user may
+	// publish in a burst; default 30, negative = unlimited. Refill default
+	// 1 min.
 	VersionBurst  int
 	VersionRefill time.Duration
 
