@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -233,6 +234,12 @@ func loadSession(ctx context.Context, app *App) (*session, error) {
 			WithHint("run `putitoutthere auth logout` and then `putitoutthere auth login`")
 	}
 	s := &session{Cred: cred, Loc: loc, Client: newGitHubClient(app)}
+	// A token goes only to the host it was issued by: a login made against
+	// GitHub Enterprise (or an emulator) is not sent to api.github.com.
+	if cred.APIURL != "" && !strings.EqualFold(strings.TrimRight(cred.APIURL, "/"), s.Client.APIURL) {
+		return nil, diag.New(CodeAuthNotLoggedIn, "the stored GitHub login is for %s, not %s", hostOf(cred.APIURL), hostOf(s.Client.APIURL)).
+			WithHint("run `putitoutthere auth login` for %s, or set GITHUB_API_URL and GITHUB_SERVER_URL to the host you logged in to", hostOf(s.Client.ServerURL))
+	}
 	revoked := func(cause error) error {
 		return diag.New(CodeAuthRevoked, "the stored GitHub login of %s is no longer valid (revoked, or unused for 6 months)", cred.Login).Wrap(cause).
 			WithHint("run `putitoutthere auth login` to sign in again; the old credential is kept until then (`putitoutthere auth logout` removes it)")

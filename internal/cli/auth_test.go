@@ -275,3 +275,13 @@ func TestAuthStatusNotLoggedInAndLogout(t *testing.T) {
 		t.Fatalf("second logout: %d %s", code, out)
 	}
 }
+
+func TestAuthStatusOtherHost(t *testing.T) {
+	f := newGHFixture(t)
+	f.login(t)
+	f.env["GITHUB_API_URL"] = "http://127.0.0.1:1" // a different host: the token must not go there
+	_, errs, code := f.run(t, "auth", "status")
+	if code != 1 || !strings.Contains(errs, "the stored GitHub login is for") || !strings.Contains(errs, CodeAuthNotLoggedIn) {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+}
