@@ -116,7 +116,7 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 	if tp.Repository != "" {
 		switch {
 		case st.repo == "":
-			repoNote = "; repository not compared (no GitHub `origin` remote)"
+			repoNote = fmt.Sprintf(" (repository `%s` not compared: no GitHub `origin` remote)", tp.Repository)
 		case !equalFor(pkg.Kind, st.repo, tp.Repository):
 			issues = append(issues, Issue{Code: CodeDeclaredRepository, Severity: SevError, File: cfgFile, Line: pkg.KeyPos["trust_policy.repository"].Line,
 				Message: fmt.Sprintf("package `%s`: declares repository `%s`, but the `origin` remote is `%s`", pkg.Name, tp.Repository, st.repo),
@@ -150,12 +150,12 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 	if tp.Environment != "" {
 		what += fmt.Sprintf(", environment `%s`", tp.Environment)
 	}
-	if tp.Repository != "" {
+	if tp.Repository != "" && repoNote == "" {
 		what += fmt.Sprintf(", repository `%s`", tp.Repository)
 	}
 	switch {
 	case failed:
-		p.add(Fail, fmt.Sprintf("%s: declared %s", label(pkg), what), issues...)
+		p.add(Fail, fmt.Sprintf("%s: declared %s%s", label(pkg), what, repoNote), issues...)
 	case len(issues) > 0:
 		p.add(Warn, fmt.Sprintf("%s: declared %s%s", label(pkg), what, repoNote), issues...)
 	default:
