@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -135,14 +136,26 @@ func parseTree(data []byte) (*tnode, *syntaxError) {
 }
 
 type builder struct {
-	p    unstable.Parser
-	root *tnode
-	cur  *tnode
+	p          unstable.Parser
+	root       *tnode
+	cur        *tnode
+	lineStarts []int
 }
 
+// posOfRange is the 1-based line and byte column where r starts. Line starts
+// are indexed once: the parser's own Shape rescans from the top each call.
 func (b *builder) posOfRange(r unstable.Range) Pos {
-	s := b.p.Shape(r)
-	return Pos{Line: s.Start.Line, Col: s.Start.Column}
+	if b.lineStarts == nil {
+		b.lineStarts = []int{0}
+		for i, c := range b.p.Data() {
+			if c == '\n' {
+				b.lineStarts = append(b.lineStarts, i+1)
+			}
+		}
+	}
+	off := int(r.Offset)
+	line := sort.Search(len(b.lineStarts), func(i int) bool { return b.lineStarts[i] > off })
+	return Pos{Line: line, Col: off - b.lineStarts[line-1] + 1}
 }
 
 func (b *builder) posOf(highlight []byte) (pos Pos) {
