@@ -315,19 +315,26 @@ func TestLastTags(t *testing.T) {
 	v := pkg("v", "npm")
 	v.TagFormat = "v{version}"
 	ab := pkg("a-b", "crates") // its tags must not be read as a's
-	cfg := cfgOf(a, v, ab)
+	h2 := pkg("h2", "crates")
+	h2.TagFormat = "{name}{version}" // the version's digits follow the name's
+	bare := pkg("bare", "npm")
+	bare.TagFormat = "{version}"
+	cfg := cfgOf(a, v, ab, h2, bare)
 	tags := []Tag{
 		{"a-v1.10.0", "c1"}, {"a-v1.9.0", "c2"}, {"a-v2.0.0-rc.1", "c3"}, {"a-vfoo", "c4"}, {"a-v1.2", "c5"},
 		{"v0.2.0", "c6"}, {"v0.10.0", "c7"}, {"a-b-v9.0.0", "c8"}, {"a-v1.10.0+build", "c9"},
+		{"h20.3.0", "c10"}, {"h21.0.0", "c11"}, {"3.0.0", "c12"}, {"10.0.0", "c13"},
 	}
 	got, err := LastTags(cfg, tags)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]TagInfo{
-		"a":   {Tag: "a-v2.0.0-rc.1", Version: "2.0.0-rc.1", Commit: "c3"},
-		"v":   {Tag: "v0.10.0", Version: "0.10.0", Commit: "c7"},
-		"a-b": {Tag: "a-b-v9.0.0", Version: "9.0.0", Commit: "c8"},
+		"a":    {Tag: "a-v2.0.0-rc.1", Version: "2.0.0-rc.1", Commit: "c3"},
+		"v":    {Tag: "v0.10.0", Version: "0.10.0", Commit: "c7"},
+		"a-b":  {Tag: "a-b-v9.0.0", Version: "9.0.0", Commit: "c8"},
+		"h2":   {Tag: "h21.0.0", Version: "1.0.0", Commit: "c11"},
+		"bare": {Tag: "10.0.0", Version: "10.0.0", Commit: "c13"},
 	}
 	for k, w := range want {
 		if got[k] != w {

@@ -32,11 +32,17 @@ type TagInfo struct {
 // from the result.
 func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
 	out := make(map[string]TagInfo, len(cfg.Packages))
-	// Index tags by the text before their first digit so each package only
-	// runs its matcher on its own tags (500 packages x thousands of tags).
+	// Index tags by every text that precedes a run of digits ("p2-v1.2.3"
+	// is filed under "p", "p2-v", "p2-v1.", "p2-v1.2."), so each package only
+	// runs its matcher on tags that start with its own prefix (500 packages x
+	// thousands of tags).
 	byStem := map[string][]int{}
 	for i, t := range tags {
-		byStem[tagStem(t.Name)] = append(byStem[tagStem(t.Name)], i)
+		for j := 0; j < len(t.Name); j++ {
+			if isDigit(t.Name[j]) && (j == 0 || !isDigit(t.Name[j-1])) {
+				byStem[t.Name[:j]] = append(byStem[t.Name[:j]], i)
+			}
+		}
 	}
 	for i := range cfg.Packages {
 		p := &cfg.Packages[i]
@@ -63,8 +69,9 @@ func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
 		}
 		// The literal text before {version}, e.g. "pkg-v".
 		prefix, _, _ := strings.Cut(m.Glob(), "*")
-		if prefix == "" || tagStem(prefix) != prefix {
-			// The index cannot help when the prefix is empty or has a digit.
+		if prefix != "" && isDigit(prefix[len(prefix)-1]) {
+			// The index cannot help when the version's first digit does not
+			// start a run of digits (e.g. tag_format "{name}{version}", name "h2").
 			for _, t := range tags {
 				consider(t)
 			}
@@ -78,17 +85,6 @@ func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
 		}
 	}
 	return out, nil
-}
-
-// tagStem is the tag's text before its first digit; for a tag of the form
-// prefix+version, the stem is the prefix when the prefix has no digits.
-func tagStem(name string) string {
-	for i := 0; i < len(name); i++ {
-		if isDigit(name[i]) {
-			return name[:i]
-		}
-	}
-	return name
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
