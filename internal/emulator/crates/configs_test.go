@@ -318,3 +318,60 @@ func TestYank(t *testing.T) {
 		t.Fatalf("index after unyank: %s", r.body)
 	}
 }
+
+func TestSessionEndpoints(t *testing.T) {
+	now := time.Now()
+	e := newEnv(t, Options{Now: func() time.Time { return now }})
+	e.s.AddVersion("mine", "1.0.0")
+	old := now.Add(-48 * time.Hour)
+	e.s.AddToken(&APIToken{Token: NewAPITokenString(), Name: "old-expired", ExpiredAt: &old})
+	e.s.AddToken(&APIToken{Token: NewAPITokenString(), Name: "scoped", EndpointScopes: []string{"publish-update"}, CrateScopes: []string{"mine"}})
+	revoked := NewAPITokenString()
+	e.s.AddToken(&APIToken{Token: revoked, Name: "revoked"})
+	e.s.RevokeAPIToken(revoked)
+	cookie := e.s.NewSession(DefaultUser)
+	h := map[string]string{"Cookie": cookie.String()}
+
+	r := e.call("GET", "/api/v1/me", h, nil)
+	if r.status != 200 || r.header.Get("Cache-Control") != "no-store" || !strings.Contains(r.body, `"login":"octocat"`) || !strings.Contains(r.body, `"name":"mine"`) {
+		t.Fatalf("me: %d %s", r.status, r.body)
+	}
+	names := func(q string) []string {
+		r := e.call("GET", "/api/v1/me/tokens"+q, h, nil)
+		var v struct {
+			Tokens []struct {
+				Name string `json:"name"`
+			} `json:"api_tokens"`
+		}
+		if r.status != 200 || json.Unmarshal([]byte(r.body), &v) != nil {
+			t.Fatalf("tokens: %d %s", r.status, r.body)
+		}
+		var out []string
+		for _, tk := range v.Tokens {
+			out = append(out, tk.Name)
+		}
+		return out
+	}
+	if got := strings.Join(names(""), ","); got != "scoped" {
+		t.Fatalf("tokens = %s", got)
+	}
+	if got := strings.Join(names("?expired_days=3"), ","); got != "scoped,old-expired" {
+		t.Fatalf("tokens with expired_days = %s", got)
+	}
+	r = e.call("PUT", "/api/v1/me/tokens", map[string]string{"Cookie": cookie.String(), "Content-Type": "application/json"},
+		[]byte(`{"api_token":{"name":"ci","endpoint_scopes":["publish-update"],"crate_scopes":["mine"]}}`))
+	var created struct {
+		Tok map[string]any `json:"api_token"`
+	}
+	if r.status != 200 || json.Unmarshal([]byte(r.body), &created) != nil || !strings.HasPrefix(created.Tok["token"].(string), "cio") {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	// the new token is live and scoped
+	tok := created.Tok["token"].(string)
+	if r := e.call("GET", "/api/v1/me/tokens/0", map[string]string{"Authorization": tok}, nil); r.status != 403 || r.detail() != detailPermissions {
+		t.Fatalf("new token: %d %s", r.status, r.body)
+	}
+	if r := e.call("GET", "/api/v1/me", map[string]string{"Cookie": "cargo_session=bogus"}, nil); r.status != 403 || r.detail() != "this action requires authentication" {
+		t.Fatalf("bogus session: %d %s", r.status, r.body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -163,21 +164,124 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 // handleMe: /api/v1/me and /api/v1/me/tokens are cookie-only; a token only
 // learns whether it is live (§7.7).
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	if _, e := s.authAPIToken(r); e != nil {
-		e.write(w)
+	u := s.sessionUser(r)
+	if u == nil {
+		if _, e := s.authAPIToken(r); e != nil {
+			e.write(w)
+			return
+		}
+		writeErr(w, http.StatusForbidden, detailWebsiteOnly)
 		return
 	}
-	writeErr(w, http.StatusForbidden, detailWebsiteOnly)
+	s.mu.Lock()
+	owned := []map[string]any{}
+	for _, c := range s.crates {
+		if s.isOwnerLocked(c, u.Login) {
+			owned = append(owned, map[string]any{"id": c.ID, "name": c.Name, "email_notifications": true})
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(owned, func(i, j int) bool { return owned[i]["name"].(string) < owned[j]["name"].(string) })
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": map[string]any{"id": u.ID, "login": u.Login, "name": nil, "email": u.Login + "@example.com",
+			"email_verified": !u.Unverified, "email_verification_sent": true, "avatar": nil,
+			"url": "https://github.com/" + u.Login, "is_admin": false, "publish_notifications": true, "created_at": ts(time.Unix(0, 0))},
+		"owned_crates": owned,
+	})
 }
 
-// handleCreateToken: PUT /api/v1/me/tokens creates tokens for a browser
-// session only.
+// NewSession returns a browser session cookie (cargo_session) for login, for
+// the cookie-only endpoints (/api/v1/me, /api/v1/me/tokens).
+func (s *Server) NewSession(login string) *http.Cookie {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.userLocked(login)
+	v := randomAlnum(32)
+	s.sessions[v] = login
+	return &http.Cookie{Name: "cargo_session", Value: v}
+}
+
+func (s *Server) sessionUser(r *http.Request) *user {
+	c, err := r.Cookie("cargo_session")
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	login, ok := s.sessions[c.Value]
+	if !ok {
+		return nil
+	}
+	u := *s.users[login]
+	return &u
+}
+
+// handleListTokens: GET /api/v1/me/tokens[?expired_days=N], cookie-only.
+// Newest first; revoked tokens never, expired ones only within N days.
+func (s *Server) handleListTokens(w http.ResponseWriter, r *http.Request) {
+	u := s.sessionUser(r)
+	if u == nil {
+		s.handleMe(w, r)
+		return
+	}
+	days, _ := strconv.Atoi(r.URL.Query().Get("expired_days"))
+	now := s.now()
+	s.mu.Lock()
+	var list []*APIToken
+	for _, t := range s.apiTokens {
+		if t.Owner != u.Login || t.Revoked {
+			continue
+		}
+		if t.ExpiredAt != nil && !t.ExpiredAt.After(now) && t.ExpiredAt.Before(now.AddDate(0, 0, -days)) {
+			continue
+		}
+		list = append(list, t)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID > list[j].ID })
+	out := make([]map[string]any, 0, len(list))
+	for _, t := range list {
+		out = append(out, encodeToken(t))
+	}
+	s.mu.Unlock()
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"api_tokens": out})
+}
+
+// handleCreateToken: PUT /api/v1/me/tokens creates a token for a browser
+// session; an API token may not create tokens.
 func (s *Server) handleCreateToken(w http.ResponseWriter, r *http.Request) {
-	if _, e := s.authAPIToken(r); e != nil {
+	u := s.sessionUser(r)
+	if u == nil {
+		if _, e := s.authAPIToken(r); e != nil {
+			e.write(w)
+			return
+		}
+		writeErr(w, http.StatusBadRequest, "cannot use an API token to create a new API token")
+		return
+	}
+	var req struct {
+		Token *struct {
+			Name           string     `json:"name"`
+			CrateScopes    []string   `json:"crate_scopes"`
+			EndpointScopes []string   `json:"endpoint_scopes"`
+			ExpiredAt      *time.Time `json:"expired_at"`
+		} `json:"api_token"`
+	}
+	if e := decodeJSONBody(r, &req); e != nil {
 		e.write(w)
 		return
 	}
-	writeErr(w, http.StatusBadRequest, "cannot use an API token to create a new API token")
+	if req.Token == nil || req.Token.Name == "" {
+		writeErr(w, http.StatusBadRequest, "name must have a value")
+		return
+	}
+	t := &APIToken{Owner: u.Login, Name: req.Token.Name, Token: NewAPITokenString(),
+		CrateScopes: req.Token.CrateScopes, EndpointScopes: req.Token.EndpointScopes, ExpiredAt: req.Token.ExpiredAt}
+	s.AddToken(t)
+	enc := encodeToken(t)
+	enc["token"] = t.Token
+	writeJSON(w, http.StatusOK, map[string]any{"api_token": enc})
 }
 
 // handleMeToken: GET /api/v1/me/tokens/{id}, legacy tokens only.

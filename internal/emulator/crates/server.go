@@ -195,6 +195,7 @@ type Server struct {
 	ownerIDs  map[string]int64 // GitHub owner login (lower) → id, for POST github_configs
 	newCrates map[string]*bucket
 	newVers   map[string]*bucket
+	sessions  map[string]string // cargo_session cookie value → login
 	readOnly  string
 	// indexPaused holds new versions out of the index (crates.io updates it
 	// in a background job), until SetIndexPaused(false).
@@ -234,6 +235,7 @@ func Start(opts Options) (*Server, error) {
 		ownerIDs:  map[string]int64{},
 		newCrates: map[string]*bucket{},
 		newVers:   map[string]*bucket{},
+		sessions:  map[string]string{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/trusted_publishing/tokens", s.handleExchange)
@@ -247,7 +249,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("DELETE /api/v1/crates/{name}/{version}/yank", s.handleYank)
 	mux.HandleFunc("PUT /api/v1/crates/{name}/{version}/unyank", s.handleYank)
 	mux.HandleFunc("GET /api/v1/me", s.handleMe)
-	mux.HandleFunc("GET /api/v1/me/tokens", s.handleMe)
+	mux.HandleFunc("GET /api/v1/me/tokens", s.handleListTokens)
 	mux.HandleFunc("GET /api/v1/me/tokens/{id}", s.handleMeToken)
 	mux.HandleFunc("PUT /api/v1/me/tokens", s.handleCreateToken)
 	mux.HandleFunc("GET /index/config.json", s.handleIndexConfig)
