@@ -113,6 +113,8 @@ func Run(ctx context.Context, opt Options) *Report {
 	st.remote = st.originURL(ctx)
 	if owner, name, ok := ParseRemote(st.remote); ok {
 		st.repo = owner + "/" + name
+	} else if r := opt.Env.Value("GITHUB_REPOSITORY"); strings.Count(r, "/") == 1 {
+		st.repo = r // a checkout without an origin remote, inside Actions
 	}
 	npmRepoWarnings(st, cfgPhase)
 	cfgPhase.finish()
