@@ -209,7 +209,7 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 		})
 	}
 	for _, r := range out.Releases {
-		out.Rows = append(out.Rows, Rows(cfg.Package(r.Name), r.Version)...)
+		out.Rows = append(out.Rows, Rows(&cfg.Packages[index[r.Name]], r.Version)...)
 	}
 	return out, nil
 }
