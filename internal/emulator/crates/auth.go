@@ -140,6 +140,18 @@ func (s *Server) authAPIToken(r *http.Request) (*APIToken, *apiErr) {
 	return &cp, nil
 }
 
+// authCookieOrToken accepts a browser session (full rights of its user) or
+// an API token.
+func (s *Server) authCookieOrToken(r *http.Request) (*APIToken, *apiErr) {
+	if u := s.sessionUser(r); u != nil {
+		if !s.originOK(r) {
+			return nil, forbidden(detailBadOrigin)
+		}
+		return &APIToken{Owner: u.Login, session: true}, nil
+	}
+	return s.authAPIToken(r)
+}
+
 // allows applies the token's endpoint and crate scopes (crates.io AuthCheck).
 // crate "" means the endpoint names no crate.
 func (t *APIToken) allows(endpoint, crate string) bool {

@@ -371,6 +371,15 @@ func TestSessionEndpoints(t *testing.T) {
 	if r := e.call("GET", "/api/v1/me/tokens/0", map[string]string{"Authorization": tok}, nil); r.status != 403 || r.detail() != detailPermissions {
 		t.Fatalf("new token: %d %s", r.status, r.body)
 	}
+	e.s.AddGitHubConfig("mine", GitHubConfig{Owner: "octo-org", Repo: "octo-repo", OwnerID: 65, Workflow: "release.yml"})
+	e.s.mu.Lock()
+	uid := e.s.users[DefaultUser].ID
+	e.s.mu.Unlock()
+	for _, q := range []string{"?crate=mine", "?user_id=" + strconv.Itoa(uid)} {
+		if r := e.call("GET", "/api/v1/trusted_publishing/github_configs"+q, h, nil); r.status != 200 || !strings.Contains(r.body, `"workflow_filename":"release.yml"`) {
+			t.Fatalf("github_configs%s with a session: %d %s", q, r.status, r.body)
+		}
+	}
 	if r := e.call("GET", "/api/v1/me", map[string]string{"Cookie": "cargo_session=bogus"}, nil); r.status != 403 || r.detail() != "this action requires authentication" {
 		t.Fatalf("bogus session: %d %s", r.status, r.body)
 	}

@@ -89,6 +89,8 @@ type APIToken struct {
 	LastUsedAt     *time.Time
 	ExpiredAt      *time.Time
 	Revoked        bool
+
+	session bool // a browser session standing in as a token (never stored)
 }
 
 // Legacy reports whether the token has no scopes at all.

@@ -329,12 +329,12 @@ func (s *Server) handleListConfigs(w http.ResponseWriter, r *http.Request) {
 	if hasCrate {
 		endpointCrate = crate
 	}
-	tok, e := s.authAPIToken(r)
+	tok, e := s.authCookieOrToken(r)
 	if e != nil {
 		e.write(w)
 		return
 	}
-	if hasUser && tok.Legacy() {
+	if hasUser && tok.Legacy() && !tok.session {
 		writeErr(w, http.StatusForbidden, "This endpoint cannot be used with legacy API tokens. Use a scoped API token instead.")
 		return
 	}
@@ -342,7 +342,7 @@ func (s *Server) handleListConfigs(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusForbidden, detailPermissions)
 		return
 	}
-	if hasUser && !hasScope(tok, "trusted-publishing") {
+	if hasUser && !tok.session && !hasScope(tok, "trusted-publishing") {
 		writeErr(w, http.StatusForbidden, detailPermissions)
 		return
 	}
@@ -438,7 +438,7 @@ func (s *Server) handleCreateConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in := req.Config
-	tok, e := s.authAPIToken(r)
+	tok, e := s.authCookieOrToken(r)
 	if e != nil {
 		e.write(w)
 		return
