@@ -1,7 +1,6 @@
 package crates
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -90,11 +89,12 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	if err := json.Unmarshal(jsonBytes, &meta); err != nil {
 		return http.StatusBadRequest, "invalid upload request: " + err.Error(), nil
 	}
-	if meta.Name == "" && !bytes.Contains(jsonBytes, []byte(`"name"`)) {
-		return http.StatusBadRequest, "invalid upload request: missing field `name`", nil
-	}
-	if meta.Vers == "" && !bytes.Contains(jsonBytes, []byte(`"vers"`)) {
-		return http.StatusBadRequest, "invalid upload request: missing field `vers`", nil
+	var keys map[string]json.RawMessage
+	_ = json.Unmarshal(jsonBytes, &keys)
+	for _, k := range []string{"name", "vers"} {
+		if _, ok := keys[k]; !ok {
+			return http.StatusBadRequest, "invalid upload request: missing field `" + k + "`", nil
+		}
 	}
 	att.Name, att.Version = meta.Name, meta.Vers
 	if e := validateCrateName(meta.Name); e != "" {

@@ -57,6 +57,7 @@ func TestPublishErrors(t *testing.T) {
 		{name: "empty body", token: legacyTok, body: []byte{1}, status: 400, detail: "invalid metadata length"},
 		{name: "json too large", token: legacyTok, body: []byte{0, 0, 0x20, 0}, status: 413, detail: "JSON metadata blob too large"},
 		{name: "truncated json", token: legacyTok, body: []byte{10, 0, 0, 0, '{'}, status: 400, detail: "invalid metadata length for remaining payload: 10"},
+		{name: "json without vers", token: legacyTok, body: publishBody(map[string]any{"name": "x1", "deps": []any{map[string]any{"name": "d", "vers": "1"}}}, goodCrate("x1", "0.1.0")), status: 400, detail: "invalid upload request: missing field `vers`"},
 		{name: "json not json", token: legacyTok, body: append([]byte{3, 0, 0, 0}, "abc"...), status: 400, detail: "invalid upload request: "},
 		{name: "missing tarball length", token: legacyTok, body: func() []byte {
 			b := good("newcrate", "0.1.0")
