@@ -92,10 +92,11 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		var he *httpx.Error
 		status := httpx.StatusOf(err)
 		switch {
-		case errors.As(err, &he) && status == http.StatusUnauthorized:
-			// A 401 fails the phase: the token is bad.
+		case errors.As(err, &he) && (status == http.StatusUnauthorized || status == http.StatusForbidden && badAuth(he.Body)):
+			// The token is bad (crates.io says 401, or 403 "authentication
+			// failed" for a token it does not know): the phase fails.
 			p.add(Fail, lbl+": crates.io refused "+CratesDoctorTokenEnv, Issue{Code: CodeCratesUnauthorized, Severity: SevError,
-				Message: fmt.Sprintf("crates.io answered HTTP 401 for `%s`: %s", name, secret.Redact(cratesDetail(he.Body))),
+				Message: fmt.Sprintf("crates.io answered HTTP %d for `%s`: %s", status, name, secret.Redact(cratesDetail(he.Body))),
 				Hint:    CratesDoctorTokenEnv + " is not a valid crates.io API token; create one under Account settings → API tokens and store it as a repository secret"})
 		case status == http.StatusNotFound:
 			p.add(Neutral, fmt.Sprintf("%s: `%s` does not exist on crates.io yet", lbl, name), Issue{Code: CodeNotOnRegistry, Severity: SevWarning,
@@ -181,4 +182,11 @@ func quoteOrNone(s string) string {
 		return "none"
 	}
 	return "`" + s + "`"
+}
+
+// badAuth reports whether a 403 body says the token itself was not accepted
+// (as opposed to a valid token lacking rights).
+func badAuth(body string) bool {
+	d := strings.ToLower(cratesDetail(body))
+	return strings.Contains(d, "authentication failed") || strings.Contains(d, "requires authentication") && !strings.Contains(d, "specified user")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
@@ -303,5 +304,43 @@ func TestCratesRegistryUndeclaredEnvironment(t *testing.T) {
 		if got := r.Phase(PhaseCratesIO).Status; got != want {
 			t.Errorf("registered environment %s: status %s, want %s\n%s", regEnv, got, want, text(r))
 		}
+	}
+}
+
+// TestCratesRegistryEmulator runs phase 5 against the crates.io emulator,
+// which answers github_configs as crates.io does (auth, scopes, errors).
+func TestCratesRegistryEmulator(t *testing.T) {
+	srv, err := crates.Start(crates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	token := crates.NewAPITokenString()
+	srv.AddAPIToken(token, "trusted-publishing", "crate:my-crate")
+	srv.AddGitHubConfig("my-crate", crates.GitHubConfig{Owner: "my-org", Repo: "my-repo", OwnerID: 7, Workflow: "release.yml", Environment: "release"})
+	files := map[string]string{
+		"putitoutthere.toml":            declaredCrate,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": initWorkflow,
+	}
+	check := func(files map[string]string, tok string) *Report {
+		return run(t, writeRepo(t, files), func(o *Options) {
+			o.Env = env.Env{"CRATES_IO_DOCTOR_TOKEN": tok, "PUTITOUTTHERE_CRATES_IO_URL": srv.URL()}
+		})
+	}
+	if r := check(files, token); r.Phase(PhaseCratesIO).Status != Pass {
+		t.Fatalf("matching registration:\n%s", text(r))
+	}
+	// The declaration (and workflow) moved to patch-release.yml; crates.io
+	// still has release.yml.
+	files["putitoutthere.toml"] = strings.Replace(declaredCrate, `workflow = "release.yml"`, `workflow = "patch-release.yml"`, 1)
+	r := check(files, token)
+	if p := r.Phase(PhaseCratesIO); p.Status != Fail || !strings.Contains(text(r), "workflow filename: crates.io has `release.yml`, declared `patch-release.yml`") {
+		t.Fatalf("renamed workflow:\n%s", text(r))
+	}
+	// A token crates.io does not know: 401, the phase fails.
+	r = check(files, crates.NewAPITokenString())
+	if p := r.Phase(PhaseCratesIO); p.Status != Fail || p.Issues()[0].Code != CodeCratesUnauthorized {
+		t.Fatalf("unknown token:\n%s", text(r))
 	}
 }
