@@ -86,10 +86,19 @@ func (s *Server) exchange(raw string) (string, *apiErr) {
 	default:
 		return "", badRequest("Failed to decode JWT")
 	}
-	jti := claimStr(claims, "jti")
-	if jti == "" {
-		return "", badRequest("Failed to decode JWT")
+	// crates.io deserialises these claims as strings (GitHubClaims); a
+	// missing one, or a number, fails the decode.
+	for _, k := range []string{"aud", "jti", "repository_owner_id", "repository", "workflow_ref", "event_name", "run_id", "sha"} {
+		if _, ok := claims[k].(string); !ok {
+			return "", badRequest("Failed to decode JWT")
+		}
 	}
+	if v, ok := claims["environment"]; ok && v != nil {
+		if _, ok := v.(string); !ok {
+			return "", badRequest("Failed to decode JWT")
+		}
+	}
+	jti := claimStr(claims, "jti")
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

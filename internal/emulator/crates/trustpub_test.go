@@ -83,6 +83,8 @@ func TestExchange(t *testing.T) {
 			detail: "Trusted Publishing does not support the `pull_request_target` event trigger due to security concerns. Please use a different trigger such as `push`, `release`, or `workflow_dispatch`."},
 		{name: "workflow_run", setup: func(e *env) { e.iss.SetClaim("event_name", "workflow_run") }, status: 400,
 			detail: "Trusted Publishing does not support the `workflow_run` event trigger due to security concerns. Please use a different trigger such as `push`, `release`, or `workflow_dispatch`."},
+		{name: "numeric owner id claim", setup: func(e *env) { e.iss.SetClaim("repository_owner_id", 65) }, status: 400, detail: "Failed to decode JWT"},
+		{name: "missing sha claim", setup: func(e *env) { e.iss.SetClaim("sha", nil) }, status: 400, detail: "Failed to decode JWT"},
 		{name: "bad repository", setup: func(e *env) { e.iss.SetClaim("repository", "noslash") }, status: 400, detail: "Unexpected `repository` value"},
 		{name: "bad workflow_ref", setup: func(e *env) { e.iss.SetClaim("workflow_ref", "octo-org/octo-repo/Makefile@refs/heads/main") }, status: 400, detail: "Unexpected `workflow_ref` value"},
 		{name: "bad owner id", setup: func(e *env) { e.iss.SetClaim("repository_owner_id", "sixty") }, status: 400, detail: "Unexpected `repository_owner_id` value"},
