@@ -70,6 +70,16 @@ func TestExchange(t *testing.T) {
 			defer e.iss.SetClock(time.Now)
 			return e.mint()
 		}, status: 400, detail: "Failed to decode JWT"},
+		{name: "iat in the future beyond leeway", jwt: func(e *env) string {
+			e.iss.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+			defer e.iss.SetClock(time.Now)
+			return e.mint()
+		}, status: 400, detail: "Failed to decode JWT"},
+		{name: "iat in the future within leeway", jwt: func(e *env) string {
+			e.iss.SetClock(func() time.Time { return time.Now().Add(30 * time.Second) })
+			defer e.iss.SetClock(time.Now)
+			return e.mint()
+		}, status: 200},
 		{name: "foreign issuer", jwt: func(t *env) string {
 			return signed(t.t, map[string]any{"kid": "x"}, jwt.MapClaims{"iss": "https://evil.example", "aud": "crates.io"})
 		}, status: 400, detail: "Unsupported JWT issuer: https://evil.example"},
