@@ -185,6 +185,14 @@ func TestRealNPMScopedFirstPublishNeedsAccessPublic(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "0.1.0" {
 		t.Fatalf("npm view scoped = %q, %v\n%s", out, err, stderr)
 	}
+	// The scoped tarball URL (@piot/scoped/-/scoped-0.1.0.tgz) resolves.
+	consumer := writePackage(t, map[string]any{"name": "consumer", "version": "0.0.0", "private": true})
+	if _, stderr, err := cli.run(consumer, "install", "@piot/scoped", reg); err != nil {
+		t.Fatalf("npm install scoped: %v\n%s", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(consumer, "node_modules", "@piot", "scoped", "index.js")); err != nil {
+		t.Fatalf("scoped package not installed: %v", err)
+	}
 }
 
 // TestRealNPMTrustedPublishing drives npm's own OIDC path (lib/utils/oidc.js):
