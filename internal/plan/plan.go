@@ -108,13 +108,22 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	for _, lt := range last {
 		read = max(read, min(f.Windows[lt.Commit], len(f.Commits)))
 	}
+	// A valid trailer on a newer commit supersedes a malformed one below it:
+	// history cannot be rewritten, so "push a commit with a correct trailer"
+	// must be a way out. Walking newest first, a malformed trailer is fatal
+	// only until a valid one has been seen.
 	trailers := make([]*readTrailer, len(f.Commits))
+	seenValid := false
 	for i := range read {
 		rt, err := effectiveTrailer(&f.Commits[i], index, lower)
 		if err != nil {
-			return nil, err
+			if !seenValid {
+				return nil, err
+			}
+			continue
 		}
 		trailers[i] = rt
+		seenValid = seenValid || rt != nil
 	}
 
 	// `release: skip` on HEAD (or a merged tip of a HEAD merge).
@@ -307,7 +316,7 @@ func effectiveTrailer(c *Commit, index, lower map[string]int) (*readTrailer, err
 
 func trailerError(sha, msg string, err error) error {
 	return diag.New(CodeTrailerInvalid, "release trailer in commit %s (%s): %v", short(sha), Subject(msg), err).
-		WithHint("push a commit whose message ends with a correct trailer, e.g. `release: minor` or `release: patch [pkg-a, pkg-b]` (the last release: line of a message counts)")
+		WithHint("push a commit carrying the intended trailer, naming the packages, e.g. `release: minor [pkg-a, pkg-b]`; a valid trailer on a newer commit supersedes a malformed one (see docs/trailer.md)")
 }
 
 func quoteList(names []string) string {

@@ -268,6 +268,28 @@ func TestCompute(t *testing.T) {
 			wantErr: "release trailer in commit bbbbbbb (feat: thing): line 3 `release: minro`: unknown value",
 		},
 		{
+			name: "a newer valid trailer supersedes a malformed one",
+			cfg:  cfgOf(core),
+			commits: []Commit{
+				{Message: "fix\n\nrelease: major [core]"},
+				{Message: "feat: thing\n\nrelease: mjaor", Files: []string{"pkgs/core/a"}},
+				{},
+			},
+			tags: map[string]int{"core-v1.0.0": 2},
+			want: "core@2.0.0(major)",
+		},
+		{
+			name: "a newer commit without a trailer does not",
+			cfg:  cfgOf(core),
+			commits: []Commit{
+				{Message: "docs"},
+				{Message: "feat: thing\n\nrelease: mjaor", Files: []string{"pkgs/core/a"}},
+				{},
+			},
+			tags:    map[string]int{"core-v1.0.0": 2},
+			wantErr: "mjaor",
+		},
+		{
 			name: "malformed trailer in a merged tip",
 			cfg:  cfgOf(core),
 			commits: []Commit{
