@@ -300,3 +300,24 @@ func TestIndexHasVersionAndAlreadyUploaded(t *testing.T) {
 		t.Fatal("IndexPath")
 	}
 }
+
+func TestKindOfAndURLs(t *testing.T) {
+	for tok, want := range map[string]TokenKind{
+		"cio_tp_gGK6jurSwKyl9V3Az19z7YEFQI9aoOOd": KindTrustedPublishing,
+		"cio" + strings.Repeat("a", 32):           KindAPI,
+		"cio" + strings.Repeat("a", 31):           KindUnknown,
+		"cio" + strings.Repeat("-", 32):           KindUnknown,
+		"pypi-AgEI":                               KindUnknown,
+	} {
+		if got := KindOf(tok); got != want {
+			t.Fatalf("KindOf(%q) = %s, want %s", tok, got, want)
+		}
+	}
+	c := New(env.Env{}, nil)
+	if got := c.CrateURL("serde", "1.0.0"); got != "https://crates.io/crates/serde/1.0.0" {
+		t.Fatal(got)
+	}
+	if got := c.CrateURL("serde", ""); got != "https://crates.io/crates/serde" {
+		t.Fatal(got)
+	}
+}
