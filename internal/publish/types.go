@@ -46,6 +46,9 @@ type Credential struct {
 	Expires time.Time
 	// Revoke, when set, invalidates a minted token (crates.io). Called once.
 	Revoke func(ctx context.Context) error
+	// Tokens are per-name tokens for handlers that publish several packages
+	// for one job (an npm platform family's members); Token is the default.
+	Tokens map[string]string
 	// Note is a line for the report, e.g. "OIDC refused; using PYPI_API_TOKEN instead".
 	Note string
 }

@@ -20,17 +20,15 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
-	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
 	"github.com/putitoutthere/putitoutthere/internal/run"
-	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
 // Codes raised here (npm's own failures use the npm registry client's codes).
 const (
-	CodeFamilyUnsupported = "PIOT_NPM_FAMILY_UNSUPPORTED"
+	CodeFamilyUnsupported = "PIOT_NPM_FAMILY_UNSUPPORTED" // the top-level package of a family is a tarball
 )
 
 // Client is what the handler needs from the registry (*npm.Client).
@@ -81,28 +79,12 @@ func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error
 // Authorize implements publish.Handler.
 func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Credential, error) {
 	if isFamily(j) {
-		return nil, familyErr(j)
+		return h.authorizeFamily(ctx, j)
 	}
 	if j.Auth.Method == auth.MethodToken {
 		return &publish.Credential{Method: auth.MethodToken, EnvName: j.Auth.EnvName, Token: j.Env.Value(j.Auth.EnvName)}, nil
 	}
-	idt, err := h.IDToken(ctx, h.Client.Audience())
-	if err != nil {
-		return nil, err
-	}
-	h.mask(idt)
-	tok, err := h.Client.ExchangeOIDC(ctx, j.Name(), idt)
-	if err != nil {
-		fallback := "NODE_AUTH_TOKEN and NPM_TOKEN are not set"
-		if j.Auth.Fallback != "" {
-			fallback = j.Auth.Fallback + " is set but not used: under OIDC npm bypasses it, and publishing with it would hide a broken trusted publisher; unset ACTIONS_ID_TOKEN_REQUEST_* (drop `id-token: write`) to publish with the token"
-		}
-		return nil, publish.Refusal(err, npmreg.CodeTrustRefused, "npm", idt, publish.WorkflowClaimCaller,
-			"https://www.npmjs.com/package/"+j.Name()+"/access (Trusted Publisher: repository, workflow filename, environment; all case-sensitive)", fallback)
-	}
-	secret.Register(tok)
-	h.mask(tok)
-	return &publish.Credential{Method: auth.MethodOIDC, Token: tok}, nil
+	return h.exchange(ctx, j, j.Name())
 }
 
 func (h *Handler) mask(t string) {
@@ -113,11 +95,6 @@ func (h *Handler) mask(t string) {
 
 func isFamily(j publish.Job) bool {
 	return j.Package.Build == config.BuildNapi || j.Package.Build == config.BuildBundledCLI
-}
-
-func familyErr(j publish.Job) error {
-	return diag.New(CodeFamilyUnsupported, "%s: publishing npm platform families (build = %q) is not supported by this version", j.Package.Name, j.Package.Build).
-		WithHint("publish the family members with npm directly, or leave `build` unset for a plain package")
 }
 
 // target is what npm publishes: the built package folder (or tarball) from
@@ -168,7 +145,7 @@ func actionsVars(e env.Env) []string {
 // Publish implements publish.Handler.
 func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
 	if isFamily(j) {
-		return familyErr(j)
+		return h.publishFamily(ctx, j, c)
 	}
 	path, isDir := target(j)
 	if isDir && h.SetVersion != nil && path != filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) {
@@ -176,6 +153,11 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 			return fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
 		}
 	}
+	return h.npmPublish(ctx, j, path, c)
+}
+
+// npmPublish runs `npm publish path` with c's token in a temporary userconfig.
+func (h *Handler) npmPublish(ctx context.Context, j publish.Job, path string, c *publish.Credential) error {
 	rc, cleanup, err := h.userconfig(c.Token)
 	if err != nil {
 		return err
@@ -231,10 +213,10 @@ func (h *Handler) userconfig(token string) (string, func(), error) {
 
 // DryRun implements publish.Handler: `npm publish --dry-run`.
 func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
-	if isFamily(j) {
-		return []string{familyErr(j).Error()}
-	}
 	path, _ := target(j)
+	if isFamily(j) {
+		path, _ = mainPackage(j)
+	}
 	res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, "--dry-run")})
 	if err == nil {
 		return nil

@@ -2,16 +2,20 @@ package npm
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/family"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
@@ -138,11 +142,62 @@ func TestPublishFailureParsed(t *testing.T) {
 	}
 }
 
-func TestFamilyRefusedClearly(t *testing.T) {
-	j, _ := setup(t, env.Env{"NPM_TOKEN": "x"})
-	j.Package.Build = config.BuildNapi
-	h := &Handler{Client: &fakeClient{}, Runner: &run.Fake{}}
-	if _, err := h.Authorize(t.Context(), j); diag.CodeOf(err) != CodeFamilyUnsupported {
-		t.Errorf("err = %v", err)
+func TestFamilyMembersFirstTopLevelLast(t *testing.T) {
+	e := env.Env{"NPM_TOKEN": "npm_tok_123456"}
+	j, art := setup(t, e)
+	j.Package.Build = config.BuildBundledCLI
+	j.Package.Targets = []config.Target{{Triple: "x86_64-unknown-linux-gnu"}, {Triple: "aarch64-apple-darwin"}}
+	members, err := family.Members(j.Package)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Rows = nil
+	for _, m := range members {
+		dir := filepath.Join(j.Root, "artifacts", m.Artifact)
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "js"), family.StandIn(m, config.BuildBundledCLI), 0o755)
+		j.Rows = append(j.Rows, plan.Row{Name: "js", Kind: "npm", Target: m.Triple, ArtifactName: m.Artifact, Build: config.BuildBundledCLI})
+	}
+	j.Rows = append(j.Rows, plan.Row{Name: "js", Kind: "npm", Target: "main", ArtifactName: "js-pkg", Build: config.BuildBundledCLI})
+	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0","bin":{"js":"bin/js.js"},"license":"MIT"}`), 0o644)
+	if gaps := artifacts.Check(j.Root, j.Rows); len(gaps) != 0 {
+		t.Fatalf("gaps = %v", gaps)
+	}
+	var order []string
+	staged := map[string]string{}
+	fr := &run.Fake{Handler: func(c run.Cmd) (run.Result, error) {
+		b, _ := os.ReadFile(filepath.Join(c.Args[1], "package.json"))
+		var pj map[string]any
+		json.Unmarshal(b, &pj)
+		order = append(order, pj["name"].(string))
+		staged[pj["name"].(string)] = string(b)
+		return run.Result{}, nil
+	}}
+	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir(),
+		SetVersion: func(kind, dir, v string) error { _, err := manifest.SetVersion(kind, dir, v); return err }}
+	c, err := h.Authorize(t.Context(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Publish(t.Context(), j, c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"@s/js-x86_64-unknown-linux-gnu", "@s/js-aarch64-apple-darwin", "@s/js"}
+	if !slices.Equal(order, want) {
+		t.Errorf("order = %v", order)
+	}
+	if m := staged["@s/js-x86_64-unknown-linux-gnu"]; !strings.Contains(m, `"libc": [`) || !strings.Contains(m, `"license": "MIT"`) || !strings.Contains(m, `"version": "2.0.0"`) {
+		t.Errorf("member = %s", m)
+	}
+	if top := staged["@s/js"]; !strings.Contains(top, `"@s/js-aarch64-apple-darwin": "2.0.0"`) || !strings.Contains(top, `"version":"2.0.0"`) {
+		t.Errorf("top = %s", top)
+	}
+	if b, err := os.ReadFile(filepath.Join(art, "bin", "js.js")); err != nil || !strings.Contains(string(b), "linux-x64-gnu") {
+		t.Errorf("launcher = %s %v", b, err)
+	}
+	// A wrong-platform payload is caught by the completeness check.
+	os.WriteFile(filepath.Join(j.Root, "artifacts", members[0].Artifact, "js"), family.StandIn(members[1], config.BuildBundledCLI), 0o755)
+	if gaps := artifacts.Check(j.Root, j.Rows); len(gaps) != 1 {
+		t.Errorf("gaps = %v", gaps)
 	}
 }
