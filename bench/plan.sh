@@ -106,6 +106,7 @@ shape() {
 	printf '  %-36s wall %6s ms   cpu %6s ms   plan/bare: wall %sx cpu %sx\n' "bare git (the same commands)" "$b_wall" "$b_cpu" \
 		"$(awk -v a="$p_wall" -v b="$b_wall" 'BEGIN{printf "%.2f", a/b}')" "$(awk -v a="$p_cpu" -v b="$b_cpu" 'BEGIN{printf "%.2f", a/b}')"
 	printf '  %-36s wall %6s ms   cpu %6s ms\n' "bare git (one git diff per tag)" "$d_wall" "$d_cpu"
+	echo "  phases inside plan: $("$work/facts" -cpuprofile "$work/cpu-$packages.prof" -n "$RUNS")"
 	cd "$root"
 }
 

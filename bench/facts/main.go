@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
@@ -21,7 +22,7 @@ import (
 )
 
 func main() {
-	profile := flag.String("cpuprofile", "", "write a CPU profile of -n plan runs (config load + PlanFor) to this file, and print the phase times")
+	profile := flag.String("cpuprofile", "", "run the plan -n times (config load, git facts, compute), write a CPU profile to this file and print each phase's median time")
 	n := flag.Int("n", 5, "runs for -cpuprofile")
 	flag.Parse()
 	if *profile != "" {
@@ -62,6 +63,7 @@ func profilePlan(path string, n int) {
 	}
 	defer pprof.StopCPUProfile()
 	ctx := context.Background()
+	var cfgT, gitT, compT []time.Duration
 	for range n {
 		t0 := time.Now()
 		cfg, err := config.Load(config.FileName)
@@ -81,6 +83,13 @@ func profilePlan(path string, n int) {
 			os.Exit(1)
 		}
 		t3 := time.Now()
-		fmt.Printf("config %v  git facts %v  compute %v\n", t1.Sub(t0), t2.Sub(t1), t3.Sub(t2))
+		cfgT, gitT, compT = append(cfgT, t1.Sub(t0)), append(gitT, t2.Sub(t1)), append(compT, t3.Sub(t2))
 	}
+	fmt.Printf("config.Load %.1f ms, repo.ReadFacts %.1f ms, plan.Compute %.1f ms (wall, medians of %d)\n",
+		median(cfgT), median(gitT), median(compT), n)
+}
+
+func median(d []time.Duration) float64 {
+	slices.Sort(d)
+	return float64(d[len(d)/2].Microseconds()) / 1000
 }

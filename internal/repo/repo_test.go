@@ -1,8 +1,11 @@
 package repo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -401,5 +404,71 @@ func TestRepoOps(t *testing.T) {
 	}
 	if err := PushTag(ctx, r.dir, "nowhere", "a-v1.1.0"); err == nil {
 		t.Error("push to a missing remote: no error")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestPlanGolden pins the whole plan (releases with reasons, and rows) for a
+// repository exercising cascade, merged-tip trailers, a scoped trailer and
+// every row shape. Commit dates and identities are fixed, so shas are too.
+func TestPlanGolden(t *testing.T) {
+	r := newRepo(t)
+	r.commit("init", "core/x", "1", "py/x", "1", "napi/x", "1", "docs/x", "1")
+	for _, tag := range []string{"core-v1.0.0", "py-v0.9.0", "napi-v3.1.4", "docs-v0.1.0"} {
+		r.git("tag", "-a", tag, "-m", tag)
+	}
+	r.git("checkout", "-q", "-b", "feat")
+	r.commit("feat: core api\n\nrelease: minor", "core/api.rs", "1")
+	r.git("checkout", "-q", "main")
+	r.git("merge", "-q", "--no-ff", "feat", "-m", "Merge pull request #1")
+	r.commit("docs: bump\n\nrelease: major [docs]")
+	r.commit("new package", "fresh/x", "1")
+
+	py := pk("py", "pypi", "core")
+	py.Build = "maturin"
+	py.Targets = []config.Target{{Triple: "x86_64-unknown-linux-gnu"}, {Triple: "x86_64-pc-windows-msvc"}}
+	py.BundleCLI = &config.BundleCLI{Bin: "core", StageTo: "py/bin", CratePath: "core"}
+	napi := pk("napi", "npm", "py")
+	napi.Build = "napi"
+	napi.Targets = []config.Target{{Triple: "aarch64-unknown-linux-gnu"}, {Triple: "aarch64-apple-darwin", Runner: "macos-14"}}
+	napi.BuildWorkflow = "napi.yml"
+	docs := pk("docs", "pypi")
+	docs.Build = "hatch"
+	cfg := pkgs(pk("core", "crates"), py, napi, docs, pk("fresh", "npm"))
+
+	p, err := PlanFor(context.Background(), r.dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	path := filepath.Join("testdata", t.Name()+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("plan differs from %s:\n%s", path, got)
+	}
+	// Byte-identical on a second run.
+	p2, err := PlanFor(context.Background(), r.dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got2, _ := json.MarshalIndent(p2, "", "  ")
+	if !bytes.Equal(got[:len(got)-1], got2) {
+		t.Error("second run differs")
 	}
 }
