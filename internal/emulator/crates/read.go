@@ -115,6 +115,24 @@ func (s *Server) handleCrate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"crate": s.encodeCrateLocked(c), "versions": vs, "keywords": []any{}, "categories": []any{}})
 }
 
+// handleOwners: GET /api/v1/crates/{name}/owners (public).
+func (s *Server) handleOwners(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.crates[canonical(name)]
+	if c == nil {
+		writeErr(w, http.StatusNotFound, fmt.Sprintf("crate `%s` does not exist", name))
+		return
+	}
+	users := []map[string]any{}
+	for _, login := range c.Owners {
+		u := s.userLocked(login)
+		users = append(users, map[string]any{"id": u.ID, "login": u.Login, "kind": "user", "url": "https://github.com/" + u.Login, "name": nil, "avatar": nil})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+}
+
 // handleVersion: GET /api/v1/crates/{name}/{version} (§3.5).
 func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 	name, num := r.PathValue("name"), r.PathValue("version")

@@ -247,6 +247,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("PUT /api/v1/crates/new", s.handlePublish)
 	mux.HandleFunc("GET /api/v1/crates/{name}", s.handleCrate)
 	mux.HandleFunc("GET /api/v1/crates/{name}/{version}", s.handleVersion)
+	mux.HandleFunc("GET /api/v1/crates/{name}/owners", s.handleOwners)
 	mux.HandleFunc("GET /api/v1/crates/{name}/{version}/download", s.handleDownload)
 	mux.HandleFunc("DELETE /api/v1/crates/{name}/{version}/yank", s.handleYank)
 	mux.HandleFunc("PUT /api/v1/crates/{name}/{version}/unyank", s.handleYank)

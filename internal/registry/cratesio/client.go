@@ -228,6 +228,31 @@ func (c *Client) CrateExists(ctx context.Context, name string) (bool, error) {
 	return false, unreachable("the lookup of crate "+name, err)
 }
 
+// Owners lists the logins of a crate's user owners (public endpoint);
+// a crate that does not exist gives (nil, nil).
+func (c *Client) Owners(ctx context.Context, name string) ([]string, error) {
+	_, b, err := c.do(ctx, http.MethodGet, "/api/v1/crates/"+url.PathEscape(name)+"/owners", "", nil)
+	if err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return nil, nil
+		}
+		return nil, unreachable("the owners of "+name, err)
+	}
+	var v struct {
+		Users []struct {
+			Login string `json:"login"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, diag.New(CodeAPI, "crates.io owners answer is not JSON").Wrap(err)
+	}
+	out := make([]string, 0, len(v.Users))
+	for _, u := range v.Users {
+		out = append(out, u.Login)
+	}
+	return out, nil
+}
+
 // IndexPath is the sparse-index path of a crate (lowercased): 1/a, 2/ab,
 // 3/a/abc, se/rd/serde.
 func IndexPath(name string) string {

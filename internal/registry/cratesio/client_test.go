@@ -321,3 +321,17 @@ func TestKindOfAndURLs(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestOwners(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	s.CreateCrate("owned", "alice")
+	s.AddOwner("owned", "bob")
+	got, err := c.Owners(ctx, "OWNED")
+	if err != nil || strings.Join(got, ",") != "alice,bob" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if got, err := c.Owners(ctx, "nope"); err != nil || got != nil {
+		t.Fatalf("missing: %v %v", got, err)
+	}
+}
