@@ -18,6 +18,9 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 )
 
+// *oidc.Issuer is the verifier tests and rehearsal plug in.
+var _ Verifier = (*oidc.Issuer)(nil)
+
 // TPTokenTTL is how long a minted trusted-publishing token lives.
 const TPTokenTTL = 30 * time.Minute
 
