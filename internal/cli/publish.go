@@ -157,7 +157,8 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 		kinds[p.Kind] = true
 	}
 	if kinds[config.KindCrates] {
-		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask, HTTP: hc}
+		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask, HTTP: hc,
+			Progress: func(f string, a ...any) { fmt.Fprintf(app.Err, f+"\n", a...) }}
 	}
 	if kinds[config.KindNPM] {
 		nc, err := npmreg.New(ctx, e, hc)

@@ -5,8 +5,10 @@ package crates
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -50,6 +52,12 @@ type Handler struct {
 	Now  func() time.Time
 	// HTTP is used for reads the client has no method for (status); nil = default.
 	HTTP *httpx.Client
+	// Sleep waits out crates.io's rate limit (nil = a real, ctx-aware wait);
+	// MaxRateWait caps one wait (default 15 minutes).
+	Sleep       func(ctx context.Context, d time.Duration) error
+	MaxRateWait time.Duration
+	// Progress receives a line when publish waits.
+	Progress func(format string, a ...any)
 }
 
 var _ publish.Handler = (*Handler)(nil)
@@ -120,9 +128,26 @@ func dir(j publish.Job) string { return filepath.Join(j.Root, filepath.FromSlash
 // Publish implements publish.Handler: cargo gets the token only through its
 // environment, never in argv.
 func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
-	_, err := h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j), Env: append(h.Client.PublishEnv(c.Token), "CARGO_TERM_COLOR=never")})
-	if err == nil {
-		return nil
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		_, err = h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j), Env: append(h.Client.PublishEnv(c.Token), "CARGO_TERM_COLOR=never")})
+		if err == nil {
+			return nil
+		}
+		// crates.io's burst limit: pace with the time it names instead of failing.
+		wait, ok := h.rateWait(err.Error())
+		if !ok {
+			break
+		}
+		if h.Progress != nil {
+			h.Progress("%s %s: crates.io rate limit; waiting %s before publishing again", j.Name(), j.Version(), wait.Round(time.Second))
+		}
+		if serr := h.sleep(ctx, wait); serr != nil {
+			return serr
+		}
+		if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
+			return nil
+		}
 	}
 	e := diag.New(CodePublishFailed, "cargo publish of %s %s failed", j.Name(), j.Version()).Wrap(err)
 	msg := err.Error()
@@ -174,4 +199,49 @@ func (h *Handler) Latest(ctx context.Context, name string) (string, bool, error)
 		return v.Crate.MaxVersion, true, nil
 	}
 	return v.Crate.NewestVersion, true, nil
+}
+
+var retryAfterRe = regexp.MustCompile(`try again after (.+?) and see`)
+
+// rateWait reads crates.io's 429 detail ("Please try again after <HTTP-date>
+// and see ...") out of cargo's error and returns how long to wait.
+func (h *Handler) rateWait(msg string) (time.Duration, bool) {
+	if !strings.Contains(msg, "429") && !strings.Contains(msg, "Too Many Requests") {
+		return 0, false
+	}
+	max := h.MaxRateWait
+	if max == 0 {
+		max = 15 * time.Minute
+	}
+	wait := time.Minute
+	if m := retryAfterRe.FindStringSubmatch(msg); m != nil {
+		if t, err := http.ParseTime(strings.TrimSpace(m[1])); err == nil {
+			now := time.Now
+			if h.Now != nil {
+				now = h.Now
+			}
+			wait = t.Sub(now())
+		}
+	}
+	if wait < time.Second {
+		wait = time.Second
+	}
+	if wait > max {
+		return 0, false
+	}
+	return wait, true
+}
+
+func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
+	if h.Sleep != nil {
+		return h.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
@@ -137,5 +138,33 @@ func TestPublishFailureKeepsCargoWords(t *testing.T) {
 	last := fr.Calls()[1]
 	if !slices.Contains(last.Args, "--dry-run") || slices.ContainsFunc(last.Environ, func(s string) bool { return strings.HasSuffix(s, "_TOKEN=") }) {
 		t.Errorf("dry run call = %+v", last)
+	}
+}
+
+func TestRateLimitPaced(t *testing.T) {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	calls := 0
+	fr := &run.Fake{Handler: func(c run.Cmd) (run.Result, error) {
+		calls++
+		if calls == 1 {
+			return run.Result{Stderr: "error: failed to publish to registry at http://x\n\nCaused by:\n  the remote server responded with an error (status 429 Too Many Requests): You have published too many new crates in a short period of time. Please try again after Sun, 29 Nov 2026 12:03:00 GMT and see https://crates.io/docs/rate-limits for more details.", ExitCode: 101}, nil
+		}
+		return run.Result{}, nil
+	}}
+	var waited time.Duration
+	h := &Handler{Client: &fakeClient{}, Runner: fr, Now: func() time.Time { return now },
+		Sleep: func(_ context.Context, d time.Duration) error { waited += d; return nil }}
+	j := job(env.Env{"CARGO_REGISTRY_TOKEN": "tok-abcdef"})
+	if err := h.Publish(t.Context(), j, &publish.Credential{Token: "tok-abcdef"}); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || waited != 3*time.Minute {
+		t.Errorf("calls = %d waited = %s", calls, waited)
+	}
+	// A wait beyond the cap fails with cargo's words instead of hanging.
+	calls = 0
+	h.MaxRateWait = time.Minute
+	if err := h.Publish(t.Context(), j, &publish.Credential{Token: "tok-abcdef"}); err == nil || !strings.Contains(diag.HintOf(err), "rate-limited") {
+		t.Errorf("err = %v", err)
 	}
 }
