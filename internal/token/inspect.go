@@ -177,9 +177,18 @@ func inspectPyPI(r *Report, value string, packages []string) {
 				v.Why = r.Summary[0]
 			}
 		case rep.HasProjectNames:
-			if slices.ContainsFunc(rep.ProjectNames, func(n string) bool { return normalizePyPI(n) == normalizePyPI(p) }) {
+			// PyPI compares the caveat's names verbatim with the project's
+			// normalised (PEP 503) name: a non-normalised entry never matches.
+			norm := normalizePyPI(p)
+			switch {
+			case slices.Contains(rep.ProjectNames, norm):
 				v.CanPublish, v.Why = Yes, "the token is scoped to "+p
-			} else {
+				if rep.HasProjectIDs {
+					v.Why += " (its project-ID caveat names the same project by UUID, which cannot be checked offline)"
+				}
+			case slices.ContainsFunc(rep.ProjectNames, func(n string) bool { return normalizePyPI(n) == norm }):
+				v.CanPublish, v.Why = No, "the token names "+p+" in a non-normalised spelling; PyPI compares normalised names verbatim, so it never matches"
+			default:
 				v.CanPublish, v.Why = No, "the token is scoped to "+orNone(rep.ProjectNames)+", not "+p
 			}
 		case rep.HasProjectIDs || rep.Kind == macaroon.KindTrustedPublishing:
