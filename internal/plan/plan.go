@@ -62,11 +62,9 @@ func NeededTagCommits(last map[string]TagInfo) []string {
 
 // readTrailer is a commit's effective trailer and where it was written.
 type readTrailer struct {
-	t       *Trailer
-	from    string // commit the line is in (the merge or a merged tip)
-	commit  *Commit
-	pkgs    []int // resolved list
-	skipped bool
+	t    *Trailer
+	from string // commit the line is in (the merge or a merged tip)
+	pkgs []int  // resolved list
 }
 
 // Compute makes the plan. It is pure: the same config and facts give the same
@@ -285,7 +283,7 @@ func effectiveTrailer(c *Commit, index, lower map[string]int) (*readTrailer, err
 	if t == nil {
 		return nil, nil
 	}
-	rt := &readTrailer{t: t, from: from, commit: c}
+	rt := &readTrailer{t: t, from: from}
 	var unknown []string
 	for _, name := range t.Packages {
 		j, ok := index[name]
