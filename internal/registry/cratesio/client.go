@@ -60,6 +60,10 @@ const (
 	CodeUnreachable   = "PIOT_CRATES_UNREACHABLE"
 )
 
+// ErrJWTReused is in the chain when crates.io says the ID token was already
+// exchanged ("JWT has already been used"); a fresh ID token fixes it.
+var ErrJWTReused = errors.New("GitHub ID token already exchanged")
+
 // APIError is a non-2xx crates.io answer with its `detail` text.
 type APIError struct {
 	Status int
@@ -319,6 +323,13 @@ func (c *Client) ExchangeToken(ctx context.Context, jwt string) (string, error) 
 		if st == http.StatusBadRequest || st == http.StatusForbidden || st == http.StatusUnauthorized || st == http.StatusUnprocessableEntity {
 			var ae *APIError
 			errors.As(err, &ae)
+			if ae.Detail == "JWT has already been used" {
+				// Usually a retry after an answer was lost: the first try
+				// minted a token nobody received. A fresh ID token works.
+				return "", diag.New(CodeTrustRefused, "crates.io refused the trusted-publishing token exchange (HTTP %d): %s", st, ae.Detail).
+					Wrap(fmt.Errorf("%w: %w", ErrJWTReused, err)).
+					WithHint("request a fresh GitHub ID token and exchange again; each ID token can be exchanged once")
+			}
 			d := diag.New(CodeTrustRefused, "crates.io refused the trusted-publishing token exchange (HTTP %d): %s", st, secret.Redact(ae.Detail)).Wrap(err)
 			d.Details = presentedClaims(jwt)
 			return "", d.WithHint("compare the claims above with the crate's trusted publisher at %s/crates/<name>/settings (repository, workflow filename of the top-level workflow, environment); or set CARGO_REGISTRY_TOKEN to publish with an API token", c.base)

@@ -161,8 +161,15 @@ func TestExchangeAndRevoke(t *testing.T) {
 	}
 	// replay of a JWT that was already exchanged
 	_, err = c.ExchangeToken(ctx, first)
-	if !errors.As(err, &ae) || ae.Detail != "JWT has already been used" {
+	if !errors.As(err, &ae) || ae.Detail != "JWT has already been used" || !errors.Is(err, ErrJWTReused) || diag.CodeOf(err) != CodeTrustRefused {
 		t.Fatalf("replay: %v", err)
+	}
+	// an answer lost after the exchange landed: the retry sees the JWT used
+	issuer.SetIdentity(oidc.DefaultIdentity())
+	s.Faults.Add(fault.Rule{Method: "POST", PathPrefix: "/api/v1/trusted_publishing/tokens", Kind: fault.LandThenFail, Status: 502})
+	lost, _ := issuer.Mint(Audience)
+	if _, err := c.ExchangeToken(ctx, lost); !errors.Is(err, ErrJWTReused) {
+		t.Fatalf("lost answer: %v", err)
 	}
 	// server down
 	s.Faults.Add(fault.Rule{Kind: fault.Drop, Count: 10})
