@@ -484,6 +484,11 @@ func TestE2EFailureAfterFirstUploadThenStatusAndRerun(t *testing.T) {
 	}
 	w.crates.Faults.Clear()
 	w.afterCargo = nil
+	for _, m := range w.crates.MintedTokens() {
+		if !m.Revoked {
+			t.Error("the exchanged crates.io token was not revoked after the failed publish")
+		}
+	}
 	if v := w.crates.Versions("piot-core"); len(v) != 2 {
 		t.Fatalf("the upload should have landed: %v", v)
 	}
@@ -687,5 +692,52 @@ func TestE2EDryRunAndPreflight(t *testing.T) {
 	}
 	if m := w.crates.MintedTokens(); len(m) != 1 || !m[0].Revoked {
 		t.Errorf("preflight crates token: %+v", m)
+	}
+}
+
+func TestE2EAuthPrecedence(t *testing.T) {
+	w := newWorld(t)
+	// Empty strings are unset: an unconfigured secret never shadows OIDC.
+	w.env["CARGO_REGISTRY_TOKEN"], w.env["PYPI_API_TOKEN"], w.env["NODE_AUTH_TOKEN"] = "", "", ""
+	doc, stderr, code := w.publishJSON("--preflight-check")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, p := range doc.Packages {
+		if p.Auth != "oidc" {
+			t.Errorf("empty tokens: %s auth = %s", p.Name, p.Auth)
+		}
+	}
+	// Both present: crates.io takes CARGO_REGISTRY_TOKEN (no exchange); PyPI
+	// and npm use OIDC.
+	cargoTok := crates.NewAPITokenString()
+	w.crates.AddAPIToken(cargoTok)
+	w.env["CARGO_REGISTRY_TOKEN"], w.env["PYPI_API_TOKEN"], w.env["NPM_TOKEN"] = cargoTok, "pypi-unused-token-000000", "npm_unused_token_0000000000000000000000"
+	minted := len(w.crates.MintedTokens())
+	doc, stderr, code = w.publishJSON()
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := map[string]string{}
+	for _, p := range doc.Packages {
+		got[p.Name] = p.Auth
+	}
+	if got["core"] != "token (CARGO_REGISTRY_TOKEN)" || got["py-core"] != "oidc" || got["js-core"] != "oidc" {
+		t.Errorf("auth = %v", got)
+	}
+	if len(w.crates.MintedTokens()) != minted {
+		t.Error("crates.io exchange ran although CARGO_REGISTRY_TOKEN is set")
+	}
+	// No OIDC at all: the tokens are used (covered with real tools in
+	// TestE2ERealTools); without tokens either, nothing happens.
+	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+	w.env["CARGO_REGISTRY_TOKEN"], w.env["PYPI_API_TOKEN"], w.env["NPM_TOKEN"] = "", "", ""
+	gitRun(t, w.dir, w.env, "checkout", "-q", "--", ".")
+	writeFile(t, filepath.Join(w.dir, "core/src/lib.rs"), "pub fn z() {}\n")
+	gitRun(t, w.dir, w.env, "commit", "-q", "-am", "fix: z")
+	w.artifacts("0.1.1")
+	doc, _, code = w.publishJSON()
+	if code != 1 || doc.Error == nil || doc.Error.Code != "PIOT_AUTH_MISSING" {
+		t.Errorf("no credentials: exit %d %+v", code, doc.Error)
 	}
 }
