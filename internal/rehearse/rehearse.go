@@ -25,6 +25,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	pypiemu "github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
 	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/family"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/registry/github"
 	"github.com/putitoutthere/putitoutthere/internal/workflow"
@@ -363,8 +364,20 @@ func (s *Session) register(o Options, flags map[string]trustFlag) error {
 				if v == "" {
 					v = "0.0.0"
 				}
-				if err = s.NPM.CreatePackageVersion(name, maintainer, v); err == nil {
-					err = s.NPM.AddTrustedPublisher(name, npmemu.TrustedPublisher{Owner: t.owner, Repo: t.repo, Workflow: t.workflow, Environment: t.environment})
+				names := []string{name}
+				// A family that was released before has its platform members too.
+				if ms, merr := family.Members(p); merr == nil && (p.Build == config.BuildNapi || p.Build == config.BuildBundledCLI) {
+					for _, m := range ms {
+						names = append(names, m.Name)
+					}
+				}
+				for _, n := range names {
+					if err == nil {
+						err = s.NPM.CreatePackageVersion(n, maintainer, v)
+					}
+					if err == nil {
+						err = s.NPM.AddTrustedPublisher(n, npmemu.TrustedPublisher{Owner: t.owner, Repo: t.repo, Workflow: t.workflow, Environment: t.environment})
+					}
 				}
 			} else {
 				reg.Workflow = "" // npm takes trusted publishers only for existing packages
@@ -406,6 +419,9 @@ func (s *Session) buildEnv(o Options) {
 			}
 		}
 	}
+	// Not "inside Actions": provenance needs Sigstore's public services, and
+	// ::add-mask:: lines would only be noise on a terminal.
+	delete(e, "GITHUB_ACTIONS")
 	e["GITHUB_REPOSITORY"] = s.Identity.Repository
 	e["GITHUB_SHA"] = s.Identity.SHA
 	for k, v := range s.PyPI.Env() {

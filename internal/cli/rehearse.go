@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	"github.com/putitoutthere/putitoutthere/internal/rehearse"
+	"github.com/putitoutthere/putitoutthere/internal/repo"
+)
+
+func newRehearseCmd(app *App) *cobra.Command {
+	var trust []string
+	c := &cobra.Command{
+		Use:   "rehearse",
+		Short: "Run plan and publish against in-process registry emulators; touch nothing real",
+		Long: `Rehearse clones the current commit into a temporary directory, starts
+emulators of crates.io, PyPI, npm, the GitHub API and the Actions OIDC issuer,
+registers trusted publishers from your [package.trust_policy] blocks (or
+--trust, or the local publish workflow), mints ID tokens with the claims your
+publish job would present, and runs publish there. A renamed workflow or
+environment reproduces the registry's refusal locally. Your repository, tags
+and remotes are only read.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRehearse(cmd, app, trust) },
+	}
+	c.Flags().StringArrayVar(&trust, "trust", nil, "register a trusted publisher: PACKAGE=OWNER/REPO:WORKFLOW.yml[:ENVIRONMENT] (repeatable)")
+	return c
+}
+
+func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
+	ctx := cmd.Context()
+	cfg, err := config.Load(app.ConfigFile())
+	if err != nil {
+		return err
+	}
+	p, err := repo.PlanFor(ctx, app.Cwd, cfg)
+	if err != nil {
+		return err
+	}
+	if len(p.Releases) == 0 {
+		if app.JSON {
+			return app.PrintJSON(map[string]any{"outcome": "nothing-to-release"})
+		}
+		fmt.Fprintln(app.Out, "nothing to release: the plan is empty, so there is nothing to rehearse")
+		return nil
+	}
+	s, err := rehearse.Start(ctx, rehearse.Options{Root: app.Cwd, Config: cfg, Plan: p, Trust: trust, Env: app.Env})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	if !app.JSON {
+		writeRehearsalSetup(app.Out, s)
+	}
+	rapp := *app
+	rapp.Env, rapp.Cwd = s.Env, s.Dir
+	opts, err := publishOptions(ctx, &rapp, cfg)
+	if err != nil {
+		return err
+	}
+	if app.JSON {
+		opts.Log = io.Discard
+	}
+	rep, perr := publish.Run(ctx, opts)
+	exchanges := s.Exchanges()
+
+	if app.JSON {
+		doc := map[string]any{
+			"outcome": "ok",
+			"identity": map[string]any{
+				"repository": s.Identity.Repository, "workflow": s.Workflow,
+				"environment": s.Identity.Environment, "oidc": s.OIDC,
+			},
+			"registrations": s.Registrations,
+			"notes":         s.Notes,
+			"publish":       rep,
+			"exchanges":     exchanges,
+		}
+		if rep != nil {
+			doc["outcome"] = rep.Outcome
+		}
+		if perr != nil {
+			doc["outcome"] = "failed"
+			doc["error"] = map[string]any{"code": diag.CodeOf(perr), "message": perr.Error(), "hint": diag.HintOf(perr)}
+		}
+		if err := app.PrintJSON(doc); err != nil {
+			return err
+		}
+		if perr != nil {
+			return diag.ErrSilent
+		}
+		return nil
+	}
+	fmt.Fprintln(app.Out)
+	writePublishReport(app.Out, rep)
+	writeExchanges(app.Out, exchanges)
+	if perr != nil {
+		fmt.Fprintln(app.Out, "\nrehearsal FAILED: the real publish would stop here too (details below)")
+		return perr
+	}
+	fmt.Fprintln(app.Out, "\nrehearsal passed: every registry accepted the release; nothing real was touched")
+	return nil
+}
+
+func writeRehearsalSetup(w io.Writer, s *rehearse.Session) {
+	oidc := "yes"
+	if !s.OIDC {
+		oidc = "no (the publish job has no `id-token: write`, or no publish workflow was found)"
+	}
+	wf := s.Workflow
+	if wf == "" {
+		wf = "(none found)"
+	}
+	env := s.Identity.Environment
+	if env == "" {
+		env = "(none)"
+	}
+	fmt.Fprintf(w, "rehearsal: repository %s, workflow %s, environment %s, OIDC %s\n", s.Identity.Repository, wf, env, oidc)
+	for _, r := range s.Registrations {
+		switch {
+		case r.Workflow == "":
+			fmt.Fprintf(w, "  %-9s %s: not on the registry yet (first release); no trusted publisher can be registered for it\n", r.Registry, r.Package)
+		default:
+			kind := "trusted publisher"
+			if r.Pending {
+				kind = "pending publisher"
+			}
+			envs := ""
+			if r.Environment != "" {
+				envs = ", environment " + r.Environment
+			}
+			fmt.Fprintf(w, "  %-9s %s: %s %s, workflow %s%s (from %s)\n", r.Registry, r.Package, kind, r.Repository, r.Workflow, envs, r.Source)
+		}
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func writeExchanges(w io.Writer, xs []rehearse.Exchange) {
+	if len(xs) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nwhat the registries answered:")
+	for _, x := range xs {
+		status := fmt.Sprint(x.Status)
+		if x.Status < 0 {
+			status = "(connection closed)"
+		}
+		line := fmt.Sprintf("  %-9s %-6s %s → %s", x.Registry, x.Method, x.Path, status)
+		if x.Body != "" {
+			body := strings.Join(strings.Fields(x.Body), " ")
+			if len(body) > 300 {
+				body = body[:300] + "…"
+			}
+			line += " " + body
+		}
+		fmt.Fprintln(w, line)
+	}
+}
