@@ -68,7 +68,9 @@ func (a *App) PrintJSON(v any) error {
 }
 
 // Color reports whether colour may be used on Out.
-func (a *App) Color() bool { return a.IsTerminal && !a.Env.Has("NO_COLOR") && a.Env.Value("TERM") != "dumb" }
+func (a *App) Color() bool {
+	return a.IsTerminal && !a.Env.Has("NO_COLOR") && a.Env.Value("TERM") != "dumb"
+}
 
 // VersionString is the version with its source.
 func VersionString() string {
