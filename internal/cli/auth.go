@@ -144,7 +144,7 @@ func authLogin(ctx context.Context, app *App) error {
 		return err
 	case err != nil:
 		var oe *gh.OAuthError
-		if errors.As(err, &oe) {
+		if errors.As(err, &oe) || !isTransient(err) {
 			return diag.New(CodeAuthDeviceFlow, "GitHub refused the login").Wrap(err).
 				WithHint("run `putitoutthere auth login` again; if it keeps failing, GitHub's error code above says why")
 		}
@@ -249,11 +249,16 @@ func loadSession(ctx context.Context, app *App) (*session, error) {
 			return revoked(errors.New("the access token expired and there is no refresh token"))
 		}
 		tok, err := s.Client.Refresh(ctx, GitHubClientID, cred.RefreshToken, ghClock)
-		if errors.Is(err, gh.ErrBadRefreshToken) {
-			return revoked(err)
+		if err != nil && isTransient(err) && !errors.Is(err, gh.ErrBadRefreshToken) {
+			var oe *gh.OAuthError
+			if !errors.As(err, &oe) {
+				return unreachable(s.Client, err)
+			}
 		}
 		if err != nil {
-			return unreachable(s.Client, err)
+			// Refused by GitHub (bad_refresh_token or another OAuth error):
+			// the login cannot be renewed.
+			return revoked(err)
 		}
 		cred.AccessToken, cred.RefreshToken = tok.AccessToken, tok.RefreshToken
 		cred.ExpiresAt, cred.RefreshExpiresAt = tok.ExpiresAt, tok.RefreshExpiresAt

@@ -285,3 +285,12 @@ func TestAuthStatusOtherHost(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
 }
+
+func TestAuthLoginRefusedPoll(t *testing.T) {
+	f := newGHFixture(t)
+	f.s.Faults.Add(fault.Rule{PathPrefix: "/login/oauth/access_token", Status: 400, Body: `{"error":"bad_request"}`})
+	_, errs, code := f.run(t, "auth", "login")
+	if code != 1 || !strings.Contains(errs, CodeAuthDeviceFlow) || strings.Contains(errs, "could not reach") {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+}
