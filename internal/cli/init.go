@@ -47,7 +47,7 @@ Existing files are left alone unless --force is given.`,
 			res, err := initcmd.Run(cmd.Context(), opt)
 			if err != nil {
 				return diag.New(CodeInitWrite, "init: %v", err).Wrap(err).
-					WithHint("check that %s is writable; files written before the failure are listed by a re-run as skipped", app.Cwd)
+					WithHint("fix the path or permission named above and re-run; files already written are kept (and skipped on the re-run)")
 			}
 			if app.JSON {
 				if err := app.PrintJSON(res); err != nil {

@@ -29,12 +29,12 @@ const (
 
 // Problem is one thing wrong with the config, at a position.
 type Problem struct {
-	File    string
-	Pos     Pos
-	Package string // package name, `#N` when it has none, "" for top-level keys
-	Key     string // dotted key, e.g. "kind", "trust_policy.workflow"
-	Msg     string
-	Code    string
+	File    string `json:"file"`
+	Pos     Pos    `json:"pos"`
+	Package string `json:"package,omitempty"` // package name, `#N` when it has none, "" for top-level keys
+	Key     string `json:"key,omitempty"`     // dotted key, e.g. "kind", "trust_policy.workflow"
+	Msg     string `json:"message"`
+	Code    string `json:"code"`
 }
 
 // String formats p as `file:line:col: package "x": key `k`: msg`.
