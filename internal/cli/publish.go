@@ -39,7 +39,7 @@ var maskOut io.Writer = os.Stderr
 // newRunner and newHTTP build the subprocess runner and the HTTP client;
 // tests replace them (a recording runner, no real backoff sleeps).
 var (
-	newRunner = func(e env.Env) run.Runner { return run.Exec{Base: e} }
+	newRunner = func(e env.Env, stream io.Writer) run.Runner { return run.Exec{Base: e, Stream: stream} }
 	newHTTP   = httpx.New
 )
 
@@ -134,7 +134,12 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 	if e.InActions() {
 		mask = func(t string) { ghactions.AddMask(maskOut, t) }
 	}
-	runner := newRunner(e)
+	// On a terminal, cargo's and npm's own progress is shown as it comes.
+	var stream io.Writer
+	if app.IsTerminal {
+		stream = app.Err
+	}
+	runner := newRunner(e, stream)
 	opts := publish.Options{
 		Root:     app.Cwd,
 		Config:   cfg,

@@ -189,7 +189,7 @@ func newWorld(t *testing.T) *world {
 
 	w.runner = &run.Fake{Base: e, Handler: w.fakeTools}
 	oldRunner, oldHTTP, oldMask := newRunner, newHTTP, maskOut
-	newRunner = func(env.Env) run.Runner { return w.runner }
+	newRunner = func(env.Env, io.Writer) run.Runner { return w.runner }
 	newHTTP = func() *httpx.Client {
 		c := httpx.New()
 		c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
@@ -617,7 +617,7 @@ func TestE2ERealTools(t *testing.T) {
 		}
 	}
 	w := newWorld(t)
-	newRunner = func(e env.Env) run.Runner { return run.Exec{Base: e} }
+	newRunner = func(e env.Env, _ io.Writer) run.Runner { return run.Exec{Base: e} }
 	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
 	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 	if rh := os.Getenv("RUSTUP_HOME"); rh != "" {
