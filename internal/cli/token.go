@@ -234,7 +234,11 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 			if !c.Set || (registry != "" && c.Registry != registry) {
 				continue
 			}
-			targets = append(targets, inspectTarget{source: c.Name, value: c.Value(), registry: registry})
+			reg := registry
+			if reg == "" && token.ClassifyValue(c.Value()).Registry == token.Unknown {
+				reg = c.Registry // no token shape: the variable's name decides
+			}
+			targets = append(targets, inspectTarget{source: c.Name, value: c.Value(), registry: reg})
 		}
 		if len(targets) == 0 {
 			return diag.New(CodeTokenNone, "no registry token found in the environment").
@@ -311,7 +315,7 @@ func printInspect(app *App, res inspectResult) {
 		if len(r.Packages) > 0 {
 			fmt.Fprintln(app.Out, "  can publish:")
 			for _, p := range r.Packages {
-				fmt.Fprintf(app.Out, "    %s: %s (%s)\n", p.Package, p.CanPublish, p.Why)
+				fmt.Fprintf(app.Out, "    %s: %s — %s\n", p.Package, p.CanPublish, p.Why)
 			}
 		}
 		if len(r.Unknowable) > 0 {

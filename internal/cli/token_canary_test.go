@@ -49,7 +49,7 @@ func TestTokenInspectFromEnvAndFlag(t *testing.T) {
 	for _, want := range []string{
 		"PYPI_API_TOKEN (pypi, " + token.Fingerprint(pypi) + ")",
 		"project-scoped token: my-lib",
-		"my-lib: yes (the token is scoped to my-lib)",
+		"my-lib: yes — the token is scoped to my-lib",
 		"not knowable from the token alone:",
 	} {
 		if !strings.Contains(out, want) {
