@@ -559,14 +559,6 @@ func splitName(p string) (name, rest string, ok bool) {
 	return name, rest, true
 }
 
-// escapeName is npa's escapedName: only the scope's slash is encoded.
-func escapeName(name string) string {
-	if strings.HasPrefix(name, "@") {
-		return strings.Replace(name, "/", "%2f", 1)
-	}
-	return name
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
