@@ -147,8 +147,8 @@ func (s *Session) Exchanges() []Exchange {
 
 // Start prepares a rehearsal. The caller runs publish in s.Dir with s.Env,
 // then calls Close.
-func Start(ctx context.Context, o Options) (s *Session, err error) {
-	s = &Session{}
+func Start(ctx context.Context, o Options) (_ *Session, err error) {
+	s := &Session{}
 	defer func() {
 		if err != nil {
 			s.Close()
