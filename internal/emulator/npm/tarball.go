@@ -65,7 +65,6 @@ func Shasum(data []byte) string {
 type tarStats struct {
 	fileCount    int
 	unpackedSize int64
-	packageJSON  []byte
 }
 
 // readTarball checks that data is a gzipped tar and counts its files. Sizes
@@ -90,23 +89,6 @@ func readTarball(data []byte) (*tarStats, error) {
 		}
 		st.fileCount++
 		st.unpackedSize += h.Size
-		// npm strips the first path component, whatever it is called.
-		if _, rest, ok := cut(h.Name, '/'); ok && rest == "package.json" && st.packageJSON == nil {
-			b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
-			if err != nil {
-				return nil, err
-			}
-			st.packageJSON = b
-		}
 	}
 	return st, nil
-}
-
-func cut(s string, sep byte) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
