@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.out from the current
 
 // TestTestdata parses every testdata/*.toml and compares the problems with
 // the sibling .out file: one `file:line:col: message` per line, or a
-// /regexp/ line. A missing or empty .out means the file must be valid.
+// /regexp/ line. err_*.toml must have an .out; ok_*.toml must be valid.
 func TestTestdata(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.toml"))
 	if err != nil || len(files) == 0 {
@@ -56,6 +56,12 @@ func TestTestdata(t *testing.T) {
 				return
 			}
 			var want []string
+			if strings.HasPrefix(name, "err_") {
+				// An error case without its expectations would pass vacuously.
+				if _, err := os.Stat(outFile); err != nil {
+					t.Fatalf("%s has no %s (note: *.out is git-ignored; add it with git add -f)", name, filepath.Base(outFile))
+				}
+			}
 			if b, err := os.ReadFile(outFile); err == nil {
 				for _, l := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
 					if l != "" {

@@ -176,7 +176,8 @@ type posString struct {
 	pos Pos
 }
 
-// strList reads an array of strings.
+// strList reads an array of strings; ok is false when the key is absent or
+// not an array (reported).
 func (v *validator) strList(f *field, pkg, key string) ([]posString, bool) {
 	if f == nil {
 		return nil, false
@@ -185,17 +186,17 @@ func (v *validator) strList(f *field, pkg, key string) ([]posString, bool) {
 		v.add(f.val.pos, pkg, key, CodeConfigType, "must be an array of strings, not %s", f.val.kind)
 		return nil, false
 	}
+	// Items of the wrong type are reported; the strings are still returned so
+	// their own problems are found in the same run.
 	out := []posString{}
-	ok := true
 	for i, it := range f.val.items {
 		if it.kind != vString {
 			v.add(it.pos, pkg, key, CodeConfigType, "item %d must be a string, not %s", i+1, it.kind)
-			ok = false
 			continue
 		}
 		out = append(out, posString{it.str, it.pos})
 	}
-	return out, ok
+	return out, true
 }
 
 func (v *validator) boolean(f *field, pkg, key string) (bool, bool) {
@@ -279,7 +280,7 @@ func (v *validator) pkg(i int, t *tnode) Package {
 	if f := t.get("paths"); f == nil {
 		v.add(t.pos, label, "paths", CodeConfigMissingKey, "required: at least one glob, e.g. paths = [\"<path>/**\"]")
 	} else if list, ok := v.strList(f, label, "paths"); ok {
-		if len(list) == 0 {
+		if len(f.val.items) == 0 {
 			v.add(f.val.pos, label, "paths", CodeConfigInvalid, "needs at least one glob, e.g. [\"<path>/**\"]")
 		}
 		for _, g := range list {
