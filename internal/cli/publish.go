@@ -100,6 +100,9 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 		_ = ghactions.AppendSummary(summary, publishSummary(rep))
 	}
 	if app.JSON {
+		if rep != nil && rep.Outcome == "nothing-to-release" {
+			fmt.Fprintln(app.Err, "nothing to release")
+		}
 		if err != nil && diag.ExitCode(err) == diag.ExitUsage {
 			return err // nothing was attempted; the CLI prints the error document
 		}

@@ -128,7 +128,6 @@ func (r *flow) do(ctx context.Context) error {
 	}
 	if len(p.Releases) == 0 {
 		r.rep.Outcome = "nothing-to-release"
-		r.logf("nothing to release")
 		return nil
 	}
 	order, err := TopoOrder(cfg, p.Releases)
