@@ -95,7 +95,14 @@ func (h *Handler) Published(ctx context.Context, j publish.Job) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	local := files(j)
+	// Only this version's files count (artifacts of another version may sit
+	// in the folders when status asks about an older tag).
+	var local []artifacts.File
+	for _, f := range files(j) {
+		if fileVersion(filepath.Base(f.Rel)) == artifacts.NormalizePyVersion(j.Version()) {
+			local = append(local, f)
+		}
+	}
 	if len(local) == 0 {
 		return true, nil
 	}
@@ -221,4 +228,18 @@ func (h *Handler) Latest(ctx context.Context, name string) (string, bool, error)
 		return "", found, err
 	}
 	return v.Info.Version, true, nil
+}
+
+// fileVersion is the normalised version in a wheel or sdist file name.
+func fileVersion(base string) string {
+	if strings.HasSuffix(base, ".whl") {
+		if w, err := pydist.ParseWheelFilename(base); err == nil {
+			return artifacts.NormalizePyVersion(w.Version)
+		}
+		return ""
+	}
+	if _, v, err := pydist.ParseSdistFilename(base); err == nil {
+		return artifacts.NormalizePyVersion(v)
+	}
+	return ""
 }

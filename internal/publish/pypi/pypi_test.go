@@ -97,6 +97,12 @@ func TestPublishedNeedsEveryFile(t *testing.T) {
 	if ok, _ := h.Published(t.Context(), j); !ok {
 		t.Error("complete version not seen")
 	}
+	// Artifacts of another version do not make an older version incomplete.
+	j.Release.Version = "0.9.0"
+	fc.remote = []string{"py-0.9.0.tar.gz"}
+	if ok, _ := h.Published(t.Context(), j); !ok {
+		t.Error("0.9.0 judged by 1.0.0's files")
+	}
 }
 
 func TestRefusalDiagnosis(t *testing.T) {
