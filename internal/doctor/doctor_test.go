@@ -537,3 +537,12 @@ func TestAnnotations(t *testing.T) {
 		t.Errorf("annotations:\n%s", out)
 	}
 }
+
+func TestRemoteReusableHint(t *testing.T) {
+	r := run(t, filepath.Join("testdata", "cases", "remote-only"), nil)
+	is := r.Phase(PhaseLocal).Issues()
+	if len(is) != 1 || !strings.Contains(is[0].Hint, "calls my-org/release-workflows/.github/workflows/publish.yml@v2 in another repository") ||
+		!strings.Contains(is[0].Hint, "PyPI refuses trusted publishing from a reusable workflow in another repository") {
+		t.Fatalf("issues = %+v", is)
+	}
+}

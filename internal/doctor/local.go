@@ -44,7 +44,7 @@ func localPhase(a *workflow.Analysis, kinds map[string]bool) *Phase {
 		}
 	}
 	if len(a.Targets) == 0 {
-		noPublishWorkflow(p, a)
+		noPublishWorkflow(p, a, kinds)
 		p.finish()
 		return p
 	}
@@ -55,7 +55,7 @@ func localPhase(a *workflow.Analysis, kinds map[string]bool) *Phase {
 	return p
 }
 
-func noPublishWorkflow(p *Phase, a *workflow.Analysis) {
+func noPublishWorkflow(p *Phase, a *workflow.Analysis, kinds map[string]bool) {
 	if len(a.Dead) > 0 {
 		// Report per file, as the sample output does.
 		seen := map[*workflow.Workflow]bool{}
@@ -87,6 +87,9 @@ func noPublishWorkflow(p *Phase, a *workflow.Analysis) {
 	if len(a.RemoteCalls) > 0 {
 		l := a.RemoteCalls[0]
 		hint += fmt.Sprintf("; %s job `%s` calls %s in another repository, which doctor cannot read", l.Workflow.File, l.Job.ID, l.Job.Calls)
+		if kinds["pypi"] {
+			hint += " (PyPI refuses trusted publishing from a reusable workflow in another repository: publish PyPI packages from a job in this one)"
+		}
 	}
 	where := "none under " + workflow.Dir
 	p.add(Fail, "publish workflow: "+where, Issue{
