@@ -104,7 +104,7 @@ func (v *validator) config(root *tnode) *Config {
 			if contains(cadences, s) {
 				cfg.Cadence = s
 			} else {
-				v.add(pos, "", "putitoutthere.cadence", CodeConfigInvalid, "must be one of %s, not %q", oneOf(cadences), s)
+				v.add(pos, "", "putitoutthere.cadence", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(cadences), s, didYouMean(s, cadences))
 			}
 		}
 	}
@@ -237,7 +237,7 @@ func (v *validator) pkg(i int, t *tnode) Package {
 		if contains(kinds, s) {
 			p.Kind, kindOK = s, true
 		} else {
-			v.add(pos, label, "kind", CodeConfigInvalid, "must be one of %s, not %q", oneOf(kinds), s)
+			v.add(pos, label, "kind", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(kinds), s, didYouMean(s, kinds))
 		}
 	}
 
@@ -428,7 +428,7 @@ func (v *validator) pypi(t *tnode, label string, p *Package) {
 			p.Build = s
 		} else {
 			buildOK = false
-			v.add(pos, label, "build", CodeConfigInvalid, "must be one of %s for kind \"pypi\", not %q", oneOf(pypiBuilds), s)
+			v.add(pos, label, "build", CodeConfigInvalid, "must be one of %s for kind \"pypi\", not %q%s", oneOf(pypiBuilds), s, didYouMean(s, pypiBuilds))
 		}
 	} else if t.get("build") != nil {
 		buildOK = false
@@ -508,7 +508,7 @@ func (v *validator) npm(t *tnode, label string, p *Package) {
 		if contains(npmAccesses, s) {
 			p.Access = s
 		} else {
-			v.add(pos, label, "access", CodeConfigInvalid, "must be one of %s, not %q", oneOf(npmAccesses), s)
+			v.add(pos, label, "access", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(npmAccesses), s, didYouMean(s, npmAccesses))
 		}
 	}
 	p.Tag = "latest"
@@ -525,7 +525,7 @@ func (v *validator) npm(t *tnode, label string, p *Package) {
 			p.Build = s
 		} else {
 			buildOK = false
-			v.add(pos, label, "build", CodeConfigInvalid, "must be one of %s for kind \"npm\" (omit it for a plain package), not %q", oneOf(npmBuilds), s)
+			v.add(pos, label, "build", CodeConfigInvalid, "must be one of %s for kind \"npm\" (omit it for a plain package), not %q%s", oneOf(npmBuilds), s, didYouMean(s, npmBuilds))
 		}
 	} else if t.get("build") != nil {
 		buildOK = false
@@ -831,6 +831,15 @@ func bareWorkflow(s string) error {
 		return fmt.Errorf("is not a workflow file name")
 	}
 	return nil
+}
+
+// didYouMean is ` (did you mean "x"?)` for a close candidate, else "".
+// Case is ignored: "Crates" suggests "crates".
+func didYouMean(s string, candidates []string) string {
+	if c := suggest(strings.ToLower(s), candidates); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
 }
 
 // suggest returns the candidate closest to s (edit distance ≤ 2), or "".
