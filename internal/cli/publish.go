@@ -82,6 +82,18 @@ func progressClock(app *App) func() time.Time {
 	return nil
 }
 
+// progressf prints a handler's progress line like the flow's own lines.
+func progressf(app *App) func(format string, a ...any) {
+	clock := progressClock(app)
+	return func(format string, a ...any) {
+		prefix := ""
+		if clock != nil {
+			prefix = clock().UTC().Format("15:04:05") + " "
+		}
+		fmt.Fprintf(app.Err, prefix+format+"\n", a...)
+	}
+}
+
 func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 	cfg, err := config.Load(app.ConfigFile())
 	if err != nil {
@@ -166,7 +178,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 	}
 	if kinds[config.KindCrates] {
 		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask, HTTP: hc,
-			Progress: func(f string, a ...any) { fmt.Fprintf(app.Err, f+"\n", a...) }}
+			Progress: progressf(app)}
 	}
 	if kinds[config.KindNPM] {
 		nc, err := npmreg.New(ctx, e, hc)
@@ -182,7 +194,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			base = "https://pypi.org"
 		}
 		opts.Handlers[config.KindPyPI] = &pypih.Handler{Client: newPyPIClient(e, hc), BaseURL: base, IDToken: idToken, Mask: mask, HTTP: hc,
-			Progress: func(f string, a ...any) { fmt.Fprintf(app.Err, f+"\n", a...) }}
+			Progress: progressf(app)}
 	}
 	if tok, repoSlug := e.Value("GITHUB_TOKEN"), e.Value("GITHUB_REPOSITORY"); tok != "" && repoSlug != "" {
 		owner, name, ok := strings.Cut(repoSlug, "/")

@@ -3,6 +3,7 @@ package publish
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -58,13 +59,35 @@ func Refusal(err error, code, registry, idToken, workflowClaim, comparePage, fal
 	if de.Code == "" {
 		de.Code = code
 	}
+	// The registry's full answer (with the URL that refused) goes first among
+	// the details rather than being appended after the last one.
+	var answer []string
+	if de.Err != nil {
+		if txt := de.Err.Error(); txt != "" && !strings.Contains(de.Msg, txt) {
+			answer = []string{"registry answer: " + firstLineOf(txt)}
+		}
+		de.Err = quiet{de.Err}
+	}
 	if len(de.Details) == 0 && idToken != "" {
 		de.Details = PresentedClaims(idToken, workflowClaim)
 	}
+	de.Details = append(answer, de.Details...)
 	de.Details = append(de.Details, "compare with: "+comparePage)
 	de.Details = append(de.Details, "token fallback: "+fallback)
 	if de.Hint == "" {
 		de.Hint = "make the trusted publisher registered on " + registry + " match the presented claims (repository, workflow file, environment), or fix the workflow to match it"
 	}
 	return de
+}
+
+// quiet keeps an error in the chain (errors.Is/As) without diag.Error
+// printing its text a second time.
+type quiet struct{ err error }
+
+func (q quiet) Error() string { return "" }
+func (q quiet) Unwrap() error { return q.err }
+
+func firstLineOf(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }
