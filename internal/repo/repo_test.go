@@ -368,6 +368,12 @@ func TestRepoOps(t *testing.T) {
 	if d, _ := IsDirty(ctx, r.dir, []string{"**"}); len(d) != 0 {
 		t.Errorf("IsDirty(**) = %q", d)
 	}
+	// A staged rename reports both sides.
+	r.git("mv", "a/y", "a/renamed")
+	if d, _ := IsDirty(ctx, r.dir, []string{"a/Cargo.toml", "new file.txt", "a/x"}); strings.Join(d, ",") != "a/renamed,a/y" {
+		t.Errorf("IsDirty after rename = %q", d)
+	}
+	r.git("mv", "a/renamed", "a/y")
 
 	// Tag without a committer identity: falls back to the bot.
 	t.Setenv("HOME", t.TempDir())
