@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -73,6 +74,9 @@ func ignored(path string, ignore []string) bool {
 // has no committer identity (a fresh CI runner), it tags as
 // github-actions[bot] instead of failing.
 func CreateAnnotatedTag(ctx context.Context, dir, name, msg, commit string) error {
+	if err := notOption("tag name", name, "commit", commit); err != nil {
+		return err
+	}
 	args := []string{"tag", "-a", name, "-m", msg, commit}
 	_, err := git(ctx, dir, args...)
 	if err == nil {
@@ -106,6 +110,9 @@ func noIdentity(stderr string) bool {
 
 // PushTag pushes refs/tags/<tag> to remote.
 func PushTag(ctx context.Context, dir, remote, tag string) error {
+	if err := notOption("remote", remote); err != nil {
+		return err
+	}
 	ref := "refs/tags/" + tag
 	_, err := git(ctx, dir, "push", "--quiet", remote, ref+":"+ref)
 	return err
@@ -127,6 +134,9 @@ func TagExists(ctx context.Context, dir, tag string) (commit string, ok bool, er
 // RemoteTagExists asks remote whether it has tag, and the commit it points
 // at (peeled for annotated tags).
 func RemoteTagExists(ctx context.Context, dir, remote, tag string) (commit string, ok bool, err error) {
+	if err := notOption("remote", remote); err != nil {
+		return "", false, err
+	}
 	ref := "refs/tags/" + tag
 	out, err := git(ctx, dir, "ls-remote", "--tags", remote, ref, ref+"^{}")
 	if err != nil {
@@ -151,6 +161,9 @@ func RemoteTagExists(ctx context.Context, dir, remote, tag string) (commit strin
 // from fromTag (all of to's history when fromTag is empty), newest first:
 // the release notes of a GitHub Release.
 func SubjectsBetween(ctx context.Context, dir, fromTag, to string) ([]string, error) {
+	if err := notOption("revision", to); err != nil {
+		return nil, err
+	}
 	rng := to
 	if fromTag != "" {
 		rng = "refs/tags/" + fromTag + ".." + to
@@ -179,4 +192,16 @@ func OriginURL(ctx context.Context, dir string) (string, error) {
 		return "", classify(dir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// notOption refuses values that git would read as an option: they reach git
+// as arguments (never through a shell), but "-x" is still a flag there.
+// Pairs are (what, value).
+func notOption(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.HasPrefix(pairs[i+1], "-") || pairs[i+1] == "" {
+			return fmt.Errorf("invalid %s %q", pairs[i], pairs[i+1])
+		}
+	}
+	return nil
 }

@@ -411,6 +411,12 @@ func TestRepoOps(t *testing.T) {
 	if err := PushTag(ctx, r.dir, "nowhere", "a-v1.1.0"); err == nil {
 		t.Error("push to a missing remote: no error")
 	}
+	if err := CreateAnnotatedTag(ctx, r.dir, "--delete", "x", head); err == nil || !strings.Contains(err.Error(), "invalid tag name") {
+		t.Errorf("option-like tag name: %v", err)
+	}
+	if err := PushTag(ctx, r.dir, "--mirror", "a-v1.1.0"); err == nil {
+		t.Error("option-like remote accepted")
+	}
 }
 
 var update = flag.Bool("update", false, "rewrite golden files")
