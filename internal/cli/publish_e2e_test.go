@@ -741,3 +741,31 @@ func TestE2EAuthPrecedence(t *testing.T) {
 		t.Errorf("no credentials: exit %d %+v", code, doc.Error)
 	}
 }
+
+func TestE2ETimeoutStopsCleanly(t *testing.T) {
+	w := newWorld(t)
+	w.pypi.Faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/legacy/", Kind: fault.Hang, Count: 100})
+	start := time.Now()
+	doc, stderr, code := w.publishJSON("--timeout", "1500ms")
+	if code != 1 || doc.Error == nil {
+		t.Fatalf("exit %d %+v\n%s", code, doc, stderr)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Errorf("took %s", time.Since(start))
+	}
+	if statusesOf(doc) != "core=published py-core=failed js-core=not-attempted" {
+		t.Errorf("statuses = %s (%s)", statusesOf(doc), doc.Error.Message)
+	}
+	w.pypi.Faults.Clear()
+	// The crates.io token exchanged for core was revoked despite the deadline.
+	for _, m := range w.crates.MintedTokens() {
+		if !m.Revoked {
+			t.Error("token not revoked after the timeout")
+		}
+	}
+	doc, stderr, code = w.publishJSON()
+	// core was tagged before the deadline, so it is no longer in the plan.
+	if code != 0 || statusesOf(doc) != "py-core=published js-core=published" {
+		t.Fatalf("re-run: exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+}
