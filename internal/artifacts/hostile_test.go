@@ -58,8 +58,8 @@ func zipBytes(tb testing.TB, symlink string, files ...[2]string) []byte {
 
 const (
 	hostileCargoToml = "[package]\nname = \"demo\"\nversion = \"0.1.0\"\ndescription = \"d\"\nlicense = \"MIT\"\n"
-	pkgInfo   = "Metadata-Version: 2.1\nName: demo\nVersion: 0.1.0\n"
-	pkgJSON   = `{"name":"demo","version":"0.1.0"}`
+	pkgInfo          = "Metadata-Version: 2.1\nName: demo\nVersion: 0.1.0\n"
+	pkgJSON          = `{"name":"demo","version":"0.1.0"}`
 )
 
 // TestReadersRefuseArchiveTraversal: the packaging check reads every

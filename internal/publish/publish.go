@@ -105,15 +105,6 @@ func (r *flow) warn(format string, a ...any) {
 	r.logf("warning: %s", msg)
 }
 
-func (r *flow) result(name string) *Result {
-	for i := range r.rep.Packages {
-		if r.rep.Packages[i].Name == name {
-			return &r.rep.Packages[i]
-		}
-	}
-	return nil
-}
-
 func (r *flow) do(ctx context.Context) error {
 	cfg := r.o.Config
 	// A package path that leaves the repository through a symlink would make
