@@ -11,7 +11,7 @@ import (
 // Any host is accepted (GitHub Enterprise); ok is false when the path is not
 // exactly owner/repo.
 func ParseRemote(raw string) (owner, repo string, ok bool) {
-	s := strings.TrimSpace(raw)
+	s := strings.TrimPrefix(strings.TrimSpace(raw), "git+") // package.json's git+https://
 	if s == "" {
 		return "", "", false
 	}
