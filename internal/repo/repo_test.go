@@ -100,6 +100,7 @@ func mustPlan(t *testing.T, dir string, cfg *config.Config) string {
 }
 
 func TestPlanFirstRelease(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init\n\nrelease: minro", "a/x", "1") // old history never blocks adoption
 	r.commit("more", "b/x", "1")
@@ -109,6 +110,7 @@ func TestPlanFirstRelease(t *testing.T) {
 }
 
 func TestPlanTagsSemverOrderAndReachability(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1")
 	r.git("tag", "a-v1.10.0")
@@ -135,6 +137,7 @@ func TestPlanTagsSemverOrderAndReachability(t *testing.T) {
 }
 
 func TestPlanTrailersOnMerges(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1", "b/x", "1")
 	r.git("tag", "a-v1.0.0")
@@ -159,6 +162,7 @@ func TestPlanTrailersOnMerges(t *testing.T) {
 }
 
 func TestPlanScopedTrailerAndSkips(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1", "b/x", "1", "c/x", "1")
 	for _, n := range []string{"a", "b", "c"} {
@@ -185,6 +189,7 @@ func TestPlanScopedTrailerAndSkips(t *testing.T) {
 }
 
 func TestPlanTransitiveAcrossKindsAndTagFormat(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "core/x", "1", "py/x", "1", "js/x", "1")
 	r.git("tag", "core-v0.3.0")
@@ -206,6 +211,7 @@ func TestPlanTransitiveAcrossKindsAndTagFormat(t *testing.T) {
 }
 
 func TestPlanRenameOutOfPackage(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/moved.txt", "content that is long enough to be detected as a rename\n", "b/x", "1")
 	r.git("tag", "a-v1.0.0")
@@ -221,6 +227,7 @@ func TestPlanRenameOutOfPackage(t *testing.T) {
 }
 
 func TestPlanTagOffFirstParentLine(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1")
 	r.commit("old\n\nrelease: major", "a/x", "2") // before the tag's branch point? no: reachable from tag
@@ -238,6 +245,7 @@ func TestPlanTagOffFirstParentLine(t *testing.T) {
 }
 
 func TestPlanShallowCloneRefused(t *testing.T) {
+	t.Parallel()
 	src := newRepo(t)
 	src.commit("init", "a/x", "1")
 	src.git("tag", "a-v1.0.0")
@@ -261,6 +269,7 @@ func TestPlanShallowCloneRefused(t *testing.T) {
 }
 
 func TestPlanMalformedTrailer(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1")
 	r.git("tag", "a-v1.0.0")
@@ -278,6 +287,7 @@ func TestPlanMalformedTrailer(t *testing.T) {
 }
 
 func TestPlanNonUTF8Message(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "a/x", "1")
 	r.git("tag", "a-v1.0.0")
@@ -297,6 +307,7 @@ func TestPlanNonUTF8Message(t *testing.T) {
 }
 
 func TestPlanErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	_, err := PlanFor(ctx, t.TempDir(), pkgs(pk("a", "crates")))
 	if diag.CodeOf(err) != CodeNotARepo {
@@ -425,6 +436,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // repository exercising cascade, merged-tip trailers, a scoped trailer and
 // every row shape. Commit dates and identities are fixed, so shas are too.
 func TestPlanGolden(t *testing.T) {
+	t.Parallel()
 	r := newRepo(t)
 	r.commit("init", "core/x", "1", "py/x", "1", "napi/x", "1", "docs/x", "1")
 	for _, tag := range []string{"core-v1.0.0", "py-v0.9.0", "napi-v3.1.4", "docs-v0.1.0"} {
