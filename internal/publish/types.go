@@ -49,6 +49,9 @@ type Credential struct {
 	// Tokens are per-name tokens for handlers that publish several packages
 	// for one job (an npm platform family's members); Token is the default.
 	Tokens map[string]string
+	// NoProvenance: the package must be published without provenance (npm
+	// cannot sign provenance for a private repository).
+	NoProvenance bool
 	// Note is a line for the report, e.g. "OIDC refused; using PYPI_API_TOKEN instead".
 	Note string
 }

@@ -185,7 +185,15 @@ func (h *Handler) exchange(ctx context.Context, j publish.Job, name string) (*pu
 	}
 	secret.Register(tok)
 	h.mask(tok)
-	return &publish.Credential{Method: auth.MethodOIDC, Token: tok}, nil
+	c := &publish.Credential{Method: auth.MethodOIDC, Token: tok}
+	// npm refuses to generate provenance for a private repository.
+	if claims, err := auth.DecodeClaims(idt); err == nil {
+		if vis := auth.ClaimString(claims, "repository_visibility"); vis != "" && vis != "public" {
+			c.NoProvenance = true
+			c.Note = "the repository is " + vis + ": publishing without provenance (npm signs provenance only for public repositories)"
+		}
+	}
+	return c, nil
 }
 
 // publishFamily publishes every missing member, then the top-level package

@@ -167,7 +167,7 @@ func (h *Handler) npmPublish(ctx context.Context, j publish.Job, path string, c 
 	var extra []string
 	if c.Method == auth.MethodOIDC {
 		cmdEnv = append(cmdEnv, actionsVars(j.Env)...)
-		if j.Env.InActions() {
+		if j.Env.InActions() && !c.NoProvenance {
 			extra = append(extra, "--provenance")
 		}
 	}

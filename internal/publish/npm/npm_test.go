@@ -201,3 +201,22 @@ func TestFamilyMembersFirstTopLevelLast(t *testing.T) {
 		t.Errorf("gaps = %v", gaps)
 	}
 }
+
+func TestPrivateRepoPublishesWithoutProvenance(t *testing.T) {
+	e := env.Env{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x/?a=1", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "reqtok-abcdef"}
+	j, _ := setup(t, e)
+	fr := &run.Fake{}
+	// {"repository":"o/r","repository_visibility":"private"}
+	idt := "h.eyJyZXBvc2l0b3J5Ijoiby9yIiwicmVwb3NpdG9yeV92aXNpYmlsaXR5IjoicHJpdmF0ZSJ9.s"
+	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir(), IDToken: func(context.Context, string) (string, error) { return idt, nil }}
+	c, err := h.Authorize(t.Context(), j)
+	if err != nil || !c.NoProvenance || !strings.Contains(c.Note, "private") {
+		t.Fatalf("c = %+v, %v", c, err)
+	}
+	if err := h.Publish(t.Context(), j, c); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(fr.Calls()[0].Args, "--provenance") {
+		t.Error("provenance requested for a private repository")
+	}
+}
