@@ -533,6 +533,12 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 		c := r.creds[j.Package.Name]
 		if r.o.SetVersion != nil {
 			file, hint, err := r.o.SetVersion(j.Package.Kind, filepath.Join(r.o.Root, filepath.FromSlash(j.Package.Path)), j.Version())
+			if err != nil && j.Package.Kind == config.KindPyPI && diag.CodeOf(err) == "PIOT_MANIFEST_MISSING" {
+				// PyPI uploads the built files, which carry their version; a
+				// setup.py-only project has no pyproject.toml to write.
+				res.Notes = append(res.Notes, "no pyproject.toml to write the version into; the wheels and sdist carry it")
+				err = nil
+			}
 			if err != nil {
 				r.revoke(ctx, j.Package.Name, c)
 				return fail(err, CodeManifestWrite, fmt.Sprintf("writing version %s into %s's manifest", j.Version(), j.Package.Name), "fix the manifest at "+j.Package.Path)

@@ -540,3 +540,28 @@ func TestCheckTagName(t *testing.T) {
 }
 
 var _ = os.Getenv
+
+func TestManifestWriteFailure(t *testing.T) {
+	hh := newHarness(t, nil)
+	hh.opts.SetVersion = func(kind, dir, version string) (string, string, error) {
+		if kind == "pypi" {
+			return "", "", diag.New("PIOT_MANIFEST_MISSING", "%s/pyproject.toml not found", dir)
+		}
+		if kind == "npm" {
+			return "", "", diag.New("PIOT_MANIFEST_INVALID", "%s/package.json: not valid JSON", dir)
+		}
+		return "", "", nil
+	}
+	rep, err := hh.run(t)
+	// PyPI carries on (the artifacts hold the version); npm publishes from the
+	// manifest, so a broken one stops the run before its upload.
+	if diag.CodeOf(err) != "PIOT_MANIFEST_INVALID" {
+		t.Fatalf("err = %v", err)
+	}
+	if got := statuses(rep); !slices.Equal(got, []string{"core=published", "py=published", "js=failed"}) {
+		t.Errorf("statuses = %v", got)
+	}
+	if len(rep.Packages[1].Notes) == 0 || len(hh.w.has("publish js")) != 0 {
+		t.Errorf("py notes = %v; events = %v", rep.Packages[1].Notes, hh.w.events)
+	}
+}
