@@ -106,7 +106,9 @@ func TestReproducibleBuild(t *testing.T) {
 	}
 	build := func(dir string) [32]byte {
 		out := filepath.Join(dir, "putitoutthere")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -buildid= -X github.com/putitoutthere/putitoutthere/internal/cli.Version=9.9.9", "-o", out, "./cmd/putitoutthere")
+		// -buildvcs=false: the two builds must not see different commits or a
+		// tree that changed in between; everything else is dist.sh's flags.
+		cmd := exec.Command("go", "build", "-buildvcs=false", "-trimpath", "-ldflags", "-s -w -buildid= -X github.com/putitoutthere/putitoutthere/internal/cli.Version=9.9.9", "-o", out, "./cmd/putitoutthere")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 		if b, err := cmd.CombinedOutput(); err != nil {
