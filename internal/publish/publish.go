@@ -15,6 +15,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
@@ -533,7 +534,7 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 		c := r.creds[j.Package.Name]
 		if r.o.SetVersion != nil {
 			file, hint, err := r.o.SetVersion(j.Package.Kind, filepath.Join(r.o.Root, filepath.FromSlash(j.Package.Path)), j.Version())
-			if err != nil && j.Package.Kind == config.KindPyPI && diag.CodeOf(err) == "PIOT_MANIFEST_MISSING" {
+			if err != nil && j.Package.Kind == config.KindPyPI && diag.CodeOf(err) == manifest.CodeManifestMissing {
 				// PyPI uploads the built files, which carry their version; a
 				// setup.py-only project has no pyproject.toml to write.
 				res.Notes = append(res.Notes, "no pyproject.toml to write the version into; the wheels and sdist carry it")
