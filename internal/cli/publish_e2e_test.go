@@ -637,7 +637,12 @@ func TestE2ERealTools(t *testing.T) {
 	writeFile(t, filepath.Join(w.dir, ".gitignore"), "artifacts/\ntarget/\nCargo.lock\n")
 	gitRun(t, w.dir, w.env, "commit", "-q", "-am", "chore: ignore build output")
 
-	doc, stderr, code := w.publishJSON()
+	// The ecosystems' own dry runs accept the packages.
+	doc, stderr, code := w.publishJSON("--dry-run")
+	if code != 0 || statusesOf(doc) != "core=would-publish py-core=would-publish js-core=would-publish" {
+		t.Fatalf("dry run: exit %d %s %+v\n%s", code, statusesOf(doc), doc.Error, stderr)
+	}
+	doc, stderr, code = w.publishJSON()
 	if code != 0 || statusesOf(doc) != "core=published py-core=published js-core=published" {
 		t.Fatalf("exit %d %s %+v\n%s", code, statusesOf(doc), doc.Error, stderr)
 	}
