@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,12 +54,18 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err != nil {
 		return nil, err
 	}
+	log, err := startHistory(ctx, dir, head)
+	if err != nil {
+		return nil, classify(dir, err)
+	}
 	tags, err := ReachableTags(ctx, dir)
 	if err != nil {
+		log.abort()
 		return nil, err
 	}
 	last, err := plan.LastTags(cfg, tags)
 	if err != nil {
+		log.abort()
 		return nil, err
 	}
 	need := plan.NeededTagCommits(last)
@@ -71,7 +78,7 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 		defer wg.Done()
 		f.Changed, diffErr = changedSince(ctx, dir, head, need)
 	}()
-	f.Commits, f.Windows, err = history(ctx, dir, head, need)
+	f.Commits, f.Windows, err = log.history(ctx, dir, head, need)
 	wg.Wait()
 	if err != nil {
 		return nil, classify(dir, err)
@@ -178,54 +185,77 @@ func changedSince(ctx context.Context, dir, head string, from []string) (map[str
 	return out, nil
 }
 
+// logStream is the first-parent `git log` of ReadFacts, started before the
+// tags are read so git walks history while for-each-ref runs. Until read is
+// called nothing drains the pipe, so git stops after one pipe buffer: the
+// overlap costs at most that much work when the windows turn out short.
+type logStream struct {
+	cmd    *exec.Cmd
+	pipe   io.ReadCloser
+	cancel context.CancelFunc
+	stderr bytes.Buffer
+	args   []string
+}
+
+func startHistory(ctx context.Context, dir, head string) (*logStream, error) {
+	s := &logStream{args: []string{"log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--name-only", "-z",
+		"--format=%x1e%H%x00%P%x00%B%x00", head, "--"}}
+	logCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.cmd = command(logCtx, dir, s.args...)
+	s.cmd.Stderr = &s.stderr
+	pipe, err := s.cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s.pipe = pipe
+	if err := s.cmd.Start(); err != nil {
+		cancel()
+		return nil, wrapRunErr(logCtx, s.args, err, "")
+	}
+	return s, nil
+}
+
+// abort stops git when the facts are not needed after all (an error).
+func (s *logStream) abort() {
+	s.cancel()
+	_, _ = io.Copy(io.Discard, s.pipe)
+	_ = s.cmd.Wait()
+}
+
 // history reads the first-parent history from head with each commit's
 // parents, message and files changed against its first parent, until every
-// commit in need has been passed; windows[c] is the number of commits read
-// before reaching c (or, for a tag off the first-parent line, before reaching
-// an ancestor of it).
-func history(ctx context.Context, dir, head string, need []string) ([]plan.Commit, map[string]int, error) {
+// commit in need has been passed (just HEAD when need is empty); windows[c]
+// is the number of commits read before reaching c (or, for a tag off the
+// first-parent line, before reaching an ancestor of it).
+func (s *logStream) history(ctx context.Context, dir, head string, need []string) ([]plan.Commit, map[string]int, error) {
+	defer s.cancel()
 	windows := make(map[string]int, len(need))
 	pending := make(map[string]bool, len(need))
 	for _, c := range need {
 		pending[c] = true
 	}
-	args := []string{"log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--name-only", "-z",
-		"--format=%x1e%H%x00%P%x00%B%x00"}
-	if len(need) == 0 {
-		args = append(args, "-1") // only HEAD's trailer matters (release: skip)
-	}
-	args = append(args, head, "--")
-
-	logCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := command(logCtx, dir, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, nil, wrapRunErr(logCtx, args, err, "")
-	}
-	commits, readErr := parseLog(bufio.NewReaderSize(pipe, 1<<16), func(c *plan.Commit, n int) bool {
+	commits, readErr := parseLog(bufio.NewReaderSize(s.pipe, 1<<16), func(c *plan.Commit, n int) bool {
 		if pending[c.SHA] {
 			delete(pending, c.SHA)
 			windows[c.SHA] = n
 		}
-		return len(pending) > 0 || n == 0
+		// Stop once every window is covered; HEAD is always read (its
+		// trailer may be `release: skip`).
+		return len(pending) > 0
 	})
 	stopped := readErr == errStop
 	if stopped {
-		cancel() // every window is covered; do not let git walk the rest
-		_, _ = io.Copy(io.Discard, pipe)
+		s.cancel() // do not let git walk the rest
+		_, _ = io.Copy(io.Discard, s.pipe)
 	}
-	waitErr := cmd.Wait()
+	waitErr := s.cmd.Wait()
 	if readErr != nil && !stopped {
 		return nil, nil, fmt.Errorf("reading git log: %w", readErr)
 	}
 	if waitErr != nil && !stopped {
-		return nil, nil, wrapRunErr(ctx, args, waitErr, stderr.String())
+		return nil, nil, wrapRunErr(ctx, s.args, waitErr, s.stderr.String())
 	}
 	// The last commit read is the first one outside every window (when we
 	// stopped early); keep only what some window covers, but always HEAD.
