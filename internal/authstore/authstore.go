@@ -114,8 +114,10 @@ func New(e env.Env) (*Store, error) {
 func ConfigDir(e env.Env) (string, error) {
 	switch runtime.GOOS {
 	case "windows":
-		if d := e.Value("AppData"); d != "" {
-			return d, nil
+		for _, k := range []string{"APPDATA", "AppData"} {
+			if d := e.Value(k); d != "" {
+				return d, nil
+			}
 		}
 	case "darwin", "ios":
 		if h := e.Value("HOME"); h != "" {
