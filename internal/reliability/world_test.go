@@ -63,7 +63,7 @@ func TestMain(m *testing.M) {
 	// --timeout), so run more of them at once than there are cores.
 	flag.Parse()
 	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == f.DefValue {
-		_ = flag.Set("test.parallel", "4")
+		_ = flag.Set("test.parallel", "16")
 	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
@@ -274,6 +274,17 @@ func (w *world) artifacts(version string) {
 	}
 	writeFile(w.t, filepath.Join(a, "js-pkg", "package.json"), `{"name":"rel-js","version":"0.0.0","main":"index.js","repository":{"type":"git","url":"git+https://github.com/octo-org/octo-repo.git"}}`+"\n")
 	writeFile(w.t, filepath.Join(a, "js-pkg", "index.js"), "module.exports = 1\n")
+}
+
+// freshCheckout moves the world to a new clone of origin (all history and
+// tags, as `fetch-depth: 0` gives) with the artifacts downloaded again: what
+// a re-run of the publish job starts from.
+func (w *world) freshCheckout() {
+	w.t.Helper()
+	dir := w.t.TempDir()
+	w.git(dir, "clone", "-q", "-b", "main", w.origin, ".")
+	w.dir = dir
+	w.artifacts(planned)
 }
 
 // proc is a running putitoutthere.
