@@ -149,7 +149,12 @@ func report(app *App, err error) {
 		}})
 		return
 	}
-	fmt.Fprintf(app.Err, "error: %s [%s]\n", msg, code)
+	// The code goes on the first line (the summary); detail lines follow.
+	first, rest, _ := strings.Cut(msg, "\n")
+	fmt.Fprintf(app.Err, "error: %s [%s]\n", first, code)
+	if rest != "" {
+		fmt.Fprintln(app.Err, rest)
+	}
 	if hint != "" {
 		fmt.Fprintf(app.Err, "hint: %s\n", hint)
 	}
@@ -179,6 +184,9 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 				return diag.Usage(diag.CodeUsage, "--cwd %s is not a directory", cwd)
 			}
 			app.Cwd = abs
+			if app.ConfigPath == "" && cmd.Name() != "init" { // init finds the repository root itself
+				app.Cwd = configRoot(abs)
+			}
 			return nil
 		},
 	}
@@ -221,4 +229,24 @@ func newVersionCmd(app *App) *cobra.Command {
 // notImplemented is the answer of commands whose behaviour has not landed.
 func notImplemented(name string) error {
 	return diag.Usage(diag.CodeNotImplemented, "`%s` is not implemented yet", name)
+}
+
+// configRoot is the directory commands run in: dir itself when it holds
+// putitoutthere.toml, else the nearest parent that does, searching no higher
+// than the enclosing git repository's root (so `plan` works from a package's
+// folder). Without a config anywhere, dir.
+func configRoot(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Stat(filepath.Join(d, config.FileName)); err == nil {
+			return d
+		}
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
 }
