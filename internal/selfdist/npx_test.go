@@ -373,7 +373,9 @@ func stageArtifacts(t *testing.T, repo, hostBin string) []family.Member {
 func run(t *testing.T, dir string, env []string, name string, args ...string) (string, string, int) {
 	t.Helper()
 	start := time.Now()
-	defer func() { t.Logf("%s %s: %s", name, strings.Join(args, " "), time.Since(start).Round(10*time.Millisecond)) }()
+	defer func() {
+		t.Logf("%s %s: %s", name, strings.Join(args, " "), time.Since(start).Round(10*time.Millisecond))
+	}()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
