@@ -171,7 +171,22 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 		return diag.New(CodeNoFiles, "no wheel or sdist for %s in its artifact folders", j.Name()).
 			WithHint("the build job must upload the dist/ files as the matrix rows' artifacts")
 	}
+	// Files already on PyPI (a run that died mid-upload) are not sent again.
+	present := map[string]bool{}
+	if ok, err := h.Client.VersionExists(ctx, j.Name(), j.Version()); err == nil && ok {
+		if remote, err := h.Client.Files(ctx, j.Name(), j.Version()); err == nil {
+			for _, r := range remote {
+				present[r] = true
+			}
+		}
+	}
 	for _, f := range fs {
+		if present[filepath.Base(f.Rel)] {
+			if h.Progress != nil {
+				h.Progress("%s %s: %s already on PyPI", j.Name(), j.Version(), filepath.Base(f.Rel))
+			}
+			continue
+		}
 		// A minted token lives 900 s; a long run of big wheels can outlast it.
 		if c.Method == auth.MethodOIDC && !c.Expires.IsZero() && h.now().After(c.Expires.Add(-60*time.Second)) {
 			nc, err := h.Authorize(ctx, j)

@@ -122,3 +122,16 @@ func TestRefusalDiagnosis(t *testing.T) {
 		}
 	}
 }
+
+func TestRerunUploadsOnlyMissingFiles(t *testing.T) {
+	fc := &fakeClient{exists: true, remote: []string{"py-1.0.0-cp312-cp312-linux_x86_64.whl"}}
+	h := &Handler{Client: fc}
+	j := job(t, env.Env{"PYPI_API_TOKEN": "pypi-tok"})
+	c, _ := h.Authorize(t.Context(), j)
+	if err := h.Publish(t.Context(), j, c); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(fc.uploads, "|"); got != "pypi-tok py-1.0.0.tar.gz" {
+		t.Errorf("uploads = %s", got)
+	}
+}
