@@ -236,6 +236,8 @@ func runNpxEndToEnd(t *testing.T, triple string, reg func() registry) {
 		t.Errorf("installed platform packages %v, want only %v", installed, want)
 	}
 
+	checkInstalled(t, app, triple, members)
+
 	// npx runs the launcher, which runs the member's binary.
 	stdout, stderr, code = run(t, app, userEnv, "npx", "--no-install", selfPkg, "version")
 	if code != 0 || !strings.Contains(stdout, "putitoutthere "+wantVersion+" ") {
@@ -273,6 +275,61 @@ func runNpxEndToEnd(t *testing.T, triple string, reg func() registry) {
 	}
 }
 
+// checkInstalled reads what npm installed: the top-level package at the
+// version with every member as an optional dependency and the generated
+// launcher, and the host's member with its platform fields and binary.
+func checkInstalled(t *testing.T, app, triple string, members []family.Member) {
+	t.Helper()
+	read := func(name string) map[string]any {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(app, "node_modules", name, "package.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	top := read(selfPkg)
+	if top["version"] != wantVersion {
+		t.Errorf("installed %s version %v, want %s", selfPkg, top["version"], wantVersion)
+	}
+	opt, _ := top["optionalDependencies"].(map[string]any)
+	if len(opt) != len(members) {
+		t.Errorf("optionalDependencies %v, want the %d members", opt, len(members))
+	}
+	for _, m := range members {
+		if opt[m.Name] != wantVersion {
+			t.Errorf("optionalDependencies[%s] = %v, want %s", m.Name, opt[m.Name], wantVersion)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(app, "node_modules", selfPkg, "bin", "putitoutthere.js"))
+	if err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("launcher bin/putitoutthere.js: %v, %v", fi, err)
+	}
+	for _, m := range members {
+		if m.Triple != triple {
+			continue
+		}
+		got := read(m.Name)
+		want := map[string]any{"name": m.Name, "version": wantVersion, "os": []any{m.OS}, "cpu": []any{m.CPU}}
+		if m.Libc != "" {
+			want["libc"] = []any{m.Libc}
+		}
+		for k, v := range want {
+			if fmt.Sprint(got[k]) != fmt.Sprint(v) {
+				t.Errorf("%s package.json %s = %v, want %v", m.Name, k, got[k], v)
+			}
+		}
+		fi, err := os.Stat(filepath.Join(app, "node_modules", m.Name, selfPkg))
+		if err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("%s binary: %v, %v", m.Name, fi, err)
+		}
+	}
+}
+
 // install runs `npm install putitoutthere@wantVersion` in a new project dir.
 func install(t *testing.T, dir string, env []string, extra ...string) {
 	t.Helper()
@@ -296,8 +353,9 @@ func selfRepo(t *testing.T) (dir, origin string) {
 	dir, origin = t.TempDir(), t.TempDir()
 	copyTree(t, filepath.Join(root, "putitoutthere.toml"), filepath.Join(dir, "putitoutthere.toml"))
 	copyTree(t, filepath.Join(root, "npm", selfPkg), filepath.Join(dir, "npm", selfPkg))
-	// The build job downloads artifacts into the checkout; they are never committed.
-	writeFile(t, filepath.Join(dir, ".gitignore"), "/artifacts/\nnode_modules/\n")
+	// As in the release workflow, artifacts/ is downloaded into the checkout
+	// and left untracked.
+	copyTree(t, filepath.Join(root, ".gitignore"), filepath.Join(dir, ".gitignore"))
 	gitOut(t, origin, "init", "-q", "--bare")
 	gitOut(t, dir, "init", "-q", "-b", "main")
 	gitOut(t, dir, "add", "-A")
