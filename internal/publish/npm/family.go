@@ -236,7 +236,7 @@ func (h *Handler) publishFamily(ctx context.Context, j publish.Job, c *publish.C
 		if t, ok := c.Tokens[m.Name]; ok {
 			mc.Token = t
 		}
-		if err := h.npmPublish(ctx, j, out, &mc); err != nil {
+		if err := h.npmPublish(ctx, j, m.Name, out, &mc); err != nil {
 			// Ambiguous answers are settled here: the orchestrator only asks
 			// about the top-level package.
 			if ok, _, qerr := h.Client.VersionExists(context.WithoutCancel(ctx), m.Name, j.Version()); qerr == nil && ok {
@@ -264,5 +264,5 @@ func (h *Handler) publishFamily(ctx context.Context, j publish.Job, c *publish.C
 			}
 		}
 	}
-	return h.npmPublish(ctx, j, top, c)
+	return h.npmPublish(ctx, j, j.Name(), top, c)
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
@@ -53,6 +54,10 @@ type Handler struct {
 	SetVersion func(kind, dir, version string) error
 	// TempDir is where the userconfig file goes ("" = os.TempDir()).
 	TempDir string
+	// Attempts bounds npm publish runs on 429/5xx/network failures (default
+	// 3); Sleep waits between them (nil = a real wait).
+	Attempts int
+	Sleep    func(ctx context.Context, d time.Duration) error
 }
 
 var _ publish.Handler = (*Handler)(nil)
@@ -153,33 +158,68 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 			return fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
 		}
 	}
-	return h.npmPublish(ctx, j, path, c)
+	return h.npmPublish(ctx, j, j.Name(), path, c)
 }
 
 // npmPublish runs `npm publish path` with c's token in a temporary userconfig.
-func (h *Handler) npmPublish(ctx context.Context, j publish.Job, path string, c *publish.Credential) error {
+func (h *Handler) npmPublish(ctx context.Context, j publish.Job, name, path string, c *publish.Credential) error {
 	rc, cleanup, err := h.userconfig(c.Token)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	cmdEnv := []string{"NPM_CONFIG_USERCONFIG=" + rc}
-	var extra []string
+	// npm's own fetch retries would re-send a PUT whose answer was lost and
+	// be refused ("cannot publish over"); publish retries itself, after
+	// asking the registry whether the version landed.
+	extra := []string{"--fetch-retries=0"}
 	if c.Method == auth.MethodOIDC {
 		cmdEnv = append(cmdEnv, actionsVars(j.Env)...)
 		if j.Env.InActions() && !c.NoProvenance {
 			extra = append(extra, "--provenance")
 		}
 	}
-	res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, extra...), Env: cmdEnv})
-	if err == nil {
+	for attempt := 1; ; attempt++ {
+		res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, extra...), Env: cmdEnv})
+		if err == nil {
+			return nil
+		}
+		var re *run.RunError
+		if !errors.As(err, &re) {
+			return err
+		}
+		pe := npmreg.ParseError(res.Stderr)
+		if !pe.Retryable || attempt >= h.attempts() {
+			return pe.Diag()
+		}
+		if ok, _, qerr := h.Client.VersionExists(ctx, name, j.Version()); qerr == nil && ok {
+			return nil // it landed; the answer was lost
+		}
+		if err := h.sleep(ctx, time.Duration(attempt)*2*time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+func (h *Handler) attempts() int {
+	if h.Attempts > 0 {
+		return h.Attempts
+	}
+	return 3
+}
+
+func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
+	if h.Sleep != nil {
+		return h.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
 		return nil
 	}
-	var re *run.RunError
-	if errors.As(err, &re) {
-		return npmreg.ParseError(res.Stderr).Diag()
-	}
-	return err
 }
 
 // userconfig writes a 0600 npmrc holding the token for the registry.

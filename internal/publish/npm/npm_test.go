@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
@@ -78,7 +79,7 @@ func TestOIDCPublishTokenInUserconfigOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := fr.Calls()[0]
-	want := []string{"publish", art, "--access", "public", "--tag", "next", "--registry", "http://127.0.0.1:9/reg/", "--provenance"}
+	want := []string{"publish", art, "--access", "public", "--tag", "next", "--registry", "http://127.0.0.1:9/reg/", "--fetch-retries=0", "--provenance"}
 	if !slices.Equal(call.Args, want) {
 		t.Errorf("args = %q", call.Args)
 	}
@@ -218,5 +219,35 @@ func TestPrivateRepoPublishesWithoutProvenance(t *testing.T) {
 	}
 	if slices.Contains(fr.Calls()[0].Args, "--provenance") {
 		t.Error("provenance requested for a private repository")
+	}
+}
+
+func TestRetryableFailureRetriedUnlessLanded(t *testing.T) {
+	j, _ := setup(t, env.Env{"NODE_AUTH_TOKEN": "npm_tok_123456"})
+	calls := 0
+	fr := &run.Fake{Handler: func(c run.Cmd) (run.Result, error) {
+		calls++
+		if calls == 1 {
+			return run.Result{Stderr: "npm error code E503\nnpm error 503 Service Unavailable - PUT http://127.0.0.1:9/reg/@s%2fjs - unavailable\n", ExitCode: 1}, nil
+		}
+		return run.Result{}, nil
+	}}
+	var waits []time.Duration
+	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir(), Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+	c, _ := h.Authorize(t.Context(), j)
+	if err := h.Publish(t.Context(), j, c); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || len(waits) != 1 {
+		t.Errorf("calls = %d waits = %v", calls, waits)
+	}
+	// A 4xx is never retried.
+	calls = 0
+	fr.Handler = func(c run.Cmd) (run.Result, error) {
+		calls++
+		return run.Result{Stderr: "npm error code E404\nnpm error 404 Not Found - PUT http://127.0.0.1:9/reg/@s%2fjs - Not found\n", ExitCode: 1}, nil
+	}
+	if err := h.Publish(t.Context(), j, c); err == nil || calls != 1 {
+		t.Errorf("err = %v calls = %d", err, calls)
 	}
 }
