@@ -9,6 +9,9 @@
 set -euo pipefail
 version=${1:?usage: scripts/dist.sh VERSION [OUT_DIR]}
 out=${2:-.}
+# OUT is relative to the caller's directory, not to the repository root.
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 root=$(pwd)
 

@@ -640,3 +640,77 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// scripts/dist.sh with a stand-in `go` that records how it was called: every
+// target is built with the release flags into OUT, and a relative OUT is
+// taken from the caller's directory (not the repository root).
+func TestDistScriptLayout(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	if _, err := exec.LookPath("sha256sum"); err != nil {
+		t.Skip("sha256sum is not installed")
+	}
+	fake := t.TempDir()
+	writeFile(t, filepath.Join(fake, "go"), `#!/usr/bin/env bash
+out=""
+prev=""
+for a in "$@"; do
+  [ "$prev" = "-o" ] && out="$a"
+  prev="$a"
+done
+printf '%s\n' "CGO_ENABLED=$CGO_ENABLED GOOS=$GOOS GOARCH=$GOARCH" "$@" > "$out"
+`)
+	if err := os.Chmod(filepath.Join(fake, "go"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	caller := t.TempDir()
+	script, err := filepath.Abs(filepath.Join(root, "scripts", "dist.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + fake + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + caller}
+	if stdout, stderr, code := run(t, caller, env, "bash", script, "1.2.3", "rel"); code != 0 {
+		t.Fatalf("dist.sh: exit %d\n%s%s", code, stdout, stderr)
+	}
+	out := filepath.Join(caller, "rel")
+	want := map[string]string{
+		"x86_64-unknown-linux-gnu":   "GOOS=linux GOARCH=amd64",
+		"aarch64-unknown-linux-gnu":  "GOOS=linux GOARCH=arm64",
+		"x86_64-unknown-linux-musl":  "GOOS=linux GOARCH=amd64",
+		"aarch64-unknown-linux-musl": "GOOS=linux GOARCH=arm64",
+		"x86_64-apple-darwin":        "GOOS=darwin GOARCH=amd64",
+		"aarch64-apple-darwin":       "GOOS=darwin GOARCH=arm64",
+		"x86_64-pc-windows-msvc":     "GOOS=windows GOARCH=amd64",
+	}
+	sums, err := os.ReadFile(filepath.Join(out, "dist", "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for triple, goenv := range want {
+		name := selfPkg
+		if strings.Contains(triple, "windows") {
+			name += ".exe"
+		}
+		b, err := os.ReadFile(filepath.Join(out, "artifacts", selfPkg+"-"+triple, name))
+		if err != nil {
+			t.Errorf("%s: %v", triple, err)
+			continue
+		}
+		got := string(b)
+		for _, w := range []string{"CGO_ENABLED=0 " + goenv, "-trimpath", "-s -w -buildid= -X github.com/putitoutthere/putitoutthere/internal/cli.Version=1.2.3", "./cmd/putitoutthere"} {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s built with %q, want %q", triple, got, w)
+			}
+		}
+		if !strings.Contains(string(sums), "  "+selfPkg+"-"+triple+strings.TrimPrefix(name, selfPkg)+"\n") {
+			t.Errorf("SHA256SUMS lacks %s:\n%s", triple, sums)
+		}
+	}
+	if !fileExists(filepath.Join(out, "artifacts", selfPkg+"-main", "package.json")) {
+		t.Error("artifacts/putitoutthere-main/package.json is missing")
+	}
+	if fileExists(filepath.Join(root, "rel")) {
+		t.Error("dist.sh wrote a relative OUT under the repository root")
+	}
+}
