@@ -134,16 +134,33 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 				}
 			}
 		}
-		if !ok {
+		publishes := false
+		for _, t := range st.analysis.Targets {
+			if t.Caller().File == running {
+				publishes = true
+			}
+		}
+		switch {
+		case ok:
+		case publishes:
+			// This run publishes, from a workflow the registry was not told about.
 			issues = append(issues, Issue{Code: CodeDeclaredRunningWorkflow, Severity: SevError, File: cfgFile, Line: line,
 				Message: fmt.Sprintf("package `%s`: declares workflow `%s`, but this run is %s (GITHUB_WORKFLOW_REF)", pkg.Name, tp.Workflow, running),
 				Hint:    "run doctor in the declared publish workflow, or fix the declaration"})
+		default:
+			// A check workflow (pull requests, CI) that does not publish: the
+			// registries never see its name, so there is nothing to compare.
+			issues = append(issues, Issue{Code: CodeDeclaredRunningWorkflow, Severity: SevInfo, File: cfgFile, Line: line,
+				Message: fmt.Sprintf("package `%s`: this run is %s, which does not publish; GITHUB_WORKFLOW_REF is compared with the declared `%s` only when doctor runs in a publish workflow", pkg.Name, running, tp.Workflow)})
 		}
 	}
-	failed := false
+	failed, warned := false, false
 	for _, is := range issues {
-		if is.Severity == SevError {
+		switch is.Severity {
+		case SevError:
 			failed = true
+		case SevWarning:
+			warned = true
 		}
 	}
 	what := fmt.Sprintf("workflow `%s`", tp.Workflow)
@@ -156,9 +173,9 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 	switch {
 	case failed:
 		p.add(Fail, fmt.Sprintf("%s: declared %s%s", label(pkg), what, repoNote), issues...)
-	case len(issues) > 0:
+	case warned:
 		p.add(Warn, fmt.Sprintf("%s: declared %s%s", label(pkg), what, repoNote), issues...)
 	default:
-		p.add(Pass, fmt.Sprintf("%s: declared %s matches the local workflow%s", label(pkg), what, repoNote))
+		p.add(Pass, fmt.Sprintf("%s: declared %s matches the local workflow%s", label(pkg), what, repoNote), issues...)
 	}
 }

@@ -546,3 +546,33 @@ func TestRemoteReusableHint(t *testing.T) {
 		t.Fatalf("issues = %+v", is)
 	}
 }
+
+// TestDeclaredRunningWorkflowOnlyFailsInPublishWorkflows: doctor in a pull
+// request check (a workflow that does not publish) must not fail every PR;
+// doctor in a publish workflow the registry was not told about must.
+func TestDeclaredRunningWorkflowOnlyFailsInPublishWorkflows(t *testing.T) {
+	check := "name: check\non: pull_request\njobs:\n  doctor:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npx putitoutthere doctor\n"
+	for _, c := range []struct {
+		running string
+		status  Status
+	}{
+		{"putitoutthere-check.yml", Pass},
+		{"hotfix.yml", Fail},
+	} {
+		t.Run(c.running, func(t *testing.T) {
+			root := writeRepo(t, map[string]string{
+				"putitoutthere.toml":                        crateToml + "\n[package.trust_policy]\nworkflow = \"release.yml\"\n",
+				"crates/my-crate/Cargo.toml":                cargo,
+				".github/workflows/release.yml":             initWorkflow,
+				".github/workflows/hotfix.yml":              initWorkflow,
+				".github/workflows/putitoutthere-check.yml": check,
+			})
+			r := run(t, root, func(o *Options) {
+				o.Env = env.Env{"GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW_REF": "my-org/my-repo/.github/workflows/" + c.running + "@refs/pull/1/merge"}
+			})
+			if got := r.Phase(PhaseDeclared).Status; got != c.status {
+				t.Fatalf("declared phase = %s, want %s\n%s", got, c.status, text(r))
+			}
+		})
+	}
+}
