@@ -89,10 +89,16 @@ func Load(path string) (*Config, error) {
 		return nil, diag.Usage(CodeConfigNotFound, "reading %s", path).Wrap(err)
 	}
 	cfg, err := parse(displayName(path), data)
-	if cfg != nil {
-		cfg.File = path
+	if err != nil {
+		return cfg, err
 	}
-	return cfg, err
+	cfg.File = path
+	// The config sits at the repository root: no package path may leave it,
+	// symlinks included.
+	if err := CheckPathsInRepo(cfg, filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // displayName is path relative to the working directory when it lies under
