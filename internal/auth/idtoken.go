@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/env"
@@ -21,6 +22,11 @@ const (
 	CodeNoIDToken      = "PIOT_OIDC_UNAVAILABLE"
 	CodeIDTokenRequest = "PIOT_OIDC_TOKEN_REQUEST"
 )
+
+// IDTokenTimeout bounds one ID-token request: the callers pass clients
+// without a deadline of their own (http.DefaultClient), and a runtime that
+// never answers must not hang publish or doctor.
+var IDTokenTimeout = 60 * time.Second
 
 // FetchIDToken asks the Actions runtime for a GitHub ID token with audience.
 // The token is registered for redaction before it is returned. A GitHub ID
@@ -37,6 +43,8 @@ func FetchIDToken(ctx context.Context, client *http.Client, e env.Env, audience 
 	q := u.Query()
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
+	ctx, cancel := context.WithTimeout(ctx, IDTokenTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return "", err
