@@ -169,8 +169,9 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			}
 			return ch.File, ch.Hint, nil
 		},
-		Log: app.Err,
-		Now: progressClock(app),
+		Tagged: publish.TaggedFromGit,
+		Log:    app.Err,
+		Now:    progressClock(app),
 	}
 	kinds := map[string]bool{}
 	for _, p := range cfg.Packages {

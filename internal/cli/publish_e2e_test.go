@@ -774,3 +774,35 @@ func TestE2ETimeoutStopsCleanly(t *testing.T) {
 		t.Fatalf("re-run: exit %d %s\n%s", code, statusesOf(doc), stderr)
 	}
 }
+
+func TestE2EReleaseRepairAfterTagPushed(t *testing.T) {
+	w := newWorld(t)
+	// GitHub fails the release of the first package after its tag was pushed.
+	w.gh.Faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/repos/octo-org/octo-repo/releases", Kind: fault.Status, Status: 503, Count: 100})
+	doc, stderr, code := w.publishJSON()
+	if code != 1 || doc.Error == nil || doc.Error.Code != "PIOT_RELEASE_FAILED" {
+		t.Fatalf("exit %d %+v\n%s", code, doc.Error, stderr)
+	}
+	if w.remoteTags() != "core-v0.1.0" {
+		t.Fatalf("tags = %q", w.remoteTags())
+	}
+	w.gh.Faults.Clear()
+	// The re-run's plan no longer holds core (it is tagged), yet its release
+	// is created, once.
+	doc, stderr, code = w.publishJSON()
+	if code != 0 || statusesOf(doc) != "py-core=published js-core=published" {
+		t.Fatalf("re-run: exit %d %s\n%s", code, statusesOf(doc), stderr)
+	}
+	rels := map[string]int{}
+	for _, r := range w.gh.Releases("octo-org/octo-repo") {
+		rels[r.TagName]++
+	}
+	if len(rels) != 3 || rels["core-v0.1.0"] != 1 {
+		t.Errorf("releases = %v", rels)
+	}
+	// Another run at the same commit changes nothing.
+	doc, _, code = w.publishJSON()
+	if code != 0 || doc.Outcome != "nothing-to-release" || len(w.gh.Releases("octo-org/octo-repo")) != 3 {
+		t.Errorf("third run: %d %+v", code, doc)
+	}
+}

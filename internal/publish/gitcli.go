@@ -73,6 +73,19 @@ func (g *GitCLI) CreateAnnotatedTag(ctx context.Context, dir, name, msg, commit 
 	return err
 }
 
+// TagSubject implements Git.
+func (g *GitCLI) TagSubject(ctx context.Context, dir, tag string) (string, error) {
+	out, err := g.git(ctx, dir, "for-each-ref", "--format=%(objecttype)%00%(contents:subject)", "refs/tags/"+tag)
+	if err != nil {
+		return "", err
+	}
+	kind, subj, _ := strings.Cut(strings.TrimSpace(out), "\x00")
+	if kind != "tag" {
+		return "", nil
+	}
+	return subj, nil
+}
+
 // PushTag implements Git.
 func (g *GitCLI) PushTag(ctx context.Context, dir, remote, tag string) error {
 	_, err := g.git(ctx, dir, "push", "--porcelain", remote, "refs/tags/"+tag+":refs/tags/"+tag)

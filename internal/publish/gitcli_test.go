@@ -59,6 +59,13 @@ func TestGitCLI(t *testing.T) {
 	if c, ok, err := g.TagExists(ctx, dir, "x-v0.2.0"); !ok || err != nil || c != head {
 		t.Fatalf("TagExists = %q %v %v", c, ok, err)
 	}
+	if subj, err := g.TagSubject(ctx, dir, "x-v0.2.0"); err != nil || subj != "x 0.2.0" {
+		t.Errorf("TagSubject = %q %v", subj, err)
+	}
+	gitT(t, dir, withID, "tag", "light")
+	if subj, err := g.TagSubject(ctx, dir, "light"); err != nil || subj != "" {
+		t.Errorf("lightweight TagSubject = %q %v", subj, err)
+	}
 	if tagger := gitT(t, dir, withID, "for-each-ref", "--format=%(taggername)", "refs/tags/x-v0.2.0"); tagger != BotName {
 		t.Errorf("tagger = %q", tagger)
 	}

@@ -59,6 +59,9 @@ type Options struct {
 	Git        Git
 	Releases   Releaser // nil: no GitHub Releases (GITHUB_TOKEN/GITHUB_REPOSITORY unset)
 	SetVersion VersionWriter
+	// Tagged reads every package's last release tag reachable from HEAD and
+	// the one before it (release repair); nil disables the repair.
+	Tagged func(ctx context.Context, dir string, cfg *config.Config) (map[string]Tagged, error)
 
 	// Log receives progress lines (stderr).
 	Log io.Writer
@@ -120,7 +123,7 @@ func (r *flow) do(ctx context.Context) error {
 	}
 	if len(p.Releases) == 0 {
 		r.rep.Outcome = "nothing-to-release"
-		return nil
+		return r.repairReleases(ctx, nil)
 	}
 	order, err := TopoOrder(cfg, p.Releases)
 	if err != nil {
@@ -265,6 +268,15 @@ func (r *flow) do(ctx context.Context) error {
 		}
 		if err := r.publishOne(ctx, j, res, published[j.Package.Name]); err != nil {
 			return r.stopped(j, err)
+		}
+	}
+	if !r.o.DryRun {
+		planned := map[string]bool{}
+		for _, j := range r.jobs {
+			planned[j.Package.Name] = true
+		}
+		if err := r.repairReleases(ctx, planned); err != nil {
+			return err
 		}
 	}
 	if r.o.DryRun {
@@ -658,4 +670,47 @@ func asDiag(err error, code, what, hint string) *diag.Error {
 	e := diag.New(code, "%s", what).Wrap(errors.New(secret.Redact(err.Error())))
 	e.Hint = hint
 	return e
+}
+
+// repairReleases creates the GitHub Release of packages a previous run tagged
+// at this commit but died before releasing: they are no longer in the plan,
+// so nothing else would. Only annotated tags whose message is the one publish
+// writes ("{name} {version}") are considered, so tags made by other tools are
+// left alone.
+func (r *flow) repairReleases(ctx context.Context, planned map[string]bool) error {
+	if r.o.Releases == nil || r.o.Tagged == nil || r.o.DryRun || r.o.PreflightOnly {
+		return nil
+	}
+	head := r.head
+	if head == "" {
+		var err error
+		if head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
+			return diag.New(CodeReleaseFailed, "reading HEAD").Wrap(err)
+		}
+	}
+	tagged, err := r.o.Tagged(ctx, r.o.Root, r.o.Config)
+	if err != nil {
+		return diag.New(CodeReleaseFailed, "reading release tags").Wrap(err)
+	}
+	for i := range r.o.Config.Packages {
+		pkg := &r.o.Config.Packages[i]
+		t, ok := tagged[pkg.Name]
+		if !ok || planned[pkg.Name] || t.Commit != head {
+			continue
+		}
+		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
+			continue
+		}
+		notes, err := r.o.Git.SubjectsBetween(ctx, r.o.Root, t.PrevTag, t.Commit)
+		if err != nil {
+			r.warn("%s: reading release notes: %v", pkg.Name, err)
+		}
+		url, err := r.o.Releases.EnsureRelease(ctx, t.Tag, pkg.Name+" "+t.Version, releaseBody(notes), t.Commit)
+		if err != nil {
+			return asDiag(err, CodeReleaseFailed, "ensuring the GitHub Release for "+t.Tag, "re-run to create the release; the version and tag exist")
+		}
+		r.rep.RepairedReleases = append(r.rep.RepairedReleases, url)
+		r.logf("%s: GitHub Release for %s ensured (%s)", pkg.Name, t.Tag, url)
+	}
+	return nil
 }

@@ -111,6 +111,7 @@ func (h *fakeHandler) DryRun(ctx context.Context, j Job) []string {
 
 type fakeGit struct {
 	w        *world
+	subjects map[string]string
 	dirty    []string
 	noOrigin bool
 	pushErr  error
@@ -126,6 +127,10 @@ func (g *fakeGit) TagExists(_ context.Context, _, tag string) (string, bool, err
 func (g *fakeGit) CreateAnnotatedTag(_ context.Context, _, name, msg, commit string) error {
 	g.w.event("tag %s", name)
 	g.w.mu.Lock()
+	if g.subjects == nil {
+		g.subjects = map[string]string{}
+	}
+	g.subjects[name] = msg
 	g.w.tags[name] = commit
 	g.w.mu.Unlock()
 	return nil
@@ -140,6 +145,9 @@ func (g *fakeGit) PushTag(_ context.Context, _, remote, tag string) error {
 func (g *fakeGit) HasRemote(context.Context, string, string) (bool, error) { return !g.noOrigin, nil }
 func (g *fakeGit) SubjectsBetween(_ context.Context, _, from, to string) ([]string, error) {
 	return []string{"feat: thing", "fix: \xff broken utf8"}, nil
+}
+func (g *fakeGit) TagSubject(_ context.Context, _, tag string) (string, error) {
+	return g.subjects[tag], nil
 }
 func (g *fakeGit) Dirty(context.Context, string, []string) ([]string, error) { return g.dirty, nil }
 
@@ -563,5 +571,39 @@ func TestManifestWriteFailure(t *testing.T) {
 	}
 	if len(rep.Packages[1].Notes) == 0 || len(hh.w.has("publish js")) != 0 {
 		t.Errorf("py notes = %v; events = %v", rep.Packages[1].Notes, hh.w.events)
+	}
+}
+
+func TestReleaseRepairForTaggedButUnreleased(t *testing.T) {
+	hh := newHarness(t, nil)
+	// A previous run at this commit tagged core and py, then died before
+	// py's release; js had a tag made by another tool (no repair).
+	hh.git.subjects = map[string]string{"core-v1.0.0": "core 1.0.0", "py-v1.0.0": "py 1.0.0", "js-v1.0.0": "v1"}
+	hh.w.releases["core-v1.0.0"] = "x"
+	hh.opts.Plan = func(context.Context, string, *config.Config) (*plan.Plan, error) { return &plan.Plan{}, nil }
+	hh.opts.Tagged = func(context.Context, string, *config.Config) (map[string]Tagged, error) {
+		return map[string]Tagged{
+			"core": {Tag: "core-v1.0.0", Version: "1.0.0", Commit: "c0ffee0000000000"},
+			"py":   {Tag: "py-v1.0.0", Version: "1.0.0", Commit: "c0ffee0000000000", PrevTag: "py-v0.9.0"},
+			"js":   {Tag: "js-v1.0.0", Version: "1.0.0", Commit: "c0ffee0000000000"},
+		}, nil
+	}
+	rep, err := hh.run(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hh.w.has("release"); !slices.Equal(got, []string{`release py-v1.0.0 "py 1.0.0"`, `release core-v1.0.0 "core 1.0.0"`}) {
+		t.Errorf("releases ensured = %v", got)
+	}
+	if len(rep.RepairedReleases) != 2 || rep.Outcome != "nothing-to-release" {
+		t.Errorf("rep = %+v", rep)
+	}
+	// Tags at another commit are history, not a half-finished run.
+	hh.w.events = nil
+	hh.opts.Tagged = func(context.Context, string, *config.Config) (map[string]Tagged, error) {
+		return map[string]Tagged{"py": {Tag: "py-v1.0.0", Version: "1.0.0", Commit: "0ld"}}, nil
+	}
+	if _, err := hh.run(t); err != nil || len(hh.w.has("release")) != 0 {
+		t.Errorf("err %v events %v", err, hh.w.events)
 	}
 }

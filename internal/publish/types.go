@@ -88,6 +88,9 @@ type Git interface {
 	HasRemote(ctx context.Context, dir, remote string) (bool, error)
 	// SubjectsBetween lists commit subjects in (from, to]; from "" = all history.
 	SubjectsBetween(ctx context.Context, dir, from, to string) ([]string, error)
+	// TagSubject is the first line of an annotated tag's message ("" for a
+	// lightweight tag).
+	TagSubject(ctx context.Context, dir, tag string) (string, error)
 	// Dirty lists changed or untracked paths, leaving out those under ignore
 	// (slash-separated prefixes or exact files).
 	Dirty(ctx context.Context, dir string, ignore []string) ([]string, error)
@@ -97,6 +100,12 @@ type Git interface {
 type Releaser interface {
 	// EnsureRelease returns the URL of the release for tag, creating it when absent.
 	EnsureRelease(ctx context.Context, tag, name, body, commit string) (string, error)
+}
+
+// Tagged is a package's release tag and the one before it.
+type Tagged struct {
+	Tag, Version, Commit string
+	PrevTag              string // "" when it is the first release
 }
 
 // VersionWriter writes a version into a package's manifest and says what it did.
@@ -136,6 +145,9 @@ type Report struct {
 	Outcome   string   `json:"outcome"` // ok | failed | nothing-to-release
 	Packages  []Result `json:"packages"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// RepairedReleases are GitHub Releases created for tags an earlier run
+	// pushed before it died (packages no longer in the plan).
+	RepairedReleases []string `json:"repaired_releases,omitempty"`
 	// Problems are every issue a dry run found (the run fails when non-empty).
 	Problems []string `json:"problems,omitempty"`
 }
