@@ -236,15 +236,37 @@ func (s *logStream) history(ctx context.Context, dir, head string, need []string
 	for _, c := range need {
 		pending[c] = true
 	}
+	maxW := 1 // HEAD is always read: its trailer may be `release: skip`
+	checkAt := offLineCheckAt
+	var countErr error
 	commits, readErr := parseLog(bufio.NewReaderSize(s.pipe, 1<<16), func(c *plan.Commit, n int) bool {
 		if pending[c.SHA] {
 			delete(pending, c.SHA)
 			windows[c.SHA] = n
+			maxW = max(maxW, n)
 		}
-		// Stop once every window is covered; HEAD is always read (its
-		// trailer may be `release: skip`).
-		return len(pending) > 0
+		if len(pending) > 0 && n+1 >= checkAt {
+			// A tag not met after this many commits is probably off the
+			// first-parent line (tagged on a branch merged later), where the
+			// log would run to the root; ask git for its window instead.
+			for _, t := range sortedKeys(pending) {
+				w, err := windowOf(ctx, dir, head, t)
+				if err != nil {
+					countErr = err
+					return false
+				}
+				delete(pending, t)
+				windows[t] = w
+				maxW = max(maxW, w)
+			}
+		}
+		// Stop once every window is covered.
+		return len(pending) > 0 || n+1 < maxW
 	})
+	if countErr != nil {
+		s.abort()
+		return nil, nil, countErr
+	}
 	stopped := readErr == errStop
 	if stopped {
 		s.cancel() // do not let git walk the rest
@@ -263,25 +285,37 @@ func (s *logStream) history(ctx context.Context, dir, head string, need []string
 		// Tags off the first-parent line (on a merged branch): their window is
 		// the first-parent commits not reachable from them.
 		for _, c := range sortedKeys(pending) {
-			out, err := git(ctx, dir, "rev-list", "--first-parent", "--count", head, "^"+c, "--")
+			w, err := windowOf(ctx, dir, head, c)
 			if err != nil {
 				return nil, nil, err
 			}
-			n, err := strconv.Atoi(strings.TrimSpace(string(out)))
-			if err != nil {
-				return nil, nil, fmt.Errorf("git rev-list --count: %q: %w", out, err)
-			}
-			windows[c] = n
+			windows[c] = w
+			maxW = max(maxW, w)
 		}
-	}
-	maxW := 1
-	for _, w := range windows {
-		maxW = max(maxW, w)
 	}
 	if len(commits) > maxW {
 		commits = commits[:maxW]
 	}
 	return commits, windows, nil
+}
+
+// offLineCheckAt is how many first-parent commits the log reads before the
+// windows of tags it has not met are asked of git directly (a variable so
+// tests can lower it).
+var offLineCheckAt = 2000
+
+// windowOf is the number of first-parent commits from head that tag commit
+// c cannot reach.
+func windowOf(ctx context.Context, dir, head, c string) (int, error) {
+	out, err := git(ctx, dir, "rev-list", "--first-parent", "--count", head, "^"+c, "--")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		return 0, fmt.Errorf("git rev-list --count: %q: %w", out, err)
+	}
+	return n, nil
 }
 
 var errStop = errors.New("stop")

@@ -244,6 +244,36 @@ func TestPlanTagOffFirstParentLine(t *testing.T) {
 	}
 }
 
+// TestPlanTagOffFirstParentLineEarlyCheck is the same with the log told to
+// ask git for unmet tags' windows after two commits instead of reading to
+// the root. Not parallel: it changes a package variable.
+func TestPlanTagOffFirstParentLineEarlyCheck(t *testing.T) {
+	old := offLineCheckAt
+	offLineCheckAt = 2
+	t.Cleanup(func() { offLineCheckAt = old })
+	r := newRepo(t)
+	r.commit("init", "a/x", "1")
+	r.commit("old\n\nrelease: major", "a/x", "2")
+	r.git("checkout", "-q", "-b", "rel")
+	r.commit("prep", "a/x", "3")
+	r.git("tag", "a-v1.0.0")
+	r.git("checkout", "-q", "main")
+	r.commit("main work\n\nrelease: minor", "a/y", "1")
+	r.git("merge", "-q", "--no-ff", "rel", "-m", "merge rel")
+	r.commit("fix", "a/z", "1")
+	r.commit("more", "a/w", "1")
+	f, err := ReadFacts(context.Background(), r.dir, pkgs(pk("a", "crates")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := f.Windows[f.LastTags["a"].Commit]; w != 4 || len(f.Commits) != 4 {
+		t.Fatalf("window %d, %d commits read; want 4, 4", w, len(f.Commits))
+	}
+	if got := mustPlan(t, r.dir, pkgs(pk("a", "crates"))); got != "a@1.1.0(minor)" {
+		t.Fatalf("plan = %q", got)
+	}
+}
+
 func TestPlanShallowCloneRefused(t *testing.T) {
 	t.Parallel()
 	src := newRepo(t)
