@@ -46,9 +46,10 @@ func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]T
 
 // ReadFacts gathers what the planner needs with a fixed, small number of git
 // processes: one rev-parse, one for-each-ref, one diff-tree for every
-// distinct last-tag commit at once, one first-parent log (stopped as soon as
-// every window is covered) and, when merges without a trailer are in range,
-// one log of their merged tips.
+// distinct last-tag commit at once, one first-parent log (started before the
+// tags are read, stopped as soon as every window is covered; diff and log run
+// side by side) and, when merges without a trailer are in range, one log of
+// their merged tips.
 func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts, error) {
 	head, err := headAndShallow(ctx, dir)
 	if err != nil {
