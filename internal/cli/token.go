@@ -133,13 +133,8 @@ func printCredentialTable(app *App, creds []token.Credential) {
 // listSecrets returns the registry-shaped secret names of the current repo
 // and its environments. Without a login it sets st.Note and returns no error.
 func listSecrets(ctx context.Context, app *App, st *secretsStatus) ([]token.Credential, error) {
-	owner, repo, ok := token.CurrentRepo(ctx, app.Env, app.Cwd)
-	if !ok {
-		return nil, diag.New(CodeTokenRepoUnknown, "cannot tell which GitHub repository to list secrets of").
-			WithHint("run inside a clone whose `origin` remote is on GitHub, or set GITHUB_REPOSITORY=owner/repo")
-	}
-	full := owner + "/" + repo
-	st.Repository = full
+	// The login comes first: logged out, --secrets is a one-line note
+	// wherever it runs, even outside a GitHub clone.
 	s, err := loadSession(ctx, app)
 	if errors.Is(err, errNotLoggedIn) {
 		st.Note = loginNote
@@ -148,6 +143,13 @@ func listSecrets(ctx context.Context, app *App, st *secretsStatus) ([]token.Cred
 	if err != nil {
 		return nil, err
 	}
+	owner, repo, ok := token.CurrentRepo(ctx, app.Env, app.Cwd)
+	if !ok {
+		return nil, diag.New(CodeTokenRepoUnknown, "cannot tell which GitHub repository to list secrets of").
+			WithHint("run inside a clone whose `origin` remote is on GitHub, or set GITHUB_REPOSITORY=owner/repo")
+	}
+	full := owner + "/" + repo
+	st.Repository = full
 	st.Login = s.User.Login
 	c, tok := s.Client, s.Cred.AccessToken
 	forbidden := func(err error) error {
