@@ -28,6 +28,32 @@ const (
 // never answers must not hang publish or doctor.
 var IDTokenTimeout = 60 * time.Second
 
+// IDTokenAttempts and IDTokenBackoff: how often a transient failure of the
+// ID-token request is tried, and the wait before the n-th retry (n × backoff).
+var (
+	IDTokenAttempts = 3
+	IDTokenBackoff  = time.Second
+)
+
+// requestIDToken is one try, bounded by IDTokenTimeout.
+func requestIDToken(ctx context.Context, client *http.Client, u, requestToken string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, IDTokenTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+requestToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
+
 // FetchIDToken asks the Actions runtime for a GitHub ID token with audience.
 // The token is registered for redaction before it is returned. A GitHub ID
 // token is single-use at PyPI, so callers fetch a fresh one per exchange.
@@ -43,26 +69,32 @@ func FetchIDToken(ctx context.Context, client *http.Client, e env.Env, audience 
 	q := u.Query()
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
-	ctx, cancel := context.WithTimeout(ctx, IDTokenTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+e.Value("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-	req.Header.Set("Accept", "application/json")
 	if client == nil {
 		client = http.DefaultClient
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", diag.New(CodeIDTokenRequest, "requesting a GitHub OIDC token (audience %q)", audience).Wrap(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return "", diag.New(CodeIDTokenRequest, "GitHub refused the OIDC token request (audience %q): HTTP %d %s", audience, resp.StatusCode, secret.Redact(strings.TrimSpace(string(body)))).
-			WithHint("check that the job has `permissions: id-token: write`")
+	// The runtime's token service has bad minutes too (the Actions toolkit
+	// retries it): network errors, 429 and 5xx are tried again, briefly.
+	var body []byte
+	for attempt := 1; ; attempt++ {
+		status, b, err := requestIDToken(ctx, client, u.String(), e.Value("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+		transient := err != nil || status == http.StatusTooManyRequests || status >= 500
+		if transient && attempt < IDTokenAttempts && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Duration(attempt) * IDTokenBackoff):
+			}
+			continue
+		}
+		if err != nil {
+			return "", diag.New(CodeIDTokenRequest, "requesting a GitHub OIDC token (audience %q)", audience).Wrap(err).
+				WithHint("the GitHub Actions token service did not answer in time; re-run the job")
+		}
+		if status != http.StatusOK {
+			return "", diag.New(CodeIDTokenRequest, "GitHub refused the OIDC token request (audience %q): HTTP %d %s", audience, status, secret.Redact(strings.TrimSpace(string(b)))).
+				WithHint("check that the job has `permissions: id-token: write`")
+		}
+		body = b
+		break
 	}
 	var v struct {
 		Value string `json:"value"`

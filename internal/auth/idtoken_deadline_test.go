@@ -25,9 +25,7 @@ func TestFetchIDTokenHasADeadline(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	old := IDTokenTimeout
-	IDTokenTimeout = 200 * time.Millisecond
-	defer func() { IDTokenTimeout = old }()
+	shortRetries(t)
 	e := env.Env{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token-value"}
 	start := time.Now()
 	_, err := FetchIDToken(context.Background(), nil, e, "pypi")
@@ -35,7 +33,43 @@ func TestFetchIDTokenHasADeadline(t *testing.T) {
 		t.Fatalf("took %s", took)
 	}
 	var de *diag.Error
-	if !errors.As(err, &de) || de.Code != CodeIDTokenRequest || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.As(err, &de) || de.Code != CodeIDTokenRequest || !errors.Is(err, context.DeadlineExceeded) || de.Hint == "" {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func shortRetries(t *testing.T) {
+	oldT, oldB := IDTokenTimeout, IDTokenBackoff
+	IDTokenTimeout, IDTokenBackoff = 200*time.Millisecond, time.Millisecond
+	t.Cleanup(func() { IDTokenTimeout, IDTokenBackoff = oldT, oldB })
+}
+
+// TestFetchIDTokenRetriesTransientFailures: 503 and 429 are tried again;
+// 403 (no id-token permission) is not.
+func TestFetchIDTokenRetriesTransientFailures(t *testing.T) {
+	shortRetries(t)
+	var calls int
+	answers := []int{503, 429, 200}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code := answers[calls%len(answers)]
+		calls++
+		w.WriteHeader(code)
+		if code == 200 {
+			w.Write([]byte(`{"value":"header.payload.signature"}`))
+		}
+	}))
+	defer srv.Close()
+	e := env.Env{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-token-value"}
+	tok, err := FetchIDToken(context.Background(), nil, e, "pypi")
+	if err != nil || tok != "header.payload.signature" || calls != 3 {
+		t.Fatalf("tok=%q err=%v calls=%d", tok, err, calls)
+	}
+	calls, answers = 0, []int{403}
+	if _, err := FetchIDToken(context.Background(), nil, e, "pypi"); err == nil || calls != 1 {
+		t.Fatalf("403: err=%v calls=%d", err, calls)
+	}
+	calls, answers = 0, []int{500}
+	if _, err := FetchIDToken(context.Background(), nil, e, "pypi"); err == nil || calls != IDTokenAttempts {
+		t.Fatalf("500s: err=%v calls=%d", err, calls)
 	}
 }
