@@ -31,57 +31,61 @@ type TagInfo struct {
 // be limited to those reachable from HEAD. Packages without a tag are absent
 // from the result.
 func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
-	out := make(map[string]TagInfo, len(cfg.Packages))
-	// Index tags by every text that precedes a run of digits ("p2-v1.2.3"
-	// is filed under "p", "p2-v", "p2-v1.", "p2-v1.2."), so each package only
-	// runs its matcher on tags that start with its own prefix (500 packages x
-	// thousands of tags).
-	byStem := map[string][]int{}
-	for i, t := range tags {
-		for j := 0; j < len(t.Name); j++ {
-			if isDigit(t.Name[j]) && (j == 0 || !isDigit(t.Name[j-1])) {
-				byStem[t.Name[:j]] = append(byStem[t.Name[:j]], i)
-			}
-		}
-	}
+	n := len(cfg.Packages)
+	matchers := make([]*config.TagMatcher, n)
+	// Packages by the literal text before {version} ("pkg-v"): a tag is only
+	// matched against packages whose prefix ends where one of its runs of
+	// digits starts, so 500 packages x thousands of tags stays linear.
+	byPrefix := map[string][]int{}
+	var scanAll []int
 	for i := range cfg.Packages {
-		p := &cfg.Packages[i]
-		m, err := config.TagPattern(p)
+		m, err := config.TagPattern(&cfg.Packages[i])
 		if err != nil {
 			return nil, diag.Usage(config.CodeConfigInvalid, "%s: %v", cfg.File, err)
 		}
-		var best *semver.Version
-		var bestTag Tag
-		consider := func(t Tag) {
-			s, ok := m.Match(t.Name)
-			if !ok {
-				return
-			}
-			v, err := semver.StrictNewVersion(s)
-			if err != nil {
-				return
-			}
-			// Ties (same precedence, e.g. different build metadata) go to the
-			// lexically smaller name so the choice is deterministic.
-			if best == nil || v.GreaterThan(best) || (v.Equal(best) && t.Name < bestTag.Name) {
-				best, bestTag = v, t
-			}
-		}
-		// The literal text before {version}, e.g. "pkg-v".
+		matchers[i] = m
 		prefix, _, _ := strings.Cut(m.Glob(), "*")
 		if prefix != "" && isDigit(prefix[len(prefix)-1]) {
-			// The index cannot help when the version's first digit does not
-			// start a run of digits (e.g. tag_format "{name}{version}", name "h2").
-			for _, t := range tags {
-				consider(t)
-			}
+			// The version's first digit does not start a run of digits (e.g.
+			// tag_format "{name}{version}", name "h2"): try every tag.
+			scanAll = append(scanAll, i)
 		} else {
-			for _, j := range byStem[prefix] {
-				consider(tags[j])
+			byPrefix[prefix] = append(byPrefix[prefix], i)
+		}
+	}
+	best := make([]*semver.Version, n)
+	bestTag := make([]Tag, n)
+	consider := func(i int, t Tag) {
+		s, ok := matchers[i].Match(t.Name)
+		if !ok {
+			return
+		}
+		v, err := semver.StrictNewVersion(s)
+		if err != nil {
+			return
+		}
+		// Ties (same precedence, e.g. different build metadata) go to the
+		// lexically smaller name so the choice is deterministic.
+		if b := best[i]; b == nil || v.GreaterThan(b) || (v.Equal(b) && t.Name < bestTag[i].Name) {
+			best[i], bestTag[i] = v, t
+		}
+	}
+	for _, t := range tags {
+		for j := 0; j < len(t.Name); j++ {
+			if isDigit(t.Name[j]) && (j == 0 || !isDigit(t.Name[j-1])) {
+				for _, i := range byPrefix[t.Name[:j]] {
+					consider(i, t)
+				}
 			}
 		}
-		if best != nil {
-			out[p.Name] = TagInfo{Tag: bestTag.Name, Version: best.Original(), Commit: bestTag.Commit}
+		for _, i := range scanAll {
+			consider(i, t)
+		}
+	}
+	out := make(map[string]TagInfo, n)
+	for i, p := range cfg.Packages {
+		if best[i] != nil {
+			out[p.Name] = TagInfo{Tag: bestTag[i].Name, Version: best[i].Original(), Commit: bestTag[i].Commit}
 		}
 	}
 	return out, nil
