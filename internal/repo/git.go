@@ -99,6 +99,9 @@ func classify(dir string, err error) error {
 		strings.Contains(s, "does not have any commits"), strings.Contains(s, "bad default revision 'HEAD'"):
 		return diag.New(CodeNoCommits, "the repository at %s has no commits yet", dir).Wrap(err).
 			WithHint("commit your work first; the plan compares HEAD with the last release tags")
+	case strings.Contains(s, "diff-merges"):
+		return diag.New(CodeGit, "this git is too old for putitoutthere").Wrap(err).
+			WithHint("install git 2.31 or newer (the plan reads history with --diff-merges=first-parent)")
 	case strings.Contains(s, "dubious ownership"):
 		return diag.New(CodeGit, "git refuses to read %s: dubious ownership", dir).Wrap(err).
 			WithHint("run `git config --global --add safe.directory %s` (in Actions, actions/checkout does this for you)", dir)
