@@ -265,6 +265,21 @@ func runNpxEndToEnd(t *testing.T, triple string, reg func() registry) {
 		t.Errorf("npx putitoutthere plan --bogus: exit %d, want 2 and the flag named\n%s", code, stderr)
 	}
 
+	// npx with nothing installed: it fetches the package into its own cache,
+	// with only this platform's member.
+	fresh := filepath.Join(tmp, "fresh")
+	if err := os.MkdirAll(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code = run(t, fresh, userEnv, "npx", "--yes", selfPkg+"@"+wantVersion, "version")
+	if code != 0 || !strings.Contains(stdout, "putitoutthere "+wantVersion+" ") {
+		t.Errorf("npx --yes putitoutthere@%s version: exit %d\n%s%s", wantVersion, code, stdout, stderr)
+	}
+	cached, _ := filepath.Glob(filepath.Join(user, ".npm", "_npx", "*", "node_modules", selfPkg+"-*"))
+	if len(cached) != 1 || filepath.Base(cached[0]) != selfPkg+"-"+triple {
+		t.Errorf("npx installed platform packages %v, want only %s", cached, selfPkg+"-"+triple)
+	}
+
 	// Without optional dependencies the launcher names the package it lacks.
 	bare := filepath.Join(tmp, "bare")
 	install(t, bare, userEnv, "--omit=optional")
