@@ -31,11 +31,14 @@ func (s step) injector(w *world) *fault.Injector {
 		return &w.pypi.Faults
 	case "npm":
 		return &w.npm.Faults
+	case "GitHub OIDC":
+		return &w.is.Faults
 	}
 	return &w.gh.Faults
 }
 
 var publishSteps = []step{
+	{reg: "GitHub OIDC", name: "ID token", method: http.MethodGet, path: "/_apis/idtoken"},
 	{reg: "crates.io", name: "trust exchange", method: http.MethodPost, path: "/api/v1/trusted_publishing/tokens"},
 	{reg: "crates.io", name: "isPublished", method: http.MethodGet, path: "/api/v1/crates/" + crateName + "/" + planned},
 	{reg: "crates.io", name: "upload", method: http.MethodPut, path: "/api/v1/crates/new",
