@@ -106,7 +106,7 @@ func Run(ctx context.Context, opt Options) *Report {
 			skipped(PhaseDeclared, "trust policy (declared)", "trust-policy"),
 			skipped(PhaseCratesIO, "trust policy (crates.io registry)", "trust-policy"),
 			skipped(PhaseClaims, "trust policy (OIDC claims)", "trust-policy"))
-		r.Note = note
+		r.Note = seedNote
 		return r
 	}
 
@@ -127,10 +127,28 @@ func Run(ctx context.Context, opt Options) *Report {
 		r.Phases = append(r.Phases, deepPhase(ctx, st))
 	}
 	r.Note = note
+	if !anyDeclared(cfg) {
+		r.Note = seedNote
+	}
 	return r
 }
 
-// note is the closing line: what doctor still cannot see.
+// seedNote closes a report when nothing is declared: then doctor indeed
+// compares no names with any registry (the documented wording, verbatim).
+const seedNote = "`doctor` does NOT diff workflow filename or environment name against each registry's trust policy. Renaming the workflow or environment will still break publish with HTTP 400 until the registry registration is updated."
+
+// anyDeclared reports whether some package has a [package.trust_policy].
+func anyDeclared(cfg *config.Config) bool {
+	for _, p := range cfg.Packages {
+		if p.TrustPolicy != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// note is the closing line when trust policies are declared: what doctor
+// compares, and what it still cannot see.
 const note = "`doctor` compares your declared trust policies with the local workflows, with crates.io's registered configs (when CRATES_IO_DOCTOR_TOKEN is set) and, inside Actions, with the OIDC token's claims. It cannot read PyPI's or npm's trusted-publisher settings: for those registries the [package.trust_policy] block is what you say is registered, so after renaming a workflow or environment update the registry's trusted-publisher page too, or publish will still fail with HTTP 400."
 
 func skipped(id, title, prefix string) *Phase {
