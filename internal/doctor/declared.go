@@ -49,17 +49,19 @@ func equalFor(kind, a, b string) bool {
 
 func declaredPhase(st *state) *Phase {
 	p := newPhase(PhaseDeclared, "trust policy (declared)", "trust-policy")
-	any := false
+	if !anyDeclared(st.cfg) {
+		p.add(Neutral, "not declared (no package has a [package.trust_policy] block)")
+		p.finish()
+		return p
+	}
 	for i := range st.cfg.Packages {
 		pkg := &st.cfg.Packages[i]
 		if pkg.TrustPolicy == nil {
+			// Declaration is opt-in per package: say which ones are unchecked.
+			p.add(Neutral, fmt.Sprintf("%s: not declared (no [package.trust_policy] block)", label(pkg)))
 			continue
 		}
-		any = true
 		checkDeclared(st, p, pkg)
-	}
-	if !any {
-		p.add(Neutral, "not declared (no package has a [package.trust_policy] block)")
 	}
 	p.finish()
 	return p
@@ -94,7 +96,15 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 			Message: fmt.Sprintf("package `%s`: declares workflow `%s`, but %s will see %s (%s)", pkg.Name, tp.Workflow, reg, strings.Join(seen, ", "), claimFor(pkg.Kind)),
 			Hint:    fmt.Sprintf("a renamed workflow breaks publish with HTTP 400: rename it back, or update %s's trusted publisher and `trust_policy.workflow` together", reg)})
 	}
-	if match != nil && tp.Environment != "" {
+	envTarget := match
+	if match == nil && len(st.analysis.Targets) == 1 {
+		// One publish job under another name (release.yml renamed): its
+		// environment is still the one the registry will see, so a rename of
+		// both is reported at once.
+		envTarget = st.analysis.Targets[0]
+	}
+	if envTarget != nil && tp.Environment != "" {
+		match := envTarget
 		env := match.Environment()
 		def := match.Defining()
 		switch {
