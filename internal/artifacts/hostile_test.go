@@ -140,8 +140,9 @@ func FuzzReadArchives(f *testing.F) {
 	f.Add(tgzBytes(f, entry{name: "demo-0.1.0/PKG-INFO", flag: tar.TypeReg, body: pkgInfo}, entry{name: "demo-0.1.0/../x", flag: tar.TypeReg}), false)
 	f.Add(tgzBytes(f, entry{name: "package/package.json", flag: tar.TypeReg, body: pkgJSON}, entry{name: "package/l", link: "/", flag: tar.TypeSymlink}), false)
 	f.Add(zipBytes(f, "", [2]string{"demo-0.1.0.dist-info/METADATA", pkgInfo}), true)
+	// One scratch directory for the whole run: the readers take paths.
+	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, asZip bool) {
-		dir := t.TempDir()
 		if asZip {
 			p := filepath.Join(dir, "demo-0.1.0-py3-none-any.whl")
 			os.WriteFile(p, data, 0o644)
