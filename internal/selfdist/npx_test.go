@@ -570,7 +570,9 @@ func verdaccioBin(t *testing.T) string {
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // startVerdaccio runs Verdaccio on a free loopback port with storage in a
-// temp dir and no uplinks (it never reaches the network). The returned
+// temp dir and no uplinks (it never reaches the network), handing out JWT
+// API tokens (the legacy ones re-check the bcrypt password on every
+// request, a second each on a busy machine). The returned
 // function waits until it answers and gives its URL and a new user's token,
 // so the caller builds meanwhile.
 func startVerdaccio(t *testing.T) func() (string, string) {
@@ -593,6 +595,11 @@ packages:
   '**':
     access: $all
     publish: $authenticated
+security:
+  api:
+    jwt:
+      sign:
+        expiresIn: 60m
 web:
   enable: false
 log: { type: stdout, format: pretty, level: warn }
@@ -727,5 +734,37 @@ printf '%s\n' "CGO_ENABLED=$CGO_ENABLED GOOS=$GOOS GOARCH=$GOARCH" "$@" > "$out"
 	}
 	if fileExists(filepath.Join(root, "rel")) {
 		t.Error("dist.sh wrote a relative OUT under the repository root")
+	}
+}
+
+// npm would "auto-correct" a package.json it finds wrong on every publish of
+// the family (the members inherit repository); `npm pkg fix` must find nothing
+// to change.
+func TestNpmPackageNeedsNoFix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs npm")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(root, "npm", selfPkg, "package.json")
+	copyTree(t, src, filepath.Join(dir, "package.json"))
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "npm_config_update_notifier=false"}
+	if stdout, stderr, code := run(t, dir, env, "npm", "pkg", "fix"); code != 0 {
+		t.Fatalf("npm pkg fix: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var before, after map[string]any
+	for p, m := range map[string]*map[string]any{src: &before, filepath.Join(dir, "package.json"): &after} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	if a, b := fmt.Sprint(before), fmt.Sprint(after); a != b {
+		t.Errorf("npm pkg fix changes npm/putitoutthere/package.json:\n was %s\n now %s", a, b)
 	}
 }
