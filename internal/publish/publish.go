@@ -482,6 +482,9 @@ func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) erro
 	}
 	out := *de
 	out.Msg = "nothing was published: " + de.Msg
+	if out.Hint == "" {
+		out.Hint = "nothing was published; fix the cause above (a service that did not answer: just re-run the job)"
+	}
 	for _, e := range errs[1:] {
 		out.Details = append(out.Details, "also refused: "+secret.Redact(firstLine(e.Error())))
 	}

@@ -607,3 +607,12 @@ func TestReleaseRepairForTaggedButUnreleased(t *testing.T) {
 		t.Errorf("err %v events %v", err, hh.w.events)
 	}
 }
+
+func TestAuthorizeFailureWithoutHintGetsOne(t *testing.T) {
+	hh := newHarness(t, nil)
+	hh.h["pypi"].authorizeErr = map[string]error{"py": diag.New("PIOT_OIDC_TOKEN_REQUEST", "requesting a GitHub OIDC token: connection reset")}
+	_, err := hh.run(t)
+	if diag.CodeOf(err) != "PIOT_OIDC_TOKEN_REQUEST" || diag.HintOf(err) == "" {
+		t.Errorf("err = %v hint = %q", err, diag.HintOf(err))
+	}
+}
