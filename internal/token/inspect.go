@@ -164,7 +164,7 @@ func inspectPyPI(r *Report, value string, packages []string) {
 		r.Summary = append(r.Summary, "kind: "+rep.Kind)
 	}
 	if rep.ExpiresAt != nil && r.State == StateValid {
-		r.Summary = append(r.Summary, "expires "+rep.ExpiresAt.UTC().Format(time.RFC3339)+" (in "+rep.ValidFor.Round(time.Second).String()+")")
+		r.Summary = append(r.Summary, "expires "+rep.ExpiresAt.UTC().Format(time.RFC3339)+" (in "+humanDuration(rep.ValidFor)+")")
 	} else if rep.ExpiresAt == nil {
 		r.Summary = append(r.Summary, "no expiry caveat")
 	}
@@ -391,4 +391,18 @@ func inspectCrates(ctx context.Context, e env.Env, r *Report, value string, pack
 		r.Packages = append(r.Packages, v)
 	}
 	return nil
+}
+
+// humanDuration renders a time left the way people say it: days beyond two
+// days, hours and minutes below.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	}
+	return d.Round(time.Second).String()
 }

@@ -246,3 +246,17 @@ func TestCheck(t *testing.T) {
 		t.Fatalf("%+v", cc)
 	}
 }
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		640686*time.Hour + 50*time.Minute: "26695 days",
+		49 * time.Hour:                    "2 days",
+		5*time.Hour + 7*time.Minute:       "5h07m",
+		42 * time.Minute:                  "42m",
+		9 * time.Second:                   "9s",
+	} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
