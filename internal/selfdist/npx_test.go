@@ -140,21 +140,23 @@ func TestNpxEndToEnd(t *testing.T) {
 		t.Cleanup(emu.Close)
 		tok := npmemu.NewToken()
 		emu.AddUser("maintainer", tok)
-		runNpxEndToEnd(t, triple, func() registry {
+		runNpxEndToEnd(t, triple, true, func() registry {
 			return registry{url: emu.URL(), token: tok, versions: func(_ *testing.T, name string) []string { return emu.Versions(name) }}
 		})
 	})
 	t.Run("verdaccio", func(t *testing.T) {
 		t.Parallel()
 		ready := startVerdaccio(t)
-		runNpxEndToEnd(t, triple, func() registry {
+		runNpxEndToEnd(t, triple, false, func() registry {
 			url, tok := ready()
 			return registry{url: url, token: tok, versions: func(t *testing.T, name string) []string { return packumentVersions(t, url, name) }}
 		})
 	})
 }
 
-func runNpxEndToEnd(t *testing.T, triple string, reg func() registry) {
+// runNpxEndToEnd publishes the family to reg and uses it as a user would;
+// global adds `npm install -g` (one registry is enough for that layout).
+func runNpxEndToEnd(t *testing.T, triple string, global bool, reg func() registry) {
 	bin := buildHost(t)
 	repo, origin := selfRepo(t)
 	tmp := t.TempDir()
@@ -278,6 +280,19 @@ func runNpxEndToEnd(t *testing.T, triple string, reg func() registry) {
 	cached, _ := filepath.Glob(filepath.Join(user, ".npm", "_npx", "*", "node_modules", selfPkg+"-*"))
 	if len(cached) != 1 || filepath.Base(cached[0]) != selfPkg+"-"+triple {
 		t.Errorf("npx installed platform packages %v, want only %s", cached, selfPkg+"-"+triple)
+	}
+
+	// A global install nests the member under the top-level package; the
+	// launcher resolves it from there.
+	if global {
+		prefix := filepath.Join(tmp, "global")
+		if stdout, stderr, code := run(t, tmp, userEnv, "npm", "install", "-g", "--prefix", prefix, selfPkg+"@"+wantVersion, "--no-audit", "--no-fund"); code != 0 {
+			t.Fatalf("npm install -g: exit %d\n%s%s", code, stdout, stderr)
+		}
+		stdout, stderr, code = run(t, tmp, userEnv, filepath.Join(prefix, "bin", selfPkg), "version")
+		if code != 0 || !strings.Contains(stdout, "putitoutthere "+wantVersion+" ") {
+			t.Errorf("global putitoutthere version: exit %d\n%s%s", code, stdout, stderr)
+		}
 	}
 
 	// Without optional dependencies the launcher names the package it lacks.
