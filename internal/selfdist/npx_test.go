@@ -298,10 +298,10 @@ func runNpxEndToEnd(t *testing.T, triple string, global bool, reg func() registr
 	// Without optional dependencies the launcher names the package it lacks.
 	bare := filepath.Join(tmp, "bare")
 	install(t, bare, userEnv, "--omit=optional")
-	stdout, stderr, code = run(t, bare, userEnv, "npx", "--no-install", selfPkg, "version")
+	stdout, stderr, code = run(t, bare, userEnv, filepath.Join(bare, "node_modules", ".bin", selfPkg), "version")
 	want := "the platform package " + selfPkg + "-" + triple + " is not installed"
 	if code != 1 || !strings.Contains(stderr, want) {
-		t.Errorf("npx putitoutthere version without optional deps: exit %d, want 1 and %q in\n%s%s", code, want, stdout, stderr)
+		t.Errorf("putitoutthere version without optional deps: exit %d, want 1 and %q in\n%s%s", code, want, stdout, stderr)
 	}
 }
 
