@@ -86,7 +86,16 @@ func Load(path string) (*Config, error) {
 			return nil, diag.Usage(CodeConfigNotFound, "no config file at %s", path).
 				WithHint("run `putitoutthere init` to write one, or pass --config PATH")
 		}
-		return nil, diag.Usage(CodeConfigNotFound, "reading %s", path).Wrap(err)
+		if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+			return nil, diag.Usage(CodeConfigNotFound, "%s is a directory, not a config file", path).
+				WithHint("pass --config the path of putitoutthere.toml itself (e.g. --config %s)", filepath.Join(path, FileName))
+		}
+		if os.IsPermission(err) {
+			return nil, diag.Usage(CodeConfigNotFound, "cannot read %s: permission denied", path).
+				WithHint("make the file readable by the user running putitoutthere")
+		}
+		return nil, diag.Usage(CodeConfigNotFound, "reading %s", path).Wrap(err).
+			WithHint("check that %s is a readable file", path)
 	}
 	cfg, err := parse(displayName(path), data)
 	if err != nil {

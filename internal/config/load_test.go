@@ -84,3 +84,15 @@ func TestTestdata(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadDirectoryIsClearError(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	var de *diag.Error
+	if !errors.As(err, &de) || de.Code != CodeConfigNotFound || de.Exit != diag.ExitUsage {
+		t.Fatalf("err = %#v, want %s with exit 2", err, CodeConfigNotFound)
+	}
+	if strings.Contains(err.Error(), "read "+dir) || !strings.Contains(err.Error(), "is a directory, not a config file") || de.Hint == "" {
+		t.Errorf("message %q / hint %q: want a plain sentence and a hint, not Go's read error", err, de.Hint)
+	}
+}
