@@ -40,7 +40,8 @@ Existing files are left alone unless --force is given.`,
 			opt := initcmd.Options{Root: root, Force: force}
 			if cmd.Flags().Changed("cadence") {
 				if cadence != config.CadenceImmediate && cadence != config.CadenceScheduled {
-					return diag.Usage(diag.CodeUsage, "--cadence %q: must be immediate or scheduled", cadence)
+					return diag.Usage(diag.CodeUsage, "--cadence %q: must be immediate or scheduled", cadence).
+						WithHint("immediate releases on every push to main; scheduled on a cron (e.g. --cadence scheduled)")
 				}
 				opt.Cadence = cadence
 			}

@@ -166,7 +166,8 @@ func listSecrets(ctx context.Context, app *App, st *secretsStatus) ([]token.Cred
 		case isTransient(err):
 			return unreachable(c, err)
 		}
-		return diag.New(CodeGitHubUnreachable, "listing the secrets of %s failed", full).Wrap(err)
+		return diag.New(CodeGitHubUnreachable, "listing the secrets of %s failed", full).Wrap(err).
+			WithHint("re-run `putitoutthere token list --secrets`; the env rows above are complete")
 	}
 	var rows []token.Credential
 	secrets, err := c.RepoSecrets(ctx, tok, owner, repo)
@@ -215,14 +216,16 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 	switch registry {
 	case "", token.Crates, token.PyPI, token.NPM:
 	default:
-		return diag.Usage(CodeTokenRegistryUnknown, "--registry %q: want crates, pypi or npm", registry)
+		return diag.Usage(CodeTokenRegistryUnknown, "--registry %q: want crates, pypi or npm", registry).
+			WithHint("pass --registry crates|pypi|npm, or leave it out to detect the registry from the token")
 	}
 	var targets []inspectTarget
 	if given {
 		if value == "-" {
 			b, err := io.ReadAll(io.LimitReader(app.In, 64<<10))
 			if err != nil {
-				return diag.Usage(diag.CodeUsage, "reading the token from stdin").Wrap(err)
+				return diag.Usage(diag.CodeUsage, "reading the token from stdin").Wrap(err).
+					WithHint("pipe the token in (`... | putitoutthere token inspect --token -`), or set it in the registry's variable")
 			}
 			value = strings.TrimSpace(string(b))
 		}
