@@ -93,6 +93,7 @@ type flow struct {
 	jobs  []Job
 	creds map[string]*Credential // by package name
 	head  string
+	locks []func(context.Context) error // release functions of the locks held
 }
 
 func (r *flow) logf(format string, a ...any) {
@@ -258,6 +259,12 @@ func (r *flow) do(ctx context.Context) error {
 		if r.head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
 			return diag.New(CodeTagFailed, "reading HEAD").Wrap(err)
 		}
+		// Two runs of the same plan must not both upload: take each
+		// version's lock on origin before the first upload.
+		if err := r.lockAll(ctx, published); err != nil {
+			return err
+		}
+		defer r.unlockAll(context.WithoutCancel(ctx))
 	}
 	// 5. Publish in dependency order; the first failure stops the run.
 	for i, j := range r.jobs {

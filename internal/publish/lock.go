@@ -1,0 +1,202 @@
+package publish
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+)
+
+// CodeLocked: another publish of the same version holds the lock.
+const CodeLocked = "PIOT_PUBLISH_LOCKED"
+
+// LockRefPrefix is where release locks live on the remote. Two runs of the
+// same plan (two pushes to main in quick succession) race for
+// refs/putitoutthere/locks/<tag>; the push that creates it wins, the other
+// stops before uploading anything.
+const LockRefPrefix = "refs/putitoutthere/locks/"
+
+// LockTTL is how old a lock must be before a later run may take it over: a
+// run killed between taking the lock and releasing it (a cancelled job)
+// must not block releases forever.
+var LockTTL = 30 * time.Minute
+
+// Locker is implemented by Git implementations that can take a remote lock
+// (GitCLI). Fakes without it publish unlocked.
+type Locker interface {
+	// Lock creates ref on remote atomically; it fails with *LockHeldError
+	// when another run holds it. release deletes it.
+	Lock(ctx context.Context, dir, remote, ref, note string) (release func(context.Context) error, err error)
+}
+
+// LockHeldError says who holds a lock.
+type LockHeldError struct {
+	Ref   string
+	Owner string // the holder's note (run id, time)
+	Since time.Time
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("%s is held by %s (since %s)", e.Ref, e.Owner, e.Since.UTC().Format(time.RFC3339))
+}
+
+// lockNote identifies this run in the lock object.
+func lockNote(e interface{ Value(string) string }, now time.Time) string {
+	run := e.Value("GITHUB_RUN_ID")
+	if run == "" {
+		run = "local"
+	}
+	if a := e.Value("GITHUB_RUN_ATTEMPT"); a != "" {
+		run += "/" + a
+	}
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	return fmt.Sprintf("run %s\ntime %d\nnonce %s\n", run, now.Unix(), hex.EncodeToString(nonce))
+}
+
+func parseLockNote(body string) (runID string, since time.Time) {
+	for _, l := range strings.Split(body, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
+		switch k {
+		case "run":
+			runID = v
+		case "time":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				since = time.Unix(n, 0)
+			}
+		}
+	}
+	return runID, since
+}
+
+// Lock implements Locker with a unique annotated tag object pushed to ref
+// with --force-with-lease=ref: (create only). A stale lock (older than
+// LockTTL, or left by an earlier attempt of this same workflow run) is taken
+// over with a lease on its exact value, so two runs cannot both take it.
+func (g *GitCLI) Lock(ctx context.Context, dir, remote, ref, note string) (func(context.Context) error, error) {
+	head, err := g.HeadCommit(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := g.mktag(ctx, dir, head, note)
+	if err != nil {
+		return nil, fmt.Errorf("creating the lock object: %w", err)
+	}
+	release := func(ctx context.Context) error {
+		_, err := g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":"+obj, remote, ":"+ref)
+		return err
+	}
+	_, err = g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":", remote, obj+":"+ref)
+	if err == nil {
+		return release, nil
+	}
+	// Who holds it?
+	held, herr := g.remoteLock(ctx, dir, remote, ref)
+	if herr != nil || held == nil {
+		return nil, err // not a lease failure we can explain: report git's own words
+	}
+	myRun, _ := parseLockNote(note)
+	runBase := func(s string) string { b, _, _ := strings.Cut(s, "/"); return b }
+	stale := time.Since(held.since) > LockTTL || (myRun != "local" && runBase(held.run) == runBase(myRun))
+	if !stale {
+		return nil, &LockHeldError{Ref: ref, Owner: "run " + held.run, Since: held.since}
+	}
+	if _, err := g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":"+held.obj, remote, obj+":"+ref); err != nil {
+		return nil, &LockHeldError{Ref: ref, Owner: "another run (it took over a stale lock first)", Since: time.Now()}
+	}
+	return release, nil
+}
+
+type remoteLockInfo struct {
+	obj   string
+	run   string
+	since time.Time
+}
+
+func (g *GitCLI) remoteLock(ctx context.Context, dir, remote, ref string) (*remoteLockInfo, error) {
+	out, err := g.git(ctx, dir, "ls-remote", remote, ref)
+	if err != nil {
+		return nil, err
+	}
+	obj, _, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	if obj == "" {
+		return nil, nil
+	}
+	local := "refs/putitoutthere/seen-locks/" + strings.TrimPrefix(ref, LockRefPrefix)
+	if _, err := g.git(ctx, dir, "fetch", "--no-tags", "--quiet", remote, "+"+ref+":"+local); err != nil {
+		return nil, err
+	}
+	body, err := g.git(ctx, dir, "cat-file", "tag", obj)
+	if err != nil {
+		return nil, err
+	}
+	_, msg, _ := strings.Cut(body, "\n\n")
+	runID, since := parseLockNote(msg)
+	_, _ = g.git(ctx, dir, "update-ref", "-d", local)
+	return &remoteLockInfo{obj: obj, run: runID, since: since}, nil
+}
+
+// mktag writes an annotated tag object for commit with note as its message.
+func (g *GitCLI) mktag(ctx context.Context, dir, commit, note string) (string, error) {
+	ident := BotName + " <" + BotEmail + ">"
+	if out, err := g.git(ctx, dir, "var", "GIT_COMMITTER_IDENT"); err == nil {
+		// "Name <email> 1700000000 +0000": keep name and email.
+		if i := strings.LastIndex(strings.TrimSpace(out), ">"); i > 0 {
+			ident = strings.TrimSpace(out)[:i+1]
+		}
+	}
+	body := fmt.Sprintf("object %s\ntype commit\ntag putitoutthere-lock\ntagger %s %d +0000\n\n%s", commit, ident, time.Now().Unix(), note)
+	res, err := g.Runner.Run(ctx, run.Cmd{Dir: dir, Name: "git", Args: []string{"mktag"}, Stdin: strings.NewReader(body)})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(res.Stdout), nil
+}
+
+// lockAll takes the lock for every package this run will upload. On any
+// failure it releases what it took and says who holds the lock.
+func (r *flow) lockAll(ctx context.Context, published map[string]bool) error {
+	l, ok := r.o.Git.(Locker)
+	if !ok {
+		return nil
+	}
+	if has, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil || !has {
+		return nil // no remote: nothing to race with (publish warns about the push)
+	}
+	note := lockNote(r.o.Env, time.Now())
+	for _, j := range r.jobs {
+		if published[j.Package.Name] {
+			continue
+		}
+		ref := LockRefPrefix + j.Release.Tag
+		release, err := l.Lock(ctx, r.o.Root, "origin", ref, note)
+		if err != nil {
+			r.unlockAll(context.WithoutCancel(ctx))
+			var held *LockHeldError
+			if errors.As(err, &held) {
+				return diag.New(CodeLocked, "another publish of %s %s is in progress (%s); nothing was published by this run", j.Package.Name, j.Version(), held.Error()).
+					WithHint("let that run finish: it publishes and tags this version. If it died, re-run after %s, or delete the lock: git push origin :%s", LockTTL, ref)
+			}
+			r.warn("could not take the release lock %s on origin (%v); publishing without it", ref, err)
+			return nil
+		}
+		r.locks = append(r.locks, release)
+	}
+	return nil
+}
+
+func (r *flow) unlockAll(ctx context.Context) {
+	for _, release := range r.locks {
+		if err := release(ctx); err != nil {
+			r.warn("could not release a release lock on origin: %v", err)
+		}
+	}
+	r.locks = nil
+}
