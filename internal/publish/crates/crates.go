@@ -5,6 +5,7 @@ package crates
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -89,12 +90,21 @@ func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Creden
 	if j.Auth.Method == auth.MethodToken {
 		return &publish.Credential{Method: auth.MethodToken, EnvName: j.Auth.EnvName, Token: j.Env.Value(j.Auth.EnvName)}, nil
 	}
-	idt, err := h.IDToken(ctx, cratesio.Audience)
-	if err != nil {
-		return nil, err
+	var idt, tok string
+	var err error
+	// An exchange whose answer was lost (the connection dropped after crates.io
+	// minted the token) is retried by the HTTP client with the same ID token,
+	// which crates.io then refuses as reused: one more exchange with a fresh
+	// ID token settles it. The lost token expires by itself within 30 minutes.
+	for attempt := 0; attempt < 2; attempt++ {
+		if idt, err = h.IDToken(ctx, cratesio.Audience); err != nil {
+			return nil, err
+		}
+		h.mask(idt)
+		if tok, err = h.Client.ExchangeToken(ctx, idt); !errors.Is(err, cratesio.ErrJWTReused) {
+			break
+		}
 	}
-	h.mask(idt)
-	tok, err := h.Client.ExchangeToken(ctx, idt)
 	if err != nil {
 		return nil, publish.Refusal(err, CodeTrustRefused, "crates.io", idt, publish.WorkflowClaimCaller,
 			h.Client.BaseURL()+"/crates/"+j.Name()+"/settings (Trusted Publishing)",
