@@ -7,6 +7,7 @@ package pypi
 import (
 	"context"
 	"fmt"
+	pypireg "github.com/putitoutthere/putitoutthere/internal/registry/pypi"
 	"net/url"
 	"path/filepath"
 	"slices"
@@ -145,12 +146,20 @@ func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Creden
 	if err != nil {
 		return nil, err
 	}
-	idt, err := h.IDToken(ctx, aud)
-	if err != nil {
-		return nil, err
+	var idt, tok string
+	var exp time.Time
+	// A GitHub ID token is single-use at PyPI. If the mint's answer was lost
+	// and the HTTP retry re-sent the same one, PyPI says invalid-reuse-token:
+	// one more mint with a fresh ID token settles it.
+	for attempt := 0; attempt < 2; attempt++ {
+		if idt, err = h.IDToken(ctx, aud); err != nil {
+			return nil, err
+		}
+		h.mask(idt)
+		if tok, exp, err = h.Client.MintToken(ctx, idt); diag.CodeOf(err) != pypireg.CodeInvalidReuseToken {
+			break
+		}
 	}
-	h.mask(idt)
-	tok, exp, err := h.Client.MintToken(ctx, idt)
 	if err != nil {
 		fallback := "PYPI_API_TOKEN is not set"
 		if j.Auth.Fallback != "" {
