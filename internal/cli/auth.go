@@ -96,6 +96,13 @@ func unreachable(c *gh.Client, err error) error {
 		WithHint("this looks transient (network or a GitHub outage); the stored credential was kept, try again later")
 }
 
+// loginUnreachable is unreachable for `auth login`, where no credential
+// exists yet to be kept: nothing was stored, so the fix is to log in again.
+func loginUnreachable(url string, err error) error {
+	return diag.New(CodeGitHubUnreachable, "could not reach GitHub (%s)", hostOf(url)).Wrap(err).
+		WithHint("this looks transient (network or a GitHub outage); nothing was stored, run `putitoutthere auth login` again later")
+}
+
 // rateLimited turns a GitHub rate-limit answer into its error, or returns nil.
 func rateLimited(err error) error {
 	ok, reset := gh.IsRateLimited(err)
@@ -127,7 +134,7 @@ func authLogin(ctx context.Context, app *App) error {
 			return diag.New(CodeAuthDeviceFlow, "GitHub refused to start the device flow for the putitoutthere-cli App at %s", hostOf(c.ServerURL)).Wrap(err).
 				WithHint("check GITHUB_SERVER_URL points at github.com (or your GitHub Enterprise host where the App is installed)")
 		}
-		return unreachable(c, err)
+		return loginUnreachable(c.ServerURL, err)
 	}
 	fmt.Fprintf(app.Err, "First copy your one-time code: %s\n", dc.UserCode)
 	fmt.Fprintf(app.Err, "Then open %s in a browser and enter it.\n", dc.VerificationURI)
@@ -148,11 +155,11 @@ func authLogin(ctx context.Context, app *App) error {
 			return diag.New(CodeAuthDeviceFlow, "GitHub refused the login").Wrap(err).
 				WithHint("run `putitoutthere auth login` again; if it keeps failing, GitHub's error code above says why")
 		}
-		return unreachable(c, err)
+		return loginUnreachable(c.ServerURL, err)
 	}
 	u, err := c.User(ctx, tok.AccessToken)
 	if err != nil {
-		return unreachable(c, err)
+		return loginUnreachable(c.APIURL, err)
 	}
 	cred := &authstore.Credential{
 		Login: u.Login, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken,

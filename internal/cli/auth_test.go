@@ -187,6 +187,11 @@ func TestAuthLoginUnreachable(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "could not reach GitHub") || !strings.Contains(errs, CodeGitHubUnreachable) {
 		t.Fatalf("exit %d\n%s", code, errs)
 	}
+	// Nothing was stored before the failure, so the hint cannot promise a
+	// kept credential.
+	if strings.Contains(errs, "credential was kept") || !strings.Contains(errs, "nothing was stored") {
+		t.Errorf("login hint:\n%s", errs)
+	}
 }
 
 func TestAuthStatusRefreshesExpiringToken(t *testing.T) {
