@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
