@@ -17,11 +17,13 @@ import (
 func CheckPathsInRepo(cfg *Config, repoRoot string) error {
 	root, err := filepath.EvalSymlinks(repoRoot)
 	if err != nil {
-		return diag.Usage(CodeConfigPathEscape, "resolving repository root %s", repoRoot).Wrap(err)
+		return diag.Usage(CodeConfigPathEscape, "resolving repository root %s", repoRoot).Wrap(err).
+			WithHint("run from a readable checkout, or pass --config with the path of putitoutthere.toml at its root")
 	}
 	root, err = filepath.Abs(root)
 	if err != nil {
-		return diag.Usage(CodeConfigPathEscape, "resolving repository root %s", repoRoot).Wrap(err)
+		return diag.Usage(CodeConfigPathEscape, "resolving repository root %s", repoRoot).Wrap(err).
+			WithHint("run from a readable checkout, or pass --config with the path of putitoutthere.toml at its root")
 	}
 	var ps []Problem
 	check := func(p *Package, key, rel string) {
