@@ -63,8 +63,8 @@ func Refusal(err error, code, registry, idToken, workflowClaim, comparePage, fal
 	// the details rather than being appended after the last one.
 	var answer []string
 	if de.Err != nil {
-		if txt := de.Err.Error(); txt != "" && !strings.Contains(de.Msg, txt) {
-			answer = []string{"registry answer: " + firstLineOf(txt)}
+		if txt := firstLineOf(de.Err.Error()); txt != "" && !strings.Contains(de.Msg, answerText(txt)) {
+			answer = []string{"registry answer: " + txt}
 		}
 		de.Err = quiet{de.Err}
 	}
@@ -90,4 +90,15 @@ func (q quiet) Unwrap() error { return q.err }
 func firstLineOf(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// answerText is what a registry said, without the "… HTTP 400: " lead-in, so
+// an answer the message already quotes is not printed a second time.
+func answerText(s string) string {
+	if i := strings.LastIndex(s, "HTTP "); i >= 0 {
+		if _, rest, ok := strings.Cut(s[i:], ": "); ok && rest != "" {
+			return rest
+		}
+	}
+	return s
 }

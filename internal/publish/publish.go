@@ -455,6 +455,7 @@ func bootstrapStep(j Job) string {
 func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) error {
 	r.creds = map[string]*Credential{}
 	var errs []error
+	var refused []string // package of each error in errs
 	for i, j := range r.jobs {
 		if published[j.Package.Name] {
 			continue
@@ -464,6 +465,7 @@ func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) erro
 		if err != nil {
 			r.rep.Packages[i].Error, r.rep.Packages[i].Code = secret.Redact(err.Error()), diag.CodeOf(err)
 			errs = append(errs, err)
+			refused = append(refused, j.Package.Name)
 			continue
 		}
 		r.creds[j.Package.Name] = c
@@ -488,12 +490,15 @@ func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) erro
 		de = diag.New(CodeTrustRefusedGeneric, "authenticating").Wrap(first)
 	}
 	out := *de
-	out.Msg = "nothing was published: " + de.Msg
+	out.Msg = "nothing was published: " + refused[0] + ": " + de.Msg
 	if out.Hint == "" {
 		out.Hint = "nothing was published; fix the cause above (a service that did not answer: just re-run the job)"
 	}
-	for _, e := range errs[1:] {
-		out.Details = append(out.Details, "also refused: "+secret.Redact(firstLine(e.Error())))
+	// Each further refusal once, named by its package: two packages on one
+	// registry are usually refused with the very same words.
+	out.Details = append([]string(nil), de.Details...)
+	for i, e := range errs[1:] {
+		out.Details = append(out.Details, "also refused: "+refused[i+1]+": "+secret.Redact(firstLine(e.Error())))
 	}
 	return &out
 }

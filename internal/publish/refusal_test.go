@@ -1,0 +1,65 @@
+package publish
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/putitoutthere/putitoutthere/internal/diag"
+)
+
+// Two packages refused by one registry in the same words: each refusal is
+// named by its package and printed once, the first one not again as "also".
+func TestCombinedRefusalNamesEachPackageOnce(t *testing.T) {
+	hh := newHarness(t, nil)
+	same := "PyPI refused the token exchange (invalid-publisher): valid token, but no corresponding publisher"
+	hh.h["crates"].authorizeErr = map[string]error{"core": diag.New("PIOT_CRATES_TRUST_REFUSED", "crates.io refused the exchange (HTTP 400): wrong workflow")}
+	hh.h["pypi"].authorizeErr = map[string]error{"py": diag.New("PIOT_PYPI_TRUST_REFUSED", "%s", same)}
+	hh.h["npm"].authorizeErr = map[string]error{"js": diag.New("PIOT_PYPI_TRUST_REFUSED", "%s", same)}
+	_, err := hh.run(t)
+	var de *diag.Error
+	if !errors.As(err, &de) {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasPrefix(de.Msg, "nothing was published: core: crates.io refused") {
+		t.Errorf("msg = %q", de.Msg)
+	}
+	want := []string{"also refused: py: " + same, "also refused: js: " + same}
+	var got []string
+	for _, d := range de.Details {
+		if strings.HasPrefix(d, "also refused") {
+			got = append(got, d)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("also-refused lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+type answerErr string
+
+func (a answerErr) Error() string { return string(a) }
+
+// The registry's answer is listed as a detail only when the message does not
+// already quote it.
+func TestRefusalDoesNotRepeatTheRegistryAnswer(t *testing.T) {
+	ans := answerErr("crates.io answered HTTP 400: The Trusted Publishing config does not match `patch-release.yml`")
+	e := diag.New("PIOT_CRATES_TRUST_REFUSED", "crates.io refused the trusted-publishing token exchange (HTTP 400): The Trusted Publishing config does not match `patch-release.yml`").Wrap(ans)
+	got := Refusal(e, "PIOT_CRATES_TRUST_REFUSED", "crates.io", "", WorkflowClaimCaller, "page", "fallback")
+	for _, d := range got.Details {
+		if strings.HasPrefix(d, "registry answer:") {
+			t.Errorf("answer repeated: %q", d)
+		}
+	}
+	if strings.Count(got.Error(), "does not match") != 1 {
+		t.Errorf("Error() repeats the answer:\n%s", got.Error())
+	}
+
+	// A body the message does not quote (the raw answer, with its URL) stays.
+	raw := answerErr("POST http://127.0.0.1:1/_/oidc/mint-token: HTTP 422: {\"errors\":[]}")
+	e = diag.New("PIOT_PYPI_TRUST_REFUSED", "PyPI refused the token exchange").Wrap(raw)
+	got = Refusal(e, "PIOT_PYPI_TRUST_REFUSED", "PyPI", "", WorkflowClaimJob, "page", "fallback")
+	if len(got.Details) == 0 || got.Details[0] != "registry answer: "+string(raw) {
+		t.Errorf("details = %q", got.Details)
+	}
+}
