@@ -334,5 +334,3 @@ func allowedFor(tool, name string, m canaryMode, e env.Env) bool {
 	}
 	return false
 }
-
-

@@ -110,12 +110,7 @@ type row struct {
 // publish flow (tracked in docs/reliability.md, "Known gaps"). They are
 // reported in the table as KNOWN and do not fail the suite; a known scenario
 // that starts passing is logged so it can be removed from this list.
-var knownFaults = map[string]string{
-	"GitHub/release/hang":              "a run that dies after pushing a tag but before its GitHub Release leaves the release missing for good: the re-run's plan skips the tagged package, so nothing creates the release",
-	"GitHub/release/unseen-error-body": "a run that dies after pushing a tag but before its GitHub Release leaves the release missing for good: the re-run's plan skips the tagged package, so nothing creates the release",
-	"PyPI/upload/SIGKILL":              "a re-run after a partial PyPI upload (wheel landed, sdist not) uploads the wheel again instead of only the missing files",
-	"npm/upload/drop-after-landing":    "npm-cli retries a publish PUT whose answer was lost; the registry refuses the second attempt (E403 cannot publish over) and publish settles it by reading the registry — the duplicate attempt comes from npm's own fetch retries",
-}
+var knownFaults = map[string]string{}
 
 func scenarios() []scenario {
 	var out []scenario
@@ -150,11 +145,15 @@ func scenarios() []scenario {
 	}
 	// The tag push: refused once by origin, and killed while origin holds it.
 	out = append(out, scenario{reg: "git", step: "tag push", fault: "rejected",
-		inject:  func(w *world) { w.hook("pre-receive", "if [ ! -f %[1]s/rejected ]; then touch %[1]s/rejected; echo 'zx81: tag pushes are frozen' >&2; exit 1; fi\n") },
+		inject: func(w *world) {
+			w.hook("pre-receive", "if [ ! -f %[1]s/rejected ]; then touch %[1]s/rejected; echo 'zx81: tag pushes are frozen' >&2; exit 1; fi\n")
+		},
 		cleanup: func(w *world) { w.unhook("pre-receive") },
 	})
 	out = append(out, scenario{reg: "git", step: "tag push", fault: "SIGKILL",
-		inject:  func(w *world) { w.hook("pre-receive", "touch %[1]s/entered; while [ ! -f %[1]s/go ]; do sleep 0.05; done\n") },
+		inject: func(w *world) {
+			w.hook("pre-receive", "touch %[1]s/entered; while [ ! -f %[1]s/go ]; do sleep 0.05; done\n")
+		},
 		kill:    func(w *world) bool { _, err := os.Stat(filepath.Join(w.origin, "entered")); return err == nil },
 		cleanup: func(w *world) { writeFile(w.t, filepath.Join(w.origin, "go"), ""); w.unhook("pre-receive") },
 	})
