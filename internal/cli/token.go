@@ -208,6 +208,7 @@ type inspectError struct {
 	Source  string `json:"source"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
 }
 
 type inspectTarget struct{ source, value, registry string }
@@ -280,6 +281,14 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 			} else if c := diag.CodeOf(err); c != diag.CodeInternal {
 				ie.Code = c
 			}
+			ie.Hint = diag.HintOf(err)
+			switch {
+			case ie.Code == CodeTokenRegistryUnknown:
+				ie.Hint = "pass --registry crates|pypi|npm"
+			case ie.Hint == "":
+				// The registry did not answer: nothing is known about the token yet.
+				ie.Hint = "the registry did not answer; re-run later (PUTITOUTTHERE_NPM_REGISTRY / PUTITOUTTHERE_CRATES_IO_URL point at another registry)"
+			}
 			res.Errors = append(res.Errors, ie)
 			if rep == nil {
 				continue
@@ -332,8 +341,8 @@ func printInspect(app *App, res inspectResult) {
 	}
 	for _, e := range res.Errors {
 		fmt.Fprintf(app.Err, "error: %s: %s [%s]\n", e.Source, e.Message, e.Code)
-		if e.Code == CodeTokenRegistryUnknown {
-			fmt.Fprintln(app.Err, "hint: pass --registry crates|pypi|npm")
+		if e.Hint != "" {
+			fmt.Fprintf(app.Err, "hint: %s\n", e.Hint)
 		}
 	}
 }
