@@ -95,9 +95,11 @@ func yesNo(b *bool) string {
 	return "no"
 }
 
+// writeStatus prints the status table. Two columns say "published": each
+// is named after the version it is about, the tagged one or the planned one.
 func writeStatus(w io.Writer, sts []publish.PackageStatus, p *plan.Plan) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PACKAGE\tKIND\tLAST TAG\tPUBLISHED\tREGISTRY LATEST\tPLANNED\tPUBLISHED\tDRIFT")
+	fmt.Fprintln(tw, "PACKAGE\tKIND\tLAST TAG\tTAG PUBLISHED\tREGISTRY LATEST\tPLANNED\tPLANNED PUBLISHED\tDRIFT")
 	for _, s := range sts {
 		dash := func(v string) string {
 			if v == "" {
