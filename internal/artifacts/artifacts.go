@@ -171,7 +171,7 @@ func List(base, dir string) ([]File, []string) {
 			return nil
 		}
 		if fi.Size() > MaxFileSize {
-			problems = append(problems, fmt.Sprintf("%s is %d bytes, over the %d-byte limit for an artifact (is it a placeholder?)", filepath.ToSlash(filepath.Join(filepath.Base(dir), rel)), fi.Size(), MaxFileSize))
+			problems = append(problems, fmt.Sprintf("%s is %s, over the %s limit for an artifact (is it a placeholder?)", filepath.ToSlash(filepath.Join(Dir, filepath.Base(dir), rel)), humanSize(fi.Size()), humanSize(MaxFileSize)))
 			return nil
 		}
 		files = append(files, File{Path: target, Rel: filepath.ToSlash(rel), Size: fi.Size()})
@@ -220,4 +220,19 @@ func Folder(root string, row plan.Row) []File {
 	base := filepath.Join(root, Dir)
 	files, _ := List(base, filepath.Join(base, row.ArtifactName))
 	return files
+}
+
+// humanSize says a size the way a maintainer reads it (2.0 GiB, not
+// 2147483648 bytes).
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 3; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGT"[exp])
 }
