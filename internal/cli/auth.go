@@ -63,18 +63,18 @@ func hostOf(u string) string {
 }
 
 func newAuthCmd(app *App) *cobra.Command {
-	c := &cobra.Command{Use: "auth", Short: "Sign in to GitHub (for `token list --secrets`)"}
+	c := &cobra.Command{Use: "auth", Short: "Sign in to GitHub (for `token list --secrets`)", Args: cobra.ArbitraryArgs, RunE: groupRunE}
 	c.AddCommand(
 		&cobra.Command{
-			Use: "login", Short: "Sign in through the putitoutthere-cli GitHub App (device flow)", Args: cobra.NoArgs,
+			Use: "login", Short: "Sign in through the putitoutthere-cli GitHub App (device flow)", Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return authLogin(cmd.Context(), app) },
 		},
 		&cobra.Command{
-			Use: "logout", Short: "Remove the stored GitHub credential", Args: cobra.NoArgs,
+			Use: "logout", Short: "Remove the stored GitHub credential", Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return authLogout(app) },
 		},
 		&cobra.Command{
-			Use: "status", Short: "Show whether a GitHub credential is stored and still valid", Args: cobra.NoArgs,
+			Use: "status", Short: "Show whether a GitHub credential is stored and still valid", Args: noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error { return authStatus(cmd.Context(), app) },
 		},
 	)

@@ -78,7 +78,7 @@ func newDoctorCmd(app *App) *cobra.Command {
 (declared), trust policy (crates.io registry, with CRATES_IO_DOCTOR_TOKEN) and
 trust policy (OIDC claims, inside GitHub Actions). It exits 0 when clean, 1 on
 any failure, 2 when the config does not load.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opt := doctorOptions(app)
 			opt.Artifacts, opt.Deep = withArtifacts, deep

@@ -34,7 +34,7 @@ root and up to two levels down, and writes:
   CLAUDE.md                                  gains the line @putitoutthere/AGENTS.md
 
 Existing files are left alone unless --force is given.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root := initcmd.RepoRoot(cmd.Context(), app.Cwd)
 			opt := initcmd.Options{Root: root, Force: force}

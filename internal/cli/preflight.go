@@ -34,7 +34,7 @@ func newPreflightCmd(app *App) *cobra.Command {
 		Long: `preflight checks, with no side effects, that every package in the current
 plan (--all: every package) can authenticate to its registry: oidc, token
 (ENV_NAME), or missing with what it needs. It exits 1 on any failure.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			cfg, err := config.Load(app.ConfigFile())

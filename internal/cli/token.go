@@ -22,18 +22,18 @@ import (
 const loginNote = "run `putitoutthere auth login` to list repository secrets"
 
 func newTokenCmd(app *App) *cobra.Command {
-	c := &cobra.Command{Use: "token", Short: "List and inspect registry credentials without showing them"}
+	c := &cobra.Command{Use: "token", Short: "List and inspect registry credentials without showing them", Args: cobra.ArbitraryArgs, RunE: groupRunE}
 	var secrets bool
 	list := &cobra.Command{
 		Use: "list", Short: "List registry-shaped credentials in the environment (and repo secrets with --secrets)",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return tokenList(cmd.Context(), app, secrets) },
 	}
 	list.Flags().BoolVar(&secrets, "secrets", false, "also list repository and environment secret names (needs `auth login`)")
 	var value, registry string
 	inspect := &cobra.Command{
 		Use: "inspect", Short: "Show what a token may publish and when it expires",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return tokenInspect(cmd.Context(), app, value, cmd.Flags().Changed("token"), registry)
 		},
