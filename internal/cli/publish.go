@@ -118,7 +118,11 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 		if err != nil && diag.ExitCode(err) == diag.ExitUsage {
 			return err // nothing was attempted; the CLI prints the error document
 		}
-		doc := map[string]any{"dry_run": rep.DryRun, "preflight_check": rep.Preflight, "outcome": rep.Outcome, "packages": rep.Packages}
+		pkgs := rep.Packages
+		if pkgs == nil {
+			pkgs = []publish.Result{} // `[]`, never null: consumers iterate it
+		}
+		doc := map[string]any{"dry_run": rep.DryRun, "preflight_check": rep.Preflight, "outcome": rep.Outcome, "packages": pkgs}
 		if len(rep.Warnings) > 0 {
 			doc["warnings"] = rep.Warnings
 		}
