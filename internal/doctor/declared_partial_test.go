@@ -64,3 +64,23 @@ jobs:
 		t.Errorf("no neutral line for the undeclared package: %+v", p.Checks)
 	}
 }
+
+// With no `permissions:` anywhere, each missing permission's hint explains
+// the repository default for that permission, not for the other one.
+func TestDefaultPermissionHints(t *testing.T) {
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": "on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    environment: release\n    steps:\n      - run: npx putitoutthere publish\n",
+	})
+	hints := map[string]string{}
+	for _, is := range run(t, root, nil).Phase(PhaseLocal).Issues() {
+		hints[is.Code] = is.Hint
+	}
+	if h := hints[CodeMissingIDToken]; !strings.Contains(h, "never includes `id-token`") {
+		t.Errorf("id-token hint: %q", h)
+	}
+	if h := hints[CodeMissingContents]; h == "" || strings.Contains(h, "id-token") || !strings.Contains(h, "read-only") {
+		t.Errorf("contents hint: %q", h)
+	}
+}

@@ -124,8 +124,10 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 		}
 		hint := hintAddPermission
 		switch {
-		case g.Default:
+		case g.Default && scope == "id-token":
 			hint += " (neither the job nor the workflow declares `permissions:`, so the repository default applies, and it never includes `id-token`)"
+		case g.Default:
+			hint += " (neither the job nor the workflow declares `permissions:`, so the repository default applies, which is read-only unless the repository's settings say otherwise)"
 		case g.Level == "job" && g.Workflow.Permissions.Grants(scope):
 			hint = "add it to the job's `permissions:` — job-level permissions replace the workflow-level ones, they do not merge"
 		}
