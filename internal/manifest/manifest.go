@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -286,8 +287,39 @@ var (
 
 // SetTOMLVersion sets `version` in table (dotted name) of a TOML document,
 // changing only that value. When the key is absent it is inserted after the
-// insertAfter key (or as the table's first key).
+// insertAfter key (or as the table's first key). The line edit is checked by
+// parsing both documents: anything but that one value changing (a version
+// written as a multi-line string, say) is refused rather than written.
 func SetTOMLVersion(data []byte, table, version, insertAfter string) ([]byte, string, error) {
+	out, old, err := setTOMLVersionLines(data, table, version, insertAfter)
+	if err != nil {
+		return nil, "", err
+	}
+	var before, after map[string]any
+	if err := toml.Unmarshal(data, &before); err != nil {
+		return nil, "", fmt.Errorf("not valid TOML: %w", err)
+	}
+	if err := toml.Unmarshal(out, &after); err != nil || !onlyVersionChanged(before, after, table, version) {
+		return nil, "", fmt.Errorf("cannot write the version into [%s] in place; write it as a plain string on one line (version = \"%s\")", table, version)
+	}
+	return out, old, nil
+}
+
+// onlyVersionChanged reports whether after is before with table.version set.
+func onlyVersionChanged(before, after map[string]any, table, version string) bool {
+	t := before
+	for _, k := range strings.Split(table, ".") {
+		sub, ok := t[k].(map[string]any)
+		if !ok {
+			return false
+		}
+		t = sub
+	}
+	t["version"] = version
+	return reflect.DeepEqual(before, after)
+}
+
+func setTOMLVersionLines(data []byte, table, version, insertAfter string) ([]byte, string, error) {
 	text := string(data)
 	nl := "\n"
 	if strings.Contains(text, "\r\n") {
