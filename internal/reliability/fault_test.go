@@ -96,6 +96,8 @@ type scenario struct {
 	kill    func(w *world) bool
 	args    []string
 	cleanup func(w *world)
+	// hit reports that the fault was exercised (default: an emulator applied it).
+	hit func(w *world) bool
 }
 
 func (s scenario) name() string { return s.reg + "/" + s.step + "/" + s.fault }
@@ -146,18 +148,43 @@ func scenarios() []scenario {
 	// The tag push: refused once by origin, and killed while origin holds it.
 	out = append(out, scenario{reg: "git", step: "tag push", fault: "rejected",
 		inject: func(w *world) {
-			w.hook("pre-receive", "if [ ! -f %[1]s/rejected ]; then touch %[1]s/rejected; echo 'zx81: tag pushes are frozen' >&2; exit 1; fi\n")
+			w.hook("pre-receive", tagsOnly("if [ ! -f %[1]s/rejected ]; then touch %[1]s/rejected; echo 'zx81: tag pushes are frozen' >&2; exit 1; fi"))
 		},
 		cleanup: func(w *world) { w.unhook("pre-receive") },
+		hit:     func(w *world) bool { _, err := os.Stat(filepath.Join(w.origin, "rejected")); return err == nil },
 	})
 	out = append(out, scenario{reg: "git", step: "tag push", fault: "SIGKILL",
 		inject: func(w *world) {
-			w.hook("pre-receive", "touch %[1]s/entered; while [ ! -f %[1]s/go ]; do sleep 0.05; done\n")
+			w.hook("pre-receive", tagsOnly("touch %[1]s/entered; while [ ! -f %[1]s/go ]; do sleep 0.05; done"))
+		},
+		kill:    func(w *world) bool { _, err := os.Stat(filepath.Join(w.origin, "entered")); return err == nil },
+		cleanup: func(w *world) { writeFile(w.t, filepath.Join(w.origin, "go"), ""); w.unhook("pre-receive") },
+	})
+	// The release lock push (before the first upload): refused, and killed
+	// while origin holds it.
+	out = append(out, scenario{reg: "git", step: "lock push", fault: "rejected",
+		inject: func(w *world) {
+			w.hook("pre-receive", refsOnly("refs/putitoutthere/*", "if [ ! -f %[1]s/rejected ]; then touch %[1]s/rejected; echo 'zx81: refs are frozen' >&2; exit 1; fi"))
+		},
+		cleanup: func(w *world) { w.unhook("pre-receive") },
+		hit:     func(w *world) bool { _, err := os.Stat(filepath.Join(w.origin, "rejected")); return err == nil },
+	})
+	out = append(out, scenario{reg: "git", step: "lock push", fault: "SIGKILL",
+		inject: func(w *world) {
+			w.hook("pre-receive", refsOnly("refs/putitoutthere/*", "touch %[1]s/entered; while [ ! -f %[1]s/go ]; do sleep 0.05; done"))
 		},
 		kill:    func(w *world) bool { _, err := os.Stat(filepath.Join(w.origin, "entered")); return err == nil },
 		cleanup: func(w *world) { writeFile(w.t, filepath.Join(w.origin, "go"), ""); w.unhook("pre-receive") },
 	})
 	return out
+}
+
+// tagsOnly runs action when the push updates a tag (not publish's lock refs).
+func tagsOnly(action string) string { return refsOnly("refs/tags/*", action) }
+
+// refsOnly runs action when the push updates a ref matching the shell pattern.
+func refsOnly(pattern, action string) string {
+	return "while read old new ref; do case \"$ref\" in " + pattern + ") " + action + " ;; esac; done\nexit 0\n"
 }
 
 // hook installs a hook in origin; %[1]s in body is origin's path.
@@ -275,14 +302,18 @@ func runScenario(t *testing.T, sc scenario) row {
 			rw.first += " " + code
 			bad = append(bad, checkFailedRun(first)...)
 		}
-		if sc.reg != "git" {
-			hits := 0
-			for _, f := range w.faults() {
-				hits += f.Hits()
+		hit := sc.hit
+		if hit == nil {
+			hit = func(w *world) bool {
+				hits := 0
+				for _, f := range w.faults() {
+					hits += f.Hits()
+				}
+				return hits > 0
 			}
-			if hits == 0 {
-				bad = append(bad, "the fault was never hit")
-			}
+		}
+		if !hit(w) {
+			bad = append(bad, "the fault was never hit")
 		}
 	}
 	if sc.fault == "unseen-error-body" && first.Code != 0 && !strings.Contains(first.Stdout+first.Stderr, "zx81") {
