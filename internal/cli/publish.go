@@ -173,9 +173,10 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			}
 			return ch.File, ch.Hint, nil
 		},
-		Tagged: publish.TaggedFromGit,
-		Log:    app.Err,
-		Now:    progressClock(app),
+		CheckVersion: manifest.CheckVersion,
+		Tagged:       publish.TaggedFromGit,
+		Log:          app.Err,
+		Now:          progressClock(app),
 	}
 	kinds := map[string]bool{}
 	for _, p := range cfg.Packages {

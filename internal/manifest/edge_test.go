@@ -13,7 +13,7 @@ import (
 // left as it was, never half-rewritten.
 func TestSetVersionRefusesWhatItCannotEditCleanly(t *testing.T) {
 	for name, in := range map[string]string{
-		"multi-line string": "[project]\nname = \"a\"\nversion = \"\"\"0.1.0\"\"\"\n",
+		"multi-line string":  "[project]\nname = \"a\"\nversion = \"\"\"0.1.0\"\"\"\n",
 		"literal multi-line": "[project]\nname = \"a\"\nversion = '''0.1.0'''\n",
 	} {
 		t.Run(name, func(t *testing.T) {

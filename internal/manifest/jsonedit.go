@@ -10,7 +10,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
 
-func setPackageJSON(file, version string) (*Change, error) {
+func setPackageJSON(file, version string, dry bool) (*Change, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
@@ -22,6 +22,9 @@ func setPackageJSON(file, version string) (*Change, error) {
 	}
 	var oldV string
 	_ = json.Unmarshal(old, &oldV)
+	if dry {
+		return &Change{File: file, Old: oldV, New: version}, nil
+	}
 	if err := writeSameMode(file, out); err != nil {
 		return nil, err
 	}

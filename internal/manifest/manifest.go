@@ -129,18 +129,30 @@ func inheritsWorkspace(v any) bool {
 
 // SetVersion writes version into the manifest of kind in dir.
 func SetVersion(kind, dir, version string) (*Change, error) {
+	return setVersion(kind, dir, version, false)
+}
+
+// CheckVersion does everything SetVersion does except writing, so publish can
+// find a manifest it cannot edit before the first upload of a run rather
+// than after it.
+func CheckVersion(kind, dir, version string) error {
+	_, err := setVersion(kind, dir, version, true)
+	return err
+}
+
+func setVersion(kind, dir, version string, dry bool) (*Change, error) {
 	switch kind {
 	case config.KindCrates:
-		return setCargo(dir, version)
+		return setCargo(dir, version, dry)
 	case config.KindPyPI:
-		return setPyproject(dir, version)
+		return setPyproject(dir, version, dry)
 	case config.KindNPM:
-		return setPackageJSON(filepath.Join(dir, "package.json"), version)
+		return setPackageJSON(filepath.Join(dir, "package.json"), version, dry)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }
 
-func setCargo(dir, version string) (*Change, error) {
+func setCargo(dir, version string, dry bool) (*Change, error) {
 	file := filepath.Join(dir, "Cargo.toml")
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -160,12 +172,12 @@ func setCargo(dir, version string) (*Change, error) {
 			return nil, diag.New(CodeManifestInvalid, "%s inherits its version from the workspace, but no workspace root with [workspace.package] version was found above it", file)
 		}
 		rootFile := filepath.Join(root, "Cargo.toml")
-		return editTOMLFile(rootFile, "workspace.package", version, "")
+		return editTOMLFile(rootFile, "workspace.package", version, "", dry)
 	}
-	return editTOMLFile(file, "package", version, "name")
+	return editTOMLFile(file, "package", version, "name", dry)
 }
 
-func setPyproject(dir, version string) (*Change, error) {
+func setPyproject(dir, version string, dry bool) (*Change, error) {
 	file := filepath.Join(dir, "pyproject.toml")
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -190,7 +202,7 @@ func setPyproject(dir, version string) (*Change, error) {
 	}
 	if m.Project == nil {
 		if m.Tool.Poetry != nil {
-			return editTOMLFile(file, "tool.poetry", version, "name")
+			return editTOMLFile(file, "tool.poetry", version, "name", dry)
 		}
 		return nil, diag.New(CodeManifestInvalid, "%s has no [project] table", file)
 	}
@@ -201,7 +213,7 @@ func setPyproject(dir, version string) (*Change, error) {
 		// maturin takes a dynamic version from the crate's Cargo.toml.
 		if strings.Contains(m.BuildSystem.Backend, "maturin") {
 			if _, err := os.Stat(filepath.Join(dir, "Cargo.toml")); err == nil {
-				c, err := setCargo(dir, version)
+				c, err := setCargo(dir, version, dry)
 				if c != nil {
 					c.Hint = "pyproject.toml declares a dynamic version; maturin reads it from Cargo.toml, which was updated"
 				}
@@ -211,7 +223,7 @@ func setPyproject(dir, version string) (*Change, error) {
 		env := "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_" + scmName(m.Project.Name)
 		return &Change{New: version, Hint: fmt.Sprintf("pyproject.toml declares `dynamic = [\"version\"]`, so the version was not written; the build must set %s=%s (setuptools-scm) or its backend's equivalent", env, version)}, nil
 	}
-	return editTOMLFile(file, "project", version, "name")
+	return editTOMLFile(file, "project", version, "name", dry)
 }
 
 // scmName is setuptools-scm's normalisation of a distribution name for its
@@ -263,7 +275,7 @@ func workspaceVersion(root string) (string, error) {
 	return m.Workspace.Package.Version, nil
 }
 
-func editTOMLFile(file, table, version, insertAfter string) (*Change, error) {
+func editTOMLFile(file, table, version, insertAfter string, dry bool) (*Change, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
@@ -271,6 +283,9 @@ func editTOMLFile(file, table, version, insertAfter string) (*Change, error) {
 	out, old, err := SetTOMLVersion(data, table, version, insertAfter)
 	if err != nil {
 		return nil, diag.New(CodeManifestInvalid, "%s: %v", file, err)
+	}
+	if dry {
+		return &Change{File: file, Old: old, New: version}, nil
 	}
 	if err := writeSameMode(file, out); err != nil {
 		return nil, err

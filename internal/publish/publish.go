@@ -59,6 +59,9 @@ type Options struct {
 	Git        Git
 	Releases   Releaser // nil: no GitHub Releases (GITHUB_TOKEN/GITHUB_REPOSITORY unset)
 	SetVersion VersionWriter
+	// CheckVersion does what SetVersion would, without writing; nil skips
+	// the check before the first upload.
+	CheckVersion func(kind, dir, version string) error
 	// Tagged reads every package's last release tag reachable from HEAD and
 	// the one before it (release repair); nil disables the repair.
 	Tagged func(ctx context.Context, dir string, cfg *config.Config) (map[string]Tagged, error)
@@ -238,6 +241,9 @@ func (r *flow) do(ctx context.Context) error {
 			return e.WithHint("rebuild the artifacts at the planned version (the build job reads `version` from its matrix row) and fix the manifest fields named above")
 		}
 	}
+	if err := r.checkManifests(published); err != nil {
+		return err
+	}
 	if !r.o.DryRun {
 		if err := r.authorizeAll(ctx, published); err != nil {
 			return err
@@ -377,6 +383,38 @@ func (r *flow) checkDirty(ctx context.Context, published map[string]bool) error 
 		return e.WithHint("commit or remove these files before publishing (the build outputs belong in %s/)", artifacts.Dir)
 	}
 	return nil
+}
+
+// checkManifests tries every version write the run will make, without
+// writing, so a manifest publish cannot edit (the last package's broken
+// package.json, say) stops the run before the first upload, not after it.
+func (r *flow) checkManifests(published map[string]bool) error {
+	if r.o.CheckVersion == nil {
+		return nil
+	}
+	var bad []string
+	for _, j := range r.jobs {
+		if published[j.Package.Name] {
+			continue
+		}
+		err := r.o.CheckVersion(j.Package.Kind, filepath.Join(r.o.Root, filepath.FromSlash(j.Package.Path)), j.Version())
+		if err == nil || (j.Package.Kind == config.KindPyPI && diag.CodeOf(err) == manifest.CodeManifestMissing) {
+			continue // PyPI uploads the built files, which carry their version
+		}
+		bad = append(bad, fmt.Sprintf("%s: %s", j.Package.Name, secret.Redact(err.Error())))
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	if r.o.DryRun {
+		for _, b := range bad {
+			r.warn("cannot write the version: %s", b)
+		}
+		return nil
+	}
+	e := diag.New(CodeManifestWrite, "the version cannot be written into %d manifest(s); nothing was published", len(bad))
+	e.Details = bad
+	return e.WithHint("fix each manifest named above (at the package's path) and re-run")
 }
 
 // firstPublishAndLimits: trusted publishing cannot create a package on

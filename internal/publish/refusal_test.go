@@ -63,3 +63,38 @@ func TestRefusalDoesNotRepeatTheRegistryAnswer(t *testing.T) {
 		t.Errorf("details = %q", got.Details)
 	}
 }
+
+// A manifest publish cannot write is found before the first upload: the last
+// package's broken package.json stops the run with nothing published, every
+// such manifest listed; a PyPI package without pyproject.toml is no problem.
+func TestUnwritableManifestStopsBeforeFirstUpload(t *testing.T) {
+	hh := newHarness(t, nil)
+	hh.opts.CheckVersion = func(kind, dir, version string) error {
+		switch kind {
+		case "pypi":
+			return diag.New("PIOT_MANIFEST_MISSING", "%s/pyproject.toml not found", dir)
+		case "npm":
+			return diag.New("PIOT_MANIFEST_INVALID", "%s/package.json: not valid JSON", dir)
+		}
+		return nil
+	}
+	rep, err := hh.run(t)
+	var de *diag.Error
+	if !errors.As(err, &de) || de.Code != CodeManifestWrite || !strings.Contains(de.Msg, "nothing was published") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(de.Details) != 1 || !strings.HasPrefix(de.Details[0], "js: ") || !strings.Contains(de.Details[0], "package.json: not valid JSON") {
+		t.Errorf("details = %q", de.Details)
+	}
+	if got := hh.w.has("publish"); len(got) != 0 {
+		t.Errorf("uploaded despite a broken manifest: %v", got)
+	}
+	if got := hh.w.has("setversion"); len(got) != 0 {
+		t.Errorf("a manifest was written: %v", got)
+	}
+	for _, p := range rep.Packages {
+		if p.Status != StatusNotAttempted {
+			t.Errorf("%s: %s", p.Name, p.Status)
+		}
+	}
+}
