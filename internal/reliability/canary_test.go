@@ -107,6 +107,9 @@ func canaryScenario(t *testing.T, m canaryMode, failing bool) {
 	secrets["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = e["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]
 	if m.actions {
 		e["GITHUB_ACTIONS"] = "true"
+		// The files the runner reads back (scanned with the rest of TMPDIR).
+		e["GITHUB_OUTPUT"] = filepath.Join(w.tmp, "github_output")
+		e["GITHUB_STEP_SUMMARY"] = filepath.Join(w.tmp, "step_summary")
 	}
 	doctorTok := "cio" + "CANARYdoctor444444444444444444444"
 	w.crates.AddAPIToken(doctorTok)
@@ -287,6 +290,11 @@ func canaryScenario(t *testing.T, m canaryMode, failing bool) {
 		}
 	}
 
+	if m.actions {
+		if fi, err := os.Stat(filepath.Join(w.tmp, "step_summary")); err != nil || fi.Size() == 0 {
+			t.Error("no step summary was written: the GITHUB_STEP_SUMMARY path was not exercised")
+		}
+	}
 	// 3. Files left behind.
 	for _, root := range []string{w.dir, w.origin, w.home, w.tmp} {
 		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
