@@ -222,8 +222,16 @@ func (s *Session) identify(ctx context.Context, o Options) {
 		}
 	}
 	if id.Repository == "" {
-		id.Repository = "local/" + filepath.Base(o.Root)
-		s.Notes = append(s.Notes, "no GitHub origin remote: the rehearsal uses the repository name "+id.Repository)
+		// Before the remote exists, the trust policies say which repository
+		// the release will run in; a made-up name would fail every
+		// repository check (npm provenance's repository.url) for no reason.
+		if r := declaredRepository(o.Config); r != "" {
+			id.Repository = r
+			s.Notes = append(s.Notes, "no GitHub origin remote: the rehearsal uses the repository the trust policies declare, "+r)
+		} else {
+			id.Repository = "local/" + filepath.Base(o.Root)
+			s.Notes = append(s.Notes, "no GitHub origin remote: the rehearsal uses the repository name "+id.Repository)
+		}
 	}
 	id.RepositoryOwnerID = rehearsalOwnerID
 	if sha, err := gitOut(ctx, s.Dir, "rev-parse", "HEAD"); err == nil {
@@ -506,4 +514,23 @@ func gitOut(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", err
 	}
 	return string(out), nil
+}
+
+// declaredRepository is the one repository every trust_policy that names one
+// agrees on, or "" when none names one or they disagree.
+func declaredRepository(cfg *config.Config) string {
+	repo := ""
+	if cfg == nil {
+		return ""
+	}
+	for _, p := range cfg.Packages {
+		if p.TrustPolicy == nil || p.TrustPolicy.Repository == "" {
+			continue
+		}
+		if repo != "" && !strings.EqualFold(repo, p.TrustPolicy.Repository) {
+			return ""
+		}
+		repo = p.TrustPolicy.Repository
+	}
+	return repo
 }
