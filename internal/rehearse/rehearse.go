@@ -527,10 +527,11 @@ func declaredRepository(cfg *config.Config) string {
 		if p.TrustPolicy == nil || p.TrustPolicy.Repository == "" {
 			continue
 		}
-		if repo != "" && !strings.EqualFold(repo, p.TrustPolicy.Repository) {
+		if repo == "" {
+			repo = p.TrustPolicy.Repository
+		} else if !strings.EqualFold(repo, p.TrustPolicy.Repository) {
 			return ""
 		}
-		repo = p.TrustPolicy.Repository
 	}
 	return repo
 }
