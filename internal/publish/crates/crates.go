@@ -106,9 +106,12 @@ func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Creden
 		}
 	}
 	if err != nil {
-		return nil, publish.Refusal(err, CodeTrustRefused, "crates.io", idt, publish.WorkflowClaimCaller,
+		de := publish.Refusal(err, CodeTrustRefused, "crates.io", idt, publish.WorkflowClaimCaller,
 			h.Client.BaseURL()+"/crates/"+j.Name()+"/settings (Trusted Publishing)",
 			"CARGO_REGISTRY_TOKEN is not set; when it is set, it is used instead of the exchange (the workflow decides)")
+		// The client does not know which crate it exchanged for; we do.
+		de.Hint = strings.ReplaceAll(de.Hint, "/crates/<name>/", "/crates/"+j.Name()+"/")
+		return nil, de
 	}
 	secret.Register(tok)
 	h.mask(tok)

@@ -108,11 +108,15 @@ func TestOIDCExchangeAndRefusal(t *testing.T) {
 		t.Errorf("revoke: %v %v", err, fc.revoked)
 	}
 
-	fc.exchangeErr = diag.New(cratesio.CodeTrustRefused, "crates.io refused the trusted-publishing token exchange (HTTP 400): The Trusted Publishing config for repository `octo-org/octo-repo` does not match the workflow filename `release.yml` in the JWT. Expected workflow filenames: `patch-release.yml`")
+	fc.exchangeErr = diag.New(cratesio.CodeTrustRefused, "crates.io refused the trusted-publishing token exchange (HTTP 400): The Trusted Publishing config for repository `octo-org/octo-repo` does not match the workflow filename `release.yml` in the JWT. Expected workflow filenames: `patch-release.yml`").
+		WithHint("compare the claims above with the crate's trusted publisher at http://x/crates/<name>/settings (repository, …)")
 	_, err = h.Authorize(t.Context(), j)
 	var de *diag.Error
 	if !errors.As(err, &de) || de.Code != cratesio.CodeTrustRefused {
 		t.Fatalf("err = %v", err)
+	}
+	if h := diag.HintOf(err); !strings.Contains(h, "http://x/crates/core/settings") {
+		t.Errorf("hint does not name the crate's page: %q", h)
 	}
 	all := err.Error()
 	for _, want := range []string{"Expected workflow filenames", "presented repository: octo-org/octo-repo", "workflow file (from workflow_ref): release.yml", "presented environment: release", "compare with: http://x/crates/core/settings", "token fallback: CARGO_REGISTRY_TOKEN is not set"} {
