@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -82,6 +83,18 @@ func progressClock(app *App) func() time.Time {
 	return nil
 }
 
+// retryReason is what went wrong, without the method and URL the line
+// already names (Go's errors repeat them: `Get "http://…": EOF`).
+func retryReason(req *http.Request, reason string) string {
+	reason = firstLineOf(reason)
+	if i := strings.LastIndex(reason, req.URL.String()); i >= 0 {
+		if rest := strings.TrimLeft(reason[i+len(req.URL.String()):], `": `); rest != "" {
+			return rest
+		}
+	}
+	return reason
+}
+
 // progressf prints a handler's progress line like the flow's own lines.
 func progressf(app *App) func(format string, a ...any) {
 	clock := progressClock(app)
@@ -148,6 +161,14 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.Options, error) {
 	e := app.Env
 	hc := newHTTP()
+	if hc.OnRetry == nil {
+		// A registry that asks us to wait (429 Retry-After) or fails for a
+		// moment is waited for out loud, not in silence.
+		say := progressf(app)
+		hc.OnRetry = func(req *http.Request, attempt int, wait time.Duration, reason string) {
+			say("%s %s%s: %s; retrying in %s (retry %d)", req.Method, req.URL.Host, req.URL.Path, retryReason(req, reason), wait.Round(time.Millisecond), attempt)
+		}
+	}
 	idToken := func(ctx context.Context, aud string) (string, error) { return auth.FetchIDToken(ctx, nil, e, aud) }
 	var mask func(string)
 	if e.InActions() {

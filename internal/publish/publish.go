@@ -297,7 +297,7 @@ func (r *flow) do(ctx context.Context) error {
 		if len(problems) > 0 {
 			e := diag.New(CodeDryRunProblems, "the dry run found %d problem(s)", len(problems))
 			e.Details = problems
-			return e.WithHint("fix every problem listed; a real publish would stop at the first")
+			return e.WithHint("fix every problem listed; a real publish would stop before its first upload")
 		}
 	}
 	return nil
