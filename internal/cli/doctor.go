@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 
@@ -114,6 +115,13 @@ any failure, 2 when the config does not load.`,
 
 // configError turns the config phase's failure into the exit-2 error.
 func configError(rep *doctor.Report) error {
+	if rep.ConfigErr != nil {
+		// The load error itself: every problem, its code and its hint.
+		var de *diag.Error
+		if errors.As(rep.ConfigErr, &de) {
+			return rep.ConfigErr
+		}
+	}
 	if p := rep.Phase(doctor.PhaseConfig); p != nil {
 		for _, is := range p.Issues() {
 			return diag.Usage(is.Code, "%s", is.Message).WithHint("%s", is.Hint)

@@ -45,6 +45,29 @@ func configPhase(st *state) (*Phase, *config.Config) {
 		if hint == "" {
 			hint = "fix the config; every other check needs it"
 		}
+		st.configErr = err
+		if ps := config.ProblemsOf(err); len(ps) > 0 {
+			// One issue per problem, each at its line and column, so every
+			// one is also an annotation inside Actions.
+			issues := make([]Issue, 0, len(ps))
+			for _, pr := range ps {
+				c := pr.Code
+				if c == "" {
+					c = code
+				}
+				msg := strings.TrimPrefix(pr.String(), fmt.Sprintf("%s:%d:%d: ", pr.File, pr.Pos.Line, pr.Pos.Col))
+				issues = append(issues, Issue{Code: c, Severity: SevError, File: file, Line: pr.Pos.Line, Column: pr.Pos.Col, Message: msg})
+			}
+			issues[len(issues)-1].Hint = hint
+			var de *diag.Error
+			summary := err.Error()
+			if errors.As(err, &de) {
+				summary = de.Msg
+			}
+			p.add(Fail, summary, issues...)
+			p.finish()
+			return p, nil
+		}
 		p.add(Fail, file, Issue{Code: code, Severity: SevError, File: file, Message: err.Error(), Hint: hint})
 		p.finish()
 		return p, nil

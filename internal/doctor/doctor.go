@@ -65,7 +65,9 @@ type state struct {
 	analysis *workflow.Analysis
 	kinds    map[string]bool
 	repo     string // owner/repo from origin ("" unknown)
-	remote   string
+	// configErr is the config load error, when there is one.
+	configErr error
+	remote    string
 }
 
 // Run runs every phase and returns the report. It never returns an error:
@@ -101,6 +103,7 @@ func Run(ctx context.Context, opt Options) *Report {
 
 	if cfg == nil {
 		r.ConfigError = true
+		r.ConfigErr = st.configErr
 		r.Phases = append(r.Phases, cfgPhase)
 		r.Phases = append(r.Phases, skipped(PhaseAuth, "auth", "auth"), local,
 			skipped(PhaseDeclared, "trust policy (declared)", "trust-policy"),

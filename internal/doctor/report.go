@@ -39,6 +39,7 @@ type Issue struct {
 	Message  string `json:"message"`
 	File     string `json:"file,omitempty"`
 	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
 	Hint     string `json:"hint,omitempty"`
 }
 
@@ -118,6 +119,8 @@ type Report struct {
 	Note   string   `json:"-"`
 	// ConfigError: the config did not load; doctor exits 2.
 	ConfigError bool `json:"-"`
+	// ConfigErr is the load error itself (every problem, its code and hint).
+	ConfigErr error `json:"-"`
 }
 
 // Failed reports whether any phase failed.
@@ -162,7 +165,10 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "%s %s\n", marks[c.Status], c.Text)
 			for _, is := range c.Issues {
 				fmt.Fprintln(w, p.issueLine(is))
-				if is.File != "" && is.Line > 0 {
+				switch {
+				case is.File != "" && is.Line > 0 && is.Column > 0:
+					fmt.Fprintf(w, "  at %s:%d:%d\n", is.File, is.Line, is.Column)
+				case is.File != "" && is.Line > 0:
 					fmt.Fprintf(w, "  at %s:%d\n", is.File, is.Line)
 				}
 			}
