@@ -165,8 +165,22 @@ func (h *Handler) Authorize(ctx context.Context, j publish.Job) (*publish.Creden
 		if j.Auth.Fallback != "" {
 			fallback = j.Auth.Fallback + " is set but not used: OIDC wins for PyPI, and falling back would hide a broken trusted publisher; drop `id-token: write` from the job to publish with the token"
 		}
-		return nil, publish.Refusal(err, CodeTrustRefused, "PyPI", idt, publish.WorkflowClaimJob,
-			strings.TrimRight(h.BaseURL, "/")+"/manage/project/"+pydist.Normalize(j.Name())+"/settings/publishing/ (or the pending publisher for a new project)", fallback)
+		base := strings.TrimRight(h.BaseURL, "/")
+		page := base + "/manage/project/" + pydist.Normalize(j.Name()) + "/settings/publishing/ (or the pending publisher for a new project)"
+		// A project that does not exist yet has no settings page: its only
+		// trusted publisher is a pending one (SPEC §5 first-publish caveat).
+		missing := false
+		if h.HTTP != nil && diag.CodeOf(err) != pypireg.CodeInvalidReuseToken {
+			if _, found, lerr := h.Latest(ctx, j.Name()); lerr == nil && !found {
+				missing = true
+				page = base + "/manage/account/publishing/ (pending publisher)"
+			}
+		}
+		de := publish.Refusal(err, CodeTrustRefused, "PyPI", idt, publish.WorkflowClaimJob, page, fallback)
+		if missing {
+			de.Details = append(de.Details, fmt.Sprintf("first publish: %s does not exist on PyPI yet, so its trusted publisher must be a pending publisher, added at %s/manage/account/publishing/ with these claims (owner, repository, workflow filename, environment)", pydist.Normalize(j.Name()), base))
+		}
+		return nil, de
 	}
 	secret.Register(tok)
 	h.mask(tok)
