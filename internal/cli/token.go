@@ -85,7 +85,7 @@ func tokenList(ctx context.Context, app *App, withSecrets bool) error {
 	cfg, cfgErr := loadConfigIfPresent(app)
 	if cfgErr != nil {
 		// The listing does not need the config; only the cross-check does.
-		fmt.Fprintf(app.Err, "note: no cross-check with %s: %v\n", config.FileName, cfgErr)
+		fmt.Fprintf(app.Err, "note: no cross-check with %s: %s\n", config.FileName, configSummary(cfgErr))
 	}
 	if cfg != nil {
 		cc := token.Check(cfg, res.Credentials, app.Env)
@@ -253,7 +253,7 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 	}
 	cfg, err := loadConfigIfPresent(app)
 	if err != nil {
-		fmt.Fprintf(app.Err, "note: no per-package verdicts, %s could not be read: %v\n", config.FileName, err)
+		fmt.Fprintf(app.Err, "note: no per-package verdicts, %s could not be read: %s\n", config.FileName, configSummary(err))
 		cfg = nil
 	}
 	res := inspectResult{Tokens: []*token.Report{}, Errors: []inspectError{}}
@@ -345,4 +345,15 @@ func printInspect(app *App, res inspectResult) {
 			fmt.Fprintf(app.Err, "hint: %s\n", e.Hint)
 		}
 	}
+}
+
+// configSummary is a config load error in one line for a note: token
+// commands work without the config, and doctor lists its problems.
+func configSummary(err error) string {
+	first, _, multi := strings.Cut(err.Error(), "\n")
+	s := fmt.Sprintf("%s [%s]", first, diag.CodeOf(err))
+	if multi {
+		s += " (run `putitoutthere doctor` to see each problem)"
+	}
+	return s
 }
