@@ -573,6 +573,10 @@ func TestDeclaredRunningWorkflowOnlyFailsInPublishWorkflows(t *testing.T) {
 			if got := r.Phase(PhaseDeclared).Status; got != c.status {
 				t.Fatalf("declared phase = %s, want %s\n%s", got, c.status, text(r))
 			}
+			// The info line is labelled a note so it does not read as a failure.
+			if c.status == Pass && !strings.Contains(text(r), "trust-policy: note: package `my-crate`: this run is putitoutthere-check.yml, which does not publish") {
+				t.Errorf("no note line:\n%s", text(r))
+			}
 		})
 	}
 }

@@ -183,8 +183,12 @@ func (p *Phase) issueLine(is Issue) string {
 	var b strings.Builder
 	b.WriteString(p.prefix)
 	b.WriteString(": ")
-	if is.Severity == SevWarning {
+	switch is.Severity {
+	case SevWarning:
 		b.WriteString("warning: ")
+	case SevInfo:
+		// Not a problem: say so, or it reads like the failures around it.
+		b.WriteString("note: ")
 	}
 	b.WriteString(is.Message)
 	if is.Hint != "" {
