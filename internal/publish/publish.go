@@ -720,7 +720,7 @@ func asDiag(err error, code, what, hint string) *diag.Error {
 		}
 		return de
 	}
-	e := diag.New(code, "%s", what).Wrap(errors.New(secret.Redact(err.Error())))
+	e := diag.New(code, "%s", what).Wrap(errors.New(secret.Redact(DedupURL(err.Error()))))
 	e.Hint = hint
 	return e
 }

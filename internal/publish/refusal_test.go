@@ -98,3 +98,16 @@ func TestUnwritableManifestStopsBeforeFirstUpload(t *testing.T) {
 		}
 	}
 }
+
+func TestDedupURL(t *testing.T) {
+	cases := map[string]string{
+		`crates.io did not answer: GET https://crates.io/api/v1/crates/a/0.1.0: Get "https://crates.io/api/v1/crates/a/0.1.0": dial tcp: no such host`: `crates.io did not answer: GET https://crates.io/api/v1/crates/a/0.1.0: dial tcp: no such host`,
+		`Get "https://x/y": EOF`: `Get "https://x/y": EOF`, // nothing named it before: kept
+		`plain error`:            `plain error`,
+	}
+	for in, want := range cases {
+		if got := DedupURL(in); got != want {
+			t.Errorf("DedupURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

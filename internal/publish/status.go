@@ -3,6 +3,8 @@ package publish
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
@@ -67,7 +69,7 @@ func Status(ctx context.Context, o StatusOptions) []PackageStatus {
 		job := func(version string) Job {
 			return Job{Package: pkg, Release: plan.Release{Name: pkg.Name, Kind: pkg.Kind, Version: version}, Root: o.Root, Env: o.Env, Auth: auth.Resolution{Kind: pkg.Kind, Method: auth.MethodMissing}}
 		}
-		fail := func(err error) { st.Error = secret.Redact(err.Error()) }
+		fail := func(err error) { st.Error = secret.Redact(DedupURL(err.Error())) }
 		if t, ok := o.LastTags[pkg.Name]; ok {
 			st.LastTag, st.TaggedVersion = t.Tag, t.Version
 			ok, err := h.Published(ctx, job(t.Version))
@@ -131,4 +133,19 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// goURLErr is Go's net/http error prefix, `Get "https://…": `.
+var goURLErr = regexp.MustCompile(`\b(Get|Post|Put|Patch|Delete|Head) "([^"]+)": `)
+
+// DedupURL drops Go's `Get "URL": ` from an error that already named the
+// request (`GET URL: Get "URL": dial tcp …` reads `GET URL: dial tcp …`).
+func DedupURL(s string) string {
+	return goURLErr.ReplaceAllStringFunc(s, func(m string) string {
+		u := goURLErr.FindStringSubmatch(m)[2]
+		if i := strings.Index(s, u); i >= 0 && i < strings.Index(s, m) {
+			return ""
+		}
+		return m
+	})
 }
