@@ -216,8 +216,12 @@ func Analyze(workflows []*Workflow, opt Options) *Analysis {
 				}
 			}
 		}
-		for _, ln := range w.Comments {
-			a.Dead = append(a.Dead, Dead{Workflow: w, Job: jobAt(w, ln), Line: ln, Why: "commented out"})
+		for i, ln := range w.Comments {
+			c := 0
+			if i < len(w.CommentCols) {
+				c = w.CommentCols[i]
+			}
+			a.Dead = append(a.Dead, Dead{Workflow: w, Job: jobAt(w, ln, c), Line: ln, Why: "commented out"})
 		}
 	}
 	sort.SliceStable(a.Targets, func(i, j int) bool {
@@ -280,12 +284,18 @@ func localCall(uses string) string {
 }
 
 // jobAt returns the job whose block contains line (jobs are in source order).
-func jobAt(w *Workflow, line int) *Job {
+// jobAt is the job a comment at line:col sits in: the last job starting
+// above it, provided the comment is indented deeper than the job's key (a
+// commented-out job of its own belongs to no live job). col 0 = unknown.
+func jobAt(w *Workflow, line, col int) *Job {
 	var found *Job
 	for _, j := range w.Jobs {
 		if j.Line <= line {
 			found = j
 		}
+	}
+	if found != nil && col > 0 && found.Col > 0 && col <= found.Col {
+		return nil
 	}
 	return found
 }

@@ -203,35 +203,35 @@ func subcommand(words []string) (string, []string) {
 
 // commentedInvocations scans the raw file for YAML or shell comments that
 // hold a publish invocation (the usual state after a temporary rollback).
-// It returns 1-based line numbers.
-func commentedInvocations(data []byte) []int {
+// It returns 1-based line numbers and the 1-based column of each `#`.
+func commentedInvocations(data []byte) (lines, cols []int) {
 	if !bytes.Contains(data, []byte("putitoutthere")) {
-		return nil
+		return nil, nil
 	}
-	var out []int
-	lines := strings.Split(string(data), "\n")
-	sawAction := -10
-	for i, l := range lines {
+	src := strings.Split(string(data), "\n")
+	sawAction, actionCol := -10, 0
+	for i, l := range src {
 		_, comment := splitComment(" " + l)
 		if comment == "" {
 			continue
 		}
+		col := len(l) - len(comment) + 1
 		c := strings.TrimSpace(strings.TrimLeft(comment, "# \t"))
 		c = strings.TrimPrefix(c, "- ")
 		lc := strings.ToLower(c)
 		switch {
 		case strings.HasPrefix(lc, "run:") && Classify(c[4:]) == Publish:
-			out = append(out, i+1)
+			lines, cols = append(lines, i+1), append(cols, col)
 		case Classify(c) == Publish:
-			out = append(out, i+1)
+			lines, cols = append(lines, i+1), append(cols, col)
 		case strings.HasPrefix(lc, "uses:") && isActionRef(strings.TrimSpace(c[5:]), false):
-			sawAction = i
+			sawAction, actionCol = i, col
 		case i-sawAction <= 4 && strings.ReplaceAll(lc, " ", "") == "command:publish":
-			out = append(out, sawAction+1)
+			lines, cols = append(lines, sawAction+1), append(cols, actionCol)
 			sawAction = -10
 		}
 	}
-	return out
+	return lines, cols
 }
 
 // isActionRef reports whether uses names the putitoutthere action: the

@@ -36,6 +36,9 @@ type Workflow struct {
 	// Comments are publish invocations found only in comments (YAML or
 	// shell), by line.
 	Comments []int
+	// CommentCols is the column of each comment's `#`: a comment indented
+	// no deeper than a job key is not inside that job.
+	CommentCols []int
 	// ParseErrors are actionlint's complaints; the model is still filled as
 	// far as the file could be read.
 	ParseErrors []string
@@ -78,6 +81,7 @@ type Environment struct {
 type Job struct {
 	ID          string
 	Line        int
+	Col         int // column of the job's key
 	If          string
 	IfLine      int
 	Permissions *Permissions
@@ -121,7 +125,7 @@ func Disabled(cond string) bool {
 // with Invalid set.
 func Parse(relPath string, data []byte) (w *Workflow) {
 	w = &Workflow{File: path.Base(relPath), Path: relPath}
-	w.Comments = commentedInvocations(data)
+	w.Comments, w.CommentCols = commentedInvocations(data)
 	defer func() {
 		if r := recover(); r != nil {
 			w.Invalid = true
@@ -193,6 +197,13 @@ func line(p *actionlint.Pos) int {
 	return p.Line
 }
 
+func col(p *actionlint.Pos) int {
+	if p == nil {
+		return 0
+	}
+	return p.Col
+}
+
 func str(s *actionlint.String) string {
 	if s == nil {
 		return ""
@@ -239,7 +250,7 @@ func envVars(e *actionlint.Env) map[string]string {
 }
 
 func job(j *actionlint.Job) *Job {
-	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Permissions: perms(j.Permissions), Env: envVars(j.Env)}
+	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Col: col(j.Pos), Permissions: perms(j.Permissions), Env: envVars(j.Env)}
 	if j.If != nil {
 		out.If, out.IfLine = j.If.Value, line(j.If.Pos)
 	}
