@@ -47,3 +47,33 @@ func TestSetVersionKeepsCRLFAndEditsTheRightTable(t *testing.T) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
 }
+
+// A package.json starting with a byte-order mark (npm accepts one) is read
+// and written, the mark kept.
+func TestPackageJSONWithBOM(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "package.json")
+	in := "\xef\xbb\xbf{\n  \"name\": \"a\",\n  \"version\": \"0.1.0\"\n}\n"
+	os.WriteFile(file, []byte(in), 0o644)
+	if name, v, err := ReadName("npm", dir); err != nil || name != "a" || v != "0.1.0" {
+		t.Fatalf("ReadName = %q %q %v", name, v, err)
+	}
+	if _, err := SetVersion("npm", dir, "1.2.3"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(file); string(got) != strings.Replace(in, "0.1.0", "1.2.3", 1) {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestSetNPMFieldWithBOM(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "package.json")
+	os.WriteFile(file, []byte("\xef\xbb\xbf{\n  \"name\": \"a\",\n  \"version\": \"1.0.0\"\n}\n"), 0o644)
+	if err := SetNPMField(file, "optionalDependencies", map[string]string{"a-linux-x64": "1.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(file)
+	if !strings.HasPrefix(string(got), "\xef\xbb\xbf{") || !strings.Contains(string(got), `"a-linux-x64": "1.0.0"`) {
+		t.Errorf("got %q", got)
+	}
+}

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,13 +11,20 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
 
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 func setPackageJSON(file, version string, dry bool) (*Change, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
 	}
 	raw, _ := json.Marshal(version)
-	out, old, err := SetJSONTopLevel(data, "version", raw, "name")
+	// Editors on Windows may start the file with a BOM, which npm accepts.
+	bom := bytes.HasPrefix(data, utf8BOM)
+	out, old, err := SetJSONTopLevel(bytes.TrimPrefix(data, utf8BOM), "version", raw, "name")
+	if bom && err == nil {
+		out = append(append([]byte{}, utf8BOM...), out...)
+	}
 	if err != nil {
 		return nil, diag.New(CodeManifestInvalid, "%s: %v", file, err)
 	}
@@ -198,9 +206,12 @@ func SetNPMField(file, key string, v any) error {
 		raw = []byte(strings.ReplaceAll(string(raw), "\n", "\n"+indent))
 		raw = []byte(strings.ReplaceAll(string(raw), "\n"+indent+"  ", "\n"+indent+indent))
 	}
-	out, _, err := SetJSONTopLevel(data, key, raw, "version")
+	out, _, err := SetJSONTopLevel(bytes.TrimPrefix(data, utf8BOM), key, raw, "version")
 	if err != nil {
 		return diag.New(CodeManifestInvalid, "%s: %v", file, err)
+	}
+	if bytes.HasPrefix(data, utf8BOM) {
+		out = append(append([]byte{}, utf8BOM...), out...)
 	}
 	return writeSameMode(file, out)
 }

@@ -9,6 +9,7 @@
 package manifest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ func ReadName(kind, dir string) (name, version string, err error) {
 			Name    string `json:"name"`
 			Version string `json:"version"`
 		}
-		if err := json.Unmarshal(data, &m); err != nil {
+		if err := json.Unmarshal(bytes.TrimPrefix(data, utf8BOM), &m); err != nil {
 			return "", "", invalid(file, err)
 		}
 		return m.Name, m.Version, nil
