@@ -214,3 +214,12 @@ func TestNormalizePyVersion(t *testing.T) {
 		t.Error("NormalizePyName")
 	}
 }
+
+func TestReadNpmWithBOM(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "package.json"), []byte("\xef\xbb\xbf{\"name\": \"a\", \"version\": \"1.0.0\"}"), 0o644)
+	m, err := ReadNpm(dir)
+	if err != nil || m.Name != "a" {
+		t.Fatalf("m = %+v, err = %v", m, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -161,7 +162,7 @@ func ReadNpm(p string) (*NpmMeta, error) {
 		Private    bool            `json:"private"`
 		Repository json.RawMessage `json:"repository"`
 	}
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := json.Unmarshal(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), &m); err != nil {
 		return nil, fmt.Errorf("%s: package.json: %w", path.Base(p), err)
 	}
 	out := &NpmMeta{Name: m.Name, Version: m.Version, Private: m.Private}

@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,7 +77,7 @@ func readTop(dir string) (*topManifest, error) {
 		return nil, err
 	}
 	t := &topManifest{}
-	if err := json.Unmarshal(b, &t.raw); err != nil {
+	if err := json.Unmarshal(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), &t.raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "package.json"), err)
 	}
 	return t, nil
