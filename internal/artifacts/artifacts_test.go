@@ -223,3 +223,39 @@ func TestReadNpmWithBOM(t *testing.T) {
 		t.Fatalf("m = %+v, err = %v", m, err)
 	}
 }
+
+func TestCargoReqAllows(t *testing.T) {
+	cases := []struct {
+		req, v string
+		want   bool
+	}{
+		{"0.1.0", "0.2.0", false}, {"0.1.0", "0.1.5", true}, {"^0.1", "0.2.0", false},
+		{"1.2", "1.9.0", true}, {"1.2", "2.0.0", false}, {"=0.1.0", "0.1.1", false},
+		{">=0.1, <0.3", "0.2.0", true}, {"~0.2.1", "0.2.5", true}, {"0.0.3", "0.0.4", false},
+		{"", "9.9.9", true}, {"*", "0.1.0", true}, {"not a req", "1.0.0", true},
+	}
+	for _, c := range cases {
+		if got := CargoReqAllows(c.req, c.v); got != c.want {
+			t.Errorf("CargoReqAllows(%q, %q) = %v, want %v", c.req, c.v, got, c.want)
+		}
+	}
+}
+
+// A .crate whose requirement on a crate of the same run does not accept the
+// version being published is a packaging problem (it would be built and
+// published against the previous release); an accepting one is not.
+func TestPackagingSiblingRequirement(t *testing.T) {
+	root := t.TempDir()
+	toml := cargoToml + "\n[dependencies.core-lib]\nversion = \"0.1.0\"\n\n[dependencies.renamed]\npackage = \"other-lib\"\nversion = \"^1\"\n\n[build-dependencies]\nserde = \"1\"\n"
+	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml})
+	rows := polyRows()[:1]
+	want := Want{Kind: "crates", Name: "my-crate", Version: "1.2.0", Crates: map[string]string{"my-crate": "1.2.0", "core-lib": "0.2.0", "other-lib": "1.4.0"}}
+	probs := CheckPackaging(root, rows, want)
+	if len(probs) != 1 || !strings.Contains(probs[0], `requires core-lib "0.1.0", which does not accept 0.2.0`) {
+		t.Errorf("problems = %q", probs)
+	}
+	want.Crates["core-lib"] = "0.1.3"
+	if probs := CheckPackaging(root, rows, want); len(probs) != 0 {
+		t.Errorf("accepting requirement flagged: %q", probs)
+	}
+}

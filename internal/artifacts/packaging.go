@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
@@ -22,6 +25,10 @@ type Want struct {
 	// VersionWritten: the version is written into this artifact at publish
 	// (an npm package folder), so a stale version in it is not a problem.
 	VersionWritten bool
+	// Crates maps the registry name of every crate this run publishes to its
+	// planned version: a .crate whose requirement on one of them does not
+	// accept that version would be published against the previous release.
+	Crates map[string]string
 }
 
 // CheckPackaging reads the metadata of every artifact of one package (its
@@ -55,6 +62,13 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				}
 				if len(missing) > 0 {
 					add("%s: Cargo.toml lacks %s, which crates.io requires", rel(f), strings.Join(missing, " and "))
+				}
+				for _, dep := range sortedKeys(m.Deps) {
+					planned, ok := w.Crates[dep]
+					if !ok || dep == w.Name || CargoReqAllows(m.Deps[dep], planned) {
+						continue
+					}
+					add("%s: requires %s %q, which does not accept %s, the version this run publishes; update the requirement (version = \"%s\") in the commit that releases it", rel(f), dep, m.Deps[dep], planned, planned)
 				}
 			}
 		case config.KindPyPI:
@@ -160,4 +174,40 @@ func RepoSlug(u string) string {
 		return ""
 	}
 	return m[1] + "/" + m[2]
+}
+
+// CargoReqAllows reports whether a Cargo version requirement accepts
+// version. A bare `0.1.0` is Cargo's caret requirement; "" and unparsable
+// requirements accept everything (cargo itself will say more).
+func CargoReqAllows(req, version string) bool {
+	req = strings.TrimSpace(req)
+	if req == "" || req == "*" {
+		return true
+	}
+	parts := strings.Split(req, ",")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if p != "" && p[0] >= '0' && p[0] <= '9' {
+			p = "^" + p
+		}
+		parts[i] = p
+	}
+	c, err := semver.NewConstraint(strings.Join(parts, ", "))
+	if err != nil {
+		return true
+	}
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return true
+	}
+	return c.Check(v)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -223,11 +223,17 @@ func (r *flow) do(ctx context.Context) error {
 		return err
 	}
 	if !r.o.DryRun || haveArtifacts {
+		plannedCrates := map[string]string{}
+		for _, j := range r.jobs {
+			if j.Package.Kind == config.KindCrates {
+				plannedCrates[j.Name()] = j.Version()
+			}
+		}
 		for _, j := range r.jobs {
 			if published[j.Package.Name] {
 				continue
 			}
-			w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true}
+			w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true, Crates: plannedCrates}
 			if j.Package.Kind == config.KindNPM && j.Auth.Method == auth.MethodOIDC {
 				w.Repository = r.o.Env.Value("GITHUB_REPOSITORY")
 			}
