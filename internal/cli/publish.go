@@ -83,6 +83,15 @@ func progressClock(app *App) func() time.Time {
 	return nil
 }
 
+// lookPathOf is the runner's tool lookup, when it has one (the real runner
+// does; a test's fake does not, and then the check is skipped).
+func lookPathOf(r run.Runner) func(string) error {
+	if lp, ok := r.(interface{ LookPath(string) error }); ok {
+		return lp.LookPath
+	}
+	return nil
+}
+
 // retryReason is what went wrong, without the method and URL the line
 // already names (Go's errors repeat them: `Get "http://…": EOF`).
 func retryReason(req *http.Request, reason string) string {
@@ -195,6 +204,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			return ch.File, ch.Hint, nil
 		},
 		CheckVersion: manifest.CheckVersion,
+		LookPath:     lookPathOf(runner),
 		Tagged:       publish.TaggedFromGit,
 		Log:          app.Err,
 		Now:          progressClock(app),

@@ -33,6 +33,7 @@ const (
 	CodeTagFailed            = "PIOT_TAG_FAILED"
 	CodeReleaseFailed        = "PIOT_RELEASE_FAILED"
 	CodeManifestWrite        = "PIOT_MANIFEST_WRITE_FAILED"
+	CodeToolMissing          = "PIOT_TOOL_MISSING"
 	CodeDryRunProblems       = "PIOT_DRY_RUN_PROBLEMS"
 	CodeNoHandler            = "PIOT_NO_HANDLER"
 	CodeTrustRefusedGeneric  = "PIOT_TRUST_REFUSED"
@@ -62,6 +63,9 @@ type Options struct {
 	// CheckVersion does what SetVersion would, without writing; nil skips
 	// the check before the first upload.
 	CheckVersion func(kind, dir, version string) error
+	// LookPath says whether a tool (cargo, npm) can be run; nil skips the
+	// check before the first upload.
+	LookPath func(name string) error
 	// Tagged reads every package's last release tag reachable from HEAD and
 	// the one before it (release repair); nil disables the repair.
 	Tagged func(ctx context.Context, dir string, cfg *config.Config) (map[string]Tagged, error)
@@ -250,6 +254,9 @@ func (r *flow) do(ctx context.Context) error {
 	if err := r.checkManifests(published); err != nil {
 		return err
 	}
+	if err := r.checkTools(published); err != nil {
+		return err
+	}
 	if !r.o.DryRun {
 		if err := r.authorizeAll(ctx, published); err != nil {
 			return err
@@ -389,6 +396,38 @@ func (r *flow) checkDirty(ctx context.Context, published map[string]bool) error 
 		return e.WithHint("commit or remove these files before publishing (the build outputs belong in %s/)", artifacts.Dir)
 	}
 	return nil
+}
+
+// checkTools: cargo and npm must be there before the first upload, not be
+// found missing after the packages before them shipped.
+func (r *flow) checkTools(published map[string]bool) error {
+	if r.o.LookPath == nil {
+		return nil
+	}
+	need := map[string][]string{}
+	var order []string
+	for _, j := range r.jobs {
+		tool := map[string]string{config.KindCrates: "cargo", config.KindNPM: "npm"}[j.Package.Kind]
+		if tool == "" || published[j.Package.Name] {
+			continue
+		}
+		if _, seen := need[tool]; !seen {
+			order = append(order, tool)
+		}
+		need[tool] = append(need[tool], j.Package.Name)
+	}
+	var missing []string
+	for _, tool := range order {
+		if err := r.o.LookPath(tool); err != nil {
+			missing = append(missing, fmt.Sprintf("%s (needed by %s)", err, strings.Join(need[tool], ", ")))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	e := diag.New(CodeToolMissing, "a tool publish runs is missing; nothing was published")
+	e.Details = missing
+	return e.WithHint("install it in the publish job (dtolnay/rust-toolchain for cargo, actions/setup-node for npm) before running publish")
 }
 
 // checkManifests tries every version write the run will make, without

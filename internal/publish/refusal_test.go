@@ -111,3 +111,26 @@ func TestDedupURL(t *testing.T) {
 		}
 	}
 }
+
+// cargo or npm missing on the runner is found before the first upload, each
+// tool named once with the packages that need it.
+func TestMissingToolStopsBeforeFirstUpload(t *testing.T) {
+	hh := newHarness(t, nil)
+	hh.opts.LookPath = func(name string) error {
+		if name == "npm" {
+			return errors.New("npm is not installed or not on PATH")
+		}
+		return nil
+	}
+	_, err := hh.run(t)
+	var de *diag.Error
+	if !errors.As(err, &de) || de.Code != CodeToolMissing || !strings.Contains(de.Msg, "nothing was published") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(de.Details) != 1 || de.Details[0] != "npm is not installed or not on PATH (needed by js)" {
+		t.Errorf("details = %q", de.Details)
+	}
+	if got := hh.w.has("publish"); len(got) != 0 {
+		t.Errorf("uploaded: %v", got)
+	}
+}

@@ -10,7 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -158,7 +161,45 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 		return res, fmt.Errorf("running %s: %w", c.String(), ctx.Err())
 	}
 	res.ExitCode = -1
+	if errors.Is(err, exec.ErrNotFound) {
+		return res, fmt.Errorf("running %s: %w", c.Name, &NotFoundError{Name: c.Name})
+	}
 	return res, fmt.Errorf("running %s: %w", c.String(), errors.New(secret.Redact(err.Error())))
+}
+
+// NotFoundError is a tool that is not installed (not on PATH).
+type NotFoundError struct{ Name string }
+
+func (e *NotFoundError) Error() string { return e.Name + " is not installed or not on PATH" }
+
+// LookPath reports whether the tool name can be run, as Run would find it.
+func (x Exec) LookPath(name string) error {
+	path, ok := x.Base.Get("PATH")
+	if !ok {
+		if _, err := exec.LookPath(name); err != nil {
+			return &NotFoundError{Name: name}
+		}
+		return nil
+	}
+	// The tool runs with Base's PATH, which may not be this process's.
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		for _, ext := range exeExts() {
+			if fi, err := os.Stat(filepath.Join(dir, name+ext)); err == nil && !fi.IsDir() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0) {
+				return nil
+			}
+		}
+	}
+	return &NotFoundError{Name: name}
+}
+
+func exeExts() []string {
+	if runtime.GOOS != "windows" {
+		return []string{""}
+	}
+	return []string{".exe", ".cmd", ".bat", ""}
 }
 
 type lockedWriter struct {

@@ -3,7 +3,9 @@ package run
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -118,5 +120,27 @@ func TestTail(t *testing.T) {
 	}
 	if Tail("short", 100) != "short" {
 		t.Error("short changed")
+	}
+}
+
+// A missing tool is said plainly, not as Go's `exec: "cargo": executable file
+// not found in $PATH`; LookPath searches the PATH the tool would run with.
+func TestMissingToolSaidPlainly(t *testing.T) {
+	empty := t.TempDir()
+	x := Exec{Base: env.Env{"PATH": empty}}
+	_, err := x.Run(t.Context(), Cmd{Name: "piot-no-such-tool"})
+	var nf *NotFoundError
+	if !errors.As(err, &nf) || strings.Contains(err.Error(), "exec:") || !strings.Contains(err.Error(), "piot-no-such-tool is not installed or not on PATH") {
+		t.Errorf("err = %v", err)
+	}
+	if err := x.LookPath("piot-no-such-tool"); !errors.As(err, &nf) {
+		t.Errorf("LookPath = %v", err)
+	}
+	tool := filepath.Join(empty, "piot-tool")
+	if err := os.WriteFile(tool, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.LookPath("piot-tool"); err != nil {
+		t.Errorf("LookPath of an executable on Base's PATH = %v", err)
 	}
 }
