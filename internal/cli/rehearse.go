@@ -102,6 +102,12 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
 	writePublishReport(app.Out, rep)
 	writeExchanges(app.Out, exchanges)
 	if perr != nil {
+		if diag.CodeOf(perr) == publish.CodeToolMissing {
+			// The rehearsal runs the real cargo and npm on this machine: their
+			// absence here says nothing about the publish job.
+			fmt.Fprintln(app.Out, "\nrehearsal could not run: this machine lacks a tool the rehearsal runs (details below); install it and rehearse again")
+			return perr
+		}
 		fmt.Fprintln(app.Out, "\nrehearsal FAILED: the real publish would stop here too (details below)")
 		return perr
 	}
