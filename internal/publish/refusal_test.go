@@ -134,3 +134,18 @@ func TestMissingToolStopsBeforeFirstUpload(t *testing.T) {
 		t.Errorf("uploaded: %v", got)
 	}
 }
+
+// A dry run (a pull-request check) warns about a missing tool and goes on to
+// report everything else.
+func TestMissingToolInDryRunWarns(t *testing.T) {
+	hh := newHarness(t, nil)
+	hh.opts.DryRun = true
+	hh.opts.LookPath = func(name string) error { return errors.New(name + " is not installed or not on PATH") }
+	rep, err := hh.run(t)
+	if diag.CodeOf(err) == CodeToolMissing {
+		t.Fatalf("dry run stopped: %v", err)
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), "cargo is not installed") {
+		t.Errorf("warnings = %q", rep.Warnings)
+	}
+}
