@@ -200,3 +200,35 @@ func (r *flow) unlockAll(ctx context.Context) {
 	}
 	r.locks = nil
 }
+
+// RemoteTagger is implemented by Git implementations that can read a tag on
+// a remote (GitCLI).
+type RemoteTagger interface {
+	// RemoteTag returns the commit tag names on remote.
+	RemoteTag(ctx context.Context, dir, remote, tag string) (commit string, ok bool, err error)
+}
+
+// RemoteTag implements RemoteTagger with `git ls-remote`, peeling annotated tags.
+func (g *GitCLI) RemoteTag(ctx context.Context, dir, remote, tag string) (string, bool, error) {
+	ref := "refs/tags/" + tag
+	out, err := g.git(ctx, dir, "ls-remote", remote, ref, ref+"^{}")
+	if err != nil {
+		return "", false, err
+	}
+	commit := ""
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		obj, name, ok := strings.Cut(l, "\t")
+		if !ok {
+			continue
+		}
+		switch name {
+		case ref + "^{}":
+			commit = obj // the peeled commit wins
+		case ref:
+			if commit == "" {
+				commit = obj
+			}
+		}
+	}
+	return commit, commit != "", nil
+}

@@ -284,6 +284,13 @@ func (r *flow) do(ctx context.Context) error {
 			return err
 		}
 		defer r.unlockAll(context.WithoutCancel(ctx))
+		// Another run may have published (and released its lock) between our
+		// first look at the registries and taking the locks: look again.
+		if len(r.locks) > 0 {
+			if published, err = r.registryState(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	// 5. Publish in dependency order; the first failure stops the run.
 	for i, j := range r.jobs {
@@ -687,34 +694,11 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 		r.logf("%s %s: published %s", j.Name(), j.Version(), res.URL)
 	}
 	// Tag (also for already-published versions: tag repair).
-	tag := j.Release.Tag
-	commit, exists, err := r.o.Git.TagExists(ctx, r.o.Root, tag)
+	commit, err := r.tagRelease(ctx, j, res, fail)
 	if err != nil {
-		return fail(err, CodeTagFailed, "checking tag "+tag, "")
+		return err
 	}
-	if exists {
-		res.TagState = "existed"
-	} else {
-		commit = r.head
-		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, j.Package.Name+" "+j.Version(), commit); err != nil {
-			return fail(err, CodeTagFailed, "creating tag "+tag, "the version is on the registry; re-run to create the tag (it is repaired automatically)")
-		}
-		res.TagState = "created"
-		r.logf("%s: tagged %s at %s", j.Package.Name, tag, short(commit))
-	}
-	if ok, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil {
-		return fail(err, CodeTagFailed, "looking for the origin remote", "")
-	} else if ok {
-		if err := r.o.Git.PushTag(ctx, r.o.Root, "origin", tag); err != nil {
-			return fail(err, CodeTagFailed, "pushing tag "+tag+" to origin", "the job needs `permissions: contents: write`; re-run to push the tag (the registry already has the version)")
-		}
-		if res.TagState == "created" {
-			res.TagState = "pushed"
-		}
-	} else if res.TagState == "created" {
-		res.TagState = "not-pushed"
-		r.warn("%s: no `origin` remote; tag %s was created locally only", j.Package.Name, tag)
-	}
+	tag := j.Release.Tag
 	// GitHub Release.
 	if r.o.Releases != nil {
 		notes, err := r.o.Git.SubjectsBetween(ctx, r.o.Root, j.Release.LastTag, commit)
@@ -818,4 +802,52 @@ func (r *flow) repairReleases(ctx context.Context, planned map[string]bool) erro
 		r.logf("%s: GitHub Release for %s ensured (%s)", pkg.Name, t.Tag, url)
 	}
 	return nil
+}
+
+// tagRelease creates (or adopts) the release tag for j at HEAD and pushes it
+// to origin; it returns the commit the tag names.
+func (r *flow) tagRelease(ctx context.Context, j Job, res *Result, fail func(err error, code, what, hint string) error) (string, error) {
+	tag := j.Release.Tag
+	commit, exists, err := r.o.Git.TagExists(ctx, r.o.Root, tag)
+	if err != nil {
+		return "", fail(err, CodeTagFailed, "checking tag "+tag, "")
+	}
+	// Another run (or an earlier one whose checkout is gone) may have pushed
+	// the tag already: adopt it when it names this commit.
+	if rt, ok := r.o.Git.(RemoteTagger); ok && !exists {
+		if rc, found, rerr := rt.RemoteTag(ctx, r.o.Root, "origin", tag); rerr == nil && found {
+			res.TagState = "existed"
+			r.logf("%s: tag %s is already on origin", j.Package.Name, tag)
+			if rc != r.head {
+				// Another run released this version from its own commit (a
+				// later push); tags are never moved.
+				res.Notes = append(res.Notes, fmt.Sprintf("tag %s on origin names %s (the run that published it), not this run's HEAD %s; left as it is", tag, short(rc), short(r.head)))
+			}
+			return rc, nil
+		}
+	}
+	if exists {
+		res.TagState = "existed"
+	} else {
+		commit = r.head
+		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, j.Package.Name+" "+j.Version(), commit); err != nil {
+			return "", fail(err, CodeTagFailed, "creating tag "+tag, "the version is on the registry; re-run to create the tag (it is repaired automatically)")
+		}
+		res.TagState = "created"
+		r.logf("%s: tagged %s at %s", j.Package.Name, tag, short(commit))
+	}
+	if ok, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil {
+		return "", fail(err, CodeTagFailed, "looking for the origin remote", "")
+	} else if ok {
+		if err := r.o.Git.PushTag(ctx, r.o.Root, "origin", tag); err != nil {
+			return "", fail(err, CodeTagFailed, "pushing tag "+tag+" to origin", "the job needs `permissions: contents: write`; re-run to push the tag (the registry already has the version)")
+		}
+		if res.TagState == "created" {
+			res.TagState = "pushed"
+		}
+	} else if res.TagState == "created" {
+		res.TagState = "not-pushed"
+		r.warn("%s: no `origin` remote; tag %s was created locally only", j.Package.Name, tag)
+	}
+	return commit, nil
 }
