@@ -128,6 +128,14 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	if ctx.Err() != nil && !isDiag(err) {
 		err = diag.New("PIOT_INTERRUPTED", "interrupted").Wrap(err)
 	}
+	// cobra reports an unknown command as a plain error: it is a usage error.
+	if !isDiag(err) && strings.HasPrefix(err.Error(), "unknown command") {
+		err = &diag.UsageError{Err: err}
+	}
+	var ue *diag.UsageError
+	if errors.As(err, &ue) {
+		err = diag.Usage(diag.CodeUsage, "%s", ue.Err.Error()).WithHint("run `putitoutthere --help` for the commands, or `putitoutthere COMMAND --help` for a command's flags")
+	}
 	report(app, err)
 	return diag.ExitCode(err)
 }
