@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/run"
 )
 
@@ -84,5 +86,33 @@ func TestLockNoteRoundTrip(t *testing.T) {
 	run, since := parseLockNote(n)
 	if run != "42/3" || since.Unix() != 1700000000 {
 		t.Fatalf("got %q %v from %q", run, since, n)
+	}
+}
+
+// A tag publish created but could not push is pushed by the next run in the
+// same checkout, although the plan is empty there.
+func TestRepairUnpushedTag(t *testing.T) {
+	w, _ := lockRepo(t)
+	ctx := context.Background()
+	g := &GitCLI{Runner: run.Exec{Base: env.FromOS()}, Env: env.Env{}}
+	os.WriteFile(filepath.Join(w, "putitoutthere.toml"), []byte("x"), 0o644)
+	head, _ := g.HeadCommit(ctx, w)
+	if err := g.CreateAnnotatedTag(ctx, w, "core-v1.0.0", "core 1.0.0", head); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := g.RemoteTag(ctx, w, "origin", "core-v1.0.0"); found {
+		t.Fatal("setup: the tag must not be on origin yet")
+	}
+	cfg := &config.Config{Packages: []config.Package{{Name: "core", Kind: "crates", TagFormat: config.DefaultTagFormat}}}
+	_, err := Run(ctx, Options{Root: w, Config: cfg, Env: env.Env{}, Git: g,
+		Plan:   func(context.Context, string, *config.Config) (*plan.Plan, error) { return &plan.Plan{}, nil },
+		Tagged: TaggedFromGit,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, found, err := g.RemoteTag(ctx, w, "origin", "core-v1.0.0")
+	if err != nil || !found || commit != head {
+		t.Fatalf("tag on origin: %q %v %v", commit, found, err)
 	}
 }

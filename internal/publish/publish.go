@@ -767,7 +767,13 @@ func asDiag(err error, code, what, hint string) *diag.Error {
 // writes ("{name} {version}") are considered, so tags made by other tools are
 // left alone.
 func (r *flow) repairReleases(ctx context.Context, planned map[string]bool) error {
-	if r.o.Releases == nil || r.o.Tagged == nil || r.o.DryRun || r.o.PreflightOnly {
+	if r.o.Tagged == nil || r.o.DryRun || r.o.PreflightOnly {
+		return nil
+	}
+	if err := r.repairTagPushes(ctx, planned); err != nil {
+		return err
+	}
+	if r.o.Releases == nil {
 		return nil
 	}
 	head := r.head
@@ -850,4 +856,46 @@ func (r *flow) tagRelease(ctx context.Context, j Job, res *Result, fail func(err
 		r.warn("%s: no `origin` remote; tag %s was created locally only", j.Package.Name, tag)
 	}
 	return commit, nil
+}
+
+// repairTagPushes pushes release tags that publish created at HEAD but could
+// not push (a run that died or was refused at the push): the re-run in the
+// same checkout plans nothing for them, since the tag exists locally.
+func (r *flow) repairTagPushes(ctx context.Context, planned map[string]bool) error {
+	rt, ok := r.o.Git.(RemoteTagger)
+	if !ok {
+		return nil
+	}
+	if has, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil || !has {
+		return nil
+	}
+	head := r.head
+	if head == "" {
+		var err error
+		if head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
+			return diag.New(CodeTagFailed, "reading HEAD").Wrap(err)
+		}
+	}
+	tagged, err := r.o.Tagged(ctx, r.o.Root, r.o.Config)
+	if err != nil {
+		return diag.New(CodeTagFailed, "reading release tags").Wrap(err)
+	}
+	for i := range r.o.Config.Packages {
+		pkg := &r.o.Config.Packages[i]
+		t, ok := tagged[pkg.Name]
+		if !ok || planned[pkg.Name] || t.Commit != head {
+			continue
+		}
+		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
+			continue // not a tag publish made
+		}
+		if _, found, err := rt.RemoteTag(ctx, r.o.Root, "origin", t.Tag); err != nil || found {
+			continue
+		}
+		if err := r.o.Git.PushTag(ctx, r.o.Root, "origin", t.Tag); err != nil {
+			return asDiag(err, CodeTagFailed, "pushing tag "+t.Tag+" to origin", "the job needs `permissions: contents: write`; re-run to push the tag (the registry already has the version)")
+		}
+		r.logf("%s: pushed tag %s, which an earlier run created but did not push", pkg.Name, t.Tag)
+	}
+	return nil
 }
