@@ -213,7 +213,11 @@ func classify(e *PublishError, all string) {
 		e.Hint = "npm could not reach the registry; check the network and the registry URL (" + RegistryEnv + ")"
 	default:
 		e.Code = CodePublishFailed
-		e.Hint = "see npm's output above"
+		// npm's output is not shown elsewhere in CI: keep its last words.
+		if tail := otherLines(all, e.Message, 6); tail != "" {
+			e.Message = strings.TrimSpace(e.Message + "\nnpm said:\n  " + strings.ReplaceAll(tail, "\n", "\n  "))
+		}
+		e.Hint = "fix the cause npm names and re-run: versions already published are skipped"
 	}
 }
 
@@ -285,4 +289,19 @@ func packageFromURL(u string) string {
 		p = p[k+1:]
 	}
 	return strings.Replace(strings.Replace(p, "%2f", "/", 1), "%2F", "/", 1)
+}
+
+// otherLines is the last n non-empty lines of s other than the summary
+// already reported and npm's `code …` line.
+func otherLines(s, summary string, n int) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && l != summary && !codeLine.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, "\n")
 }

@@ -207,3 +207,15 @@ func TestParseErrorRedactsTokens(t *testing.T) {
 		}
 	}
 }
+
+// An unrecognised failure keeps npm's own last words: in CI nothing else
+// shows them.
+func TestParseErrorKeepsNPMWords(t *testing.T) {
+	e := ParseError("npm error code EWEIRD\nnpm error something odd happened\nnpm error while reading the tarball\nnpm error disk quota exceeded on /tmp\n")
+	if e.Code != CodePublishFailed || !strings.Contains(e.Error(), "disk quota exceeded on /tmp") || !strings.Contains(e.Error(), "while reading the tarball") {
+		t.Fatalf("npm's words lost: %q", e.Error())
+	}
+	if strings.Contains(e.Hint, "above") {
+		t.Fatalf("the hint must not point at output nobody sees: %q", e.Hint)
+	}
+}
