@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	emu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
+	emu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	gh "github.com/putitoutthere/putitoutthere/internal/registry/github"
