@@ -7,7 +7,9 @@ import (
 )
 
 func TestDeclaredRepository(t *testing.T) {
-	tp := func(repo string) *config.TrustPolicy { return &config.TrustPolicy{Workflow: "release.yml", Repository: repo} }
+	tp := func(repo string) *config.TrustPolicy {
+		return &config.TrustPolicy{Workflow: "release.yml", Repository: repo}
+	}
 	cases := []struct {
 		name string
 		pkgs []config.Package
