@@ -17,6 +17,8 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/platform"
+	"github.com/putitoutthere/putitoutthere/internal/pydist"
 )
 
 // Dir is the folder, relative to the repository root, the build job's
@@ -92,8 +94,35 @@ func Check(root string, rows []plan.Row) []Gap {
 		if len(exts) > 0 && len(Match(files, exts...)) == 0 && len(files) > 0 {
 			gap(fmt.Sprintf("%s/ holds no %s file", rel, strings.Join(exts, " or ")))
 		}
+		for _, p := range wheelPlatformProblems(row, files) {
+			gap(p)
+		}
 	}
 	return gaps
+}
+
+// wheelPlatformProblems: a maturin target row's wheels must be built for its
+// triple (a wheel from the wrong runner would install nowhere it is wanted).
+func wheelPlatformProblems(row plan.Row, files []File) []string {
+	if row.Kind != config.KindPyPI || row.Target == "sdist" || row.Target == "noarch" || row.Target == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range Match(files, ".whl") {
+		name := filepath.Base(f.Rel)
+		w, err := pydist.ParseWheelFilename(name)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		ok, err := platform.WheelFits(row.Target, w.Platform)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+		} else if !ok {
+			out = append(out, fmt.Sprintf("%s is a %s wheel, but row %s is for %s (want %s)", name, w.Platform, row.ArtifactName, row.Target, platform.WheelExpect(row.Target)))
+		}
+	}
+	return out
 }
 
 // expectation is what a row's folder must hold: a glob for messages and the

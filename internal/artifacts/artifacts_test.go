@@ -259,3 +259,18 @@ func TestPackagingSiblingRequirement(t *testing.T) {
 		t.Errorf("accepting requirement flagged: %q", probs)
 	}
 }
+
+// A maturin target row holding a wheel built for another platform is a gap.
+func TestCheckWheelPlatform(t *testing.T) {
+	root := goodTree(t)
+	dir := filepath.Join(root, Dir, "py-wheel-x86_64-unknown-linux-gnu")
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.Remove(filepath.Join(dir, e.Name()))
+	}
+	write(t, filepath.Join(dir, "py-1.2.3-cp39-abi3-macosx_11_0_arm64.whl"), "x")
+	gaps := Check(root, polyRows())
+	if len(gaps) != 1 || !strings.Contains(gaps[0].Problem, "macosx_11_0_arm64 wheel") || !strings.Contains(gaps[0].Problem, "manylinux*_x86_64") {
+		t.Fatalf("gaps = %v", gaps)
+	}
+}
