@@ -105,6 +105,14 @@ func TestReadersRefuseArchiveTraversal(t *testing.T) {
 			if err := c.read(p); !errors.Is(err, ErrUnsafeArchive) {
 				t.Errorf("%s/%s: want ErrUnsafeArchive, got %v", c.kind, name, err)
 			}
+			// ...and also when it comes after the manifest.
+			after := filepath.Join(dir, c.kind+"-"+name+"-after-"+c.file)
+			os.WriteFile(after, tgzBytes(t, append([]entry{{name: c.manifest, flag: tar.TypeReg, body: c.body}}, extra...)...), 0o644)
+			if name != "manifest-dotdot" {
+				if err := c.read(after); !errors.Is(err, ErrUnsafeArchive) {
+					t.Errorf("%s/%s after the manifest: want ErrUnsafeArchive, got %v", c.kind, name, err)
+				}
+			}
 		}
 	}
 	meta := [2]string{"demo-0.1.0.dist-info/METADATA", pkgInfo}

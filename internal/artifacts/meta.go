@@ -212,6 +212,9 @@ func tarMember(p string, want func(name string) bool) ([]byte, error) {
 		return nil, fmt.Errorf("%s: not a gzip archive: %w", path.Base(p), err)
 	}
 	tr := tar.NewReader(gz)
+	// Every entry's header is checked, also after the wanted member: an
+	// unsafe entry anywhere refuses the archive (bodies are skipped, not read).
+	var found []byte
 	for i := 0; i < scanLimit; i++ {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -223,15 +226,20 @@ func tarMember(p string, want func(name string) bool) ([]byte, error) {
 		if err := unsafeEntry(h.Name, h.Linkname, h.Typeflag == tar.TypeSymlink, h.Typeflag == tar.TypeLink); err != nil {
 			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
 		}
-		if h.Typeflag != tar.TypeReg || !want(h.Name) {
+		if found != nil || h.Typeflag != tar.TypeReg || !want(h.Name) {
 			continue
 		}
 		if h.Size > memberLimit {
 			return nil, fmt.Errorf("%s: %s is %d bytes; refusing", path.Base(p), h.Name, h.Size)
 		}
-		return io.ReadAll(io.LimitReader(tr, memberLimit))
+		if found, err = io.ReadAll(io.LimitReader(tr, memberLimit)); err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Base(p), err)
+		}
 	}
-	return nil, fmt.Errorf("%s: manifest not found in archive", path.Base(p))
+	if found == nil {
+		return nil, fmt.Errorf("%s: manifest not found in archive", path.Base(p))
+	}
+	return found, nil
 }
 
 // ErrUnsafeArchive is an archive entry that would land outside the
