@@ -776,26 +776,12 @@ func (r *flow) repairReleases(ctx context.Context, planned map[string]bool) erro
 	if r.o.Releases == nil {
 		return nil
 	}
-	head := r.head
-	if head == "" {
-		var err error
-		if head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
-			return diag.New(CodeReleaseFailed, "reading HEAD").Wrap(err)
-		}
-	}
-	tagged, err := r.o.Tagged(ctx, r.o.Root, r.o.Config)
+	own, err := r.ownTagsAtHead(ctx, planned)
 	if err != nil {
 		return diag.New(CodeReleaseFailed, "reading release tags").Wrap(err)
 	}
-	for i := range r.o.Config.Packages {
-		pkg := &r.o.Config.Packages[i]
-		t, ok := tagged[pkg.Name]
-		if !ok || planned[pkg.Name] || t.Commit != head {
-			continue
-		}
-		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
-			continue
-		}
+	for _, o := range own {
+		pkg, t := o.pkg, o.tag
 		notes, err := r.o.Git.SubjectsBetween(ctx, r.o.Root, t.PrevTag, t.Commit)
 		if err != nil {
 			r.warn("%s: reading release notes: %v", pkg.Name, err)
@@ -869,26 +855,12 @@ func (r *flow) repairTagPushes(ctx context.Context, planned map[string]bool) err
 	if has, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil || !has {
 		return nil
 	}
-	head := r.head
-	if head == "" {
-		var err error
-		if head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
-			return diag.New(CodeTagFailed, "reading HEAD").Wrap(err)
-		}
-	}
-	tagged, err := r.o.Tagged(ctx, r.o.Root, r.o.Config)
+	own, err := r.ownTagsAtHead(ctx, planned)
 	if err != nil {
 		return diag.New(CodeTagFailed, "reading release tags").Wrap(err)
 	}
-	for i := range r.o.Config.Packages {
-		pkg := &r.o.Config.Packages[i]
-		t, ok := tagged[pkg.Name]
-		if !ok || planned[pkg.Name] || t.Commit != head {
-			continue
-		}
-		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
-			continue // not a tag publish made
-		}
+	for _, o := range own {
+		pkg, t := o.pkg, o.tag
 		if _, found, err := rt.RemoteTag(ctx, r.o.Root, "origin", t.Tag); err != nil || found {
 			continue
 		}
@@ -898,4 +870,40 @@ func (r *flow) repairTagPushes(ctx context.Context, planned map[string]bool) err
 		r.logf("%s: pushed tag %s, which an earlier run created but did not push", pkg.Name, t.Tag)
 	}
 	return nil
+}
+
+type ownTag struct {
+	pkg *config.Package
+	tag Tagged
+}
+
+// ownTagsAtHead lists, for packages not in this run's plan, release tags at
+// HEAD that publish itself made (annotated, message "{name} {version}"):
+// the ones an earlier run at this commit may not have finished. Tags made by
+// other tools are left alone.
+func (r *flow) ownTagsAtHead(ctx context.Context, planned map[string]bool) ([]ownTag, error) {
+	head := r.head
+	if head == "" {
+		var err error
+		if head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
+			return nil, err
+		}
+	}
+	tagged, err := r.o.Tagged(ctx, r.o.Root, r.o.Config)
+	if err != nil {
+		return nil, err
+	}
+	var out []ownTag
+	for i := range r.o.Config.Packages {
+		pkg := &r.o.Config.Packages[i]
+		t, ok := tagged[pkg.Name]
+		if !ok || planned[pkg.Name] || t.Commit != head {
+			continue
+		}
+		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
+			continue
+		}
+		out = append(out, ownTag{pkg: pkg, tag: t})
+	}
+	return out, nil
 }
