@@ -132,7 +132,9 @@ func (s *Session) Exchanges() []Exchange {
 	add := func(reg string, f *fault.Injector) {
 		for _, x := range f.Log() {
 			e := Exchange{Registry: reg, Method: x.Method, Path: x.Path, Status: x.Status}
-			if x.Status >= 400 || x.Status < 0 {
+			// Refusals keep the registry's words; a GET answered 404 is an
+			// existence check ("not published yet"), not a refusal.
+			if (x.Status >= 400 || x.Status < 0) && !(x.Method == "GET" && x.Status == 404) {
 				e.Body = strings.TrimSpace(x.Body)
 			}
 			out = append(out, e)
