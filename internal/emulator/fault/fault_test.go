@@ -5,15 +5,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
 func TestInjector(t *testing.T) {
 	var in Injector
-	calls := 0
+	var calls atomic.Int32
 	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
+		calls.Add(1)
 		_, _ = io.WriteString(w, "ok")
 	})))
 	defer srv.Close()
@@ -34,10 +35,10 @@ func TestInjector(t *testing.T) {
 	resp.Body.Close()
 
 	in.Add(Rule{Kind: LandThenFail, Status: 502})
-	before := calls
+	before := calls.Load()
 	resp, err = get()
-	if err != nil || resp.StatusCode != 502 || calls != before+1 {
-		t.Fatalf("land-then-fail: status %v err %v calls %d->%d", resp, err, before, calls)
+	if err != nil || resp.StatusCode != 502 || calls.Load() != before+1 {
+		t.Fatalf("land-then-fail: status %v err %v calls %d->%d", resp, err, before, calls.Load())
 	}
 	resp.Body.Close()
 
@@ -88,8 +89,8 @@ func TestRecord(t *testing.T) {
 
 func TestLandThenHang(t *testing.T) {
 	var in Injector
-	landed := 0
-	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { landed++ })))
+	var landed atomic.Int32
+	srv := httptest.NewServer(in.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { landed.Add(1) })))
 	defer srv.Close()
 	in.Add(Rule{Kind: LandThenHang})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -98,7 +99,7 @@ func TestLandThenHang(t *testing.T) {
 	if _, err := http.DefaultClient.Do(req); err == nil {
 		t.Fatal("the client must not hear back")
 	}
-	if landed != 1 {
-		t.Fatalf("the request must take effect once, took %d", landed)
+	if n := landed.Load(); n != 1 {
+		t.Fatalf("the request must take effect once, took %d", n)
 	}
 }
