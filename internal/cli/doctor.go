@@ -88,11 +88,14 @@ any failure, 2 when the config does not load.`,
 				rep.Annotate(app.Err)
 			}
 			if rep.ConfigError {
-				// Exit 2. Under --json the one document is the error itself;
-				// humans also get the report (local workflow checks still ran).
-				if !app.JSON {
-					rep.WriteText(app.Out)
+				// Exit 2, with the report: the local workflow checks still ran.
+				if app.JSON {
+					if err := app.PrintJSON(rep.JSON()); err != nil {
+						return err
+					}
+					return diag.ErrSilentUsage
 				}
+				rep.WriteText(app.Out)
 				return configError(rep)
 			}
 			if app.JSON {

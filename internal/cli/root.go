@@ -125,6 +125,9 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	if errors.Is(err, diag.ErrSilent) {
 		return diag.ExitFail
 	}
+	if errors.Is(err, diag.ErrSilentUsage) {
+		return diag.ExitUsage
+	}
 	if ctx.Err() != nil && !isDiag(err) {
 		err = diag.New("PIOT_INTERRUPTED", "interrupted").Wrap(err)
 	}

@@ -67,10 +67,17 @@ func (e *Error) Wrap(err error) *Error { e.Err = err; return e }
 // printed its failing checks).
 var ErrSilent = errors.New("silent failure")
 
+// ErrSilentUsage means "exit 2, the command already reported why" (doctor
+// --json printed its report for a config that does not load).
+var ErrSilentUsage = errors.New("silent usage failure")
+
 // ExitCode maps any error to an exit code.
 func ExitCode(err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	if errors.Is(err, ErrSilentUsage) {
+		return ExitUsage
 	}
 	var e *Error
 	if errors.As(err, &e) {
