@@ -319,6 +319,9 @@ func runScenario(t *testing.T, sc scenario) row {
 			bad = append(bad, "the fault was never hit")
 		}
 	}
+	if os.Getenv("RELIABILITY_DEBUG") == sc.name() {
+		t.Logf("first run stderr:\n%s\nstdout:\n%s", first.Stderr, first.Stdout)
+	}
 	if sc.fault == "unseen-error-body" && first.Code != 0 && !strings.Contains(first.Stdout+first.Stderr, "zx81") {
 		notes = append(notes, "the registry's own error text was not shown")
 	}

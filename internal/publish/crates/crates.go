@@ -147,13 +147,19 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 		if err == nil {
 			return nil
 		}
-		// crates.io's burst limit: pace with the time it names instead of failing.
+		// crates.io's burst limit: pace with the time it names instead of
+		// failing. A 5xx or a network failure is retried with backoff; either
+		// way the registry is asked first whether the upload landed.
 		wait, ok := h.rateWait(err.Error())
+		why := "crates.io rate limit"
+		if !ok && transient(err.Error()) && attempt < 2 {
+			wait, ok, why = time.Duration(2<<attempt)*time.Second, true, "crates.io or the network failed"
+		}
 		if !ok {
 			break
 		}
 		if h.Progress != nil {
-			h.Progress("%s %s: crates.io rate limit; waiting %s before publishing again", j.Name(), j.Version(), wait.Round(time.Second))
+			h.Progress("%s %s: %s; waiting %s before publishing again", j.Name(), j.Version(), why, wait.Round(time.Second))
 		}
 		if serr := h.sleep(ctx, wait); serr != nil {
 			return serr
@@ -258,3 +264,23 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// transient reports whether cargo's error is a server or network failure
+// worth another try (never a 4xx refusal). cargo words a 5xx as
+// "failed to get a 200 OK response, got 503" or "(status 503 …)".
+func transient(msg string) bool {
+	if transientStatus.MatchString(msg) {
+		return true
+	}
+	for _, s := range []string{
+		"Couldn't connect to server", "Empty reply from server", "Failure when receiving data",
+		"Connection reset", "connection reset", "Operation timed out", "timed out",
+	} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+var transientStatus = regexp.MustCompile(`(?:\(status|got) 5\d\d\b`)
