@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/emulator"
 	"io"
 	"net/http"
 	"os"
@@ -122,27 +123,12 @@ func newWorld(t *testing.T) *world {
 		t.Skip("git not installed")
 	}
 	w := &world{t: t, dir: t.TempDir(), origin: t.TempDir()}
-	var err error
-	if w.is, err = oidc.Start(); err != nil {
+	set, err := emulator.Start()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.is.Close)
-	if w.crates, err = crates.Start(crates.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.crates.Close)
-	if w.pypi, err = pypiemu.Start(pypiemu.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.pypi.Close)
-	if w.npm, err = npmemu.Start(npmemu.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.npm.Close)
-	if w.gh, err = ghemu.Start(ghemu.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.gh.Close)
+	t.Cleanup(set.Close)
+	w.is, w.crates, w.pypi, w.npm, w.gh = set.OIDC, set.Crates, set.PyPI, set.NPM, set.GitHub
 
 	// Trusted publishers for octo-org/octo-repo, release.yml (the issuer's default identity).
 	w.crates.CreateCrate("piot-core", crates.DefaultUser)

@@ -18,9 +18,9 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/emulator"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
-	ghemu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
 	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	pypiemu "github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
@@ -89,41 +89,19 @@ type Session struct {
 	Registrations []Registration
 	Notes         []string // what the rehearsal assumed or synthesised
 
-	Issuer *oidc.Issuer
-	PyPI   *pypiemu.Server
-	Crates *crates.Server
-	NPM    *npmemu.Server
-	GitHub *ghemu.Server
+	*emulator.Set // the emulators publish talks to
 
 	tmp string
 }
 
 // Close stops the emulators and removes the clone.
 func (s *Session) Close() {
-	for _, c := range []interface{ Close() }{s.Issuer, s.PyPI, s.Crates, s.NPM, s.GitHub} {
-		if c != nil && !isNil(c) {
-			c.Close()
-		}
+	if s.Set != nil {
+		s.Set.Close()
 	}
 	if s.tmp != "" {
 		_ = os.RemoveAll(s.tmp)
 	}
-}
-
-func isNil(c any) bool {
-	switch v := c.(type) {
-	case *oidc.Issuer:
-		return v == nil
-	case *pypiemu.Server:
-		return v == nil
-	case *crates.Server:
-		return v == nil
-	case *npmemu.Server:
-		return v == nil
-	case *ghemu.Server:
-		return v == nil
-	}
-	return false
 }
 
 // Exchanges lists what every registry answered, in order per registry.
@@ -140,10 +118,9 @@ func (s *Session) Exchanges() []Exchange {
 			out = append(out, e)
 		}
 	}
-	add("crates.io", &s.Crates.Faults)
-	add("PyPI", &s.PyPI.Faults)
-	add("npm", &s.NPM.Faults)
-	add("GitHub", &s.GitHub.Faults)
+	for _, r := range s.Registries() {
+		add(r.Name, r.Faults)
+	}
 	return out
 }
 
@@ -176,27 +153,15 @@ func Start(ctx context.Context, o Options) (_ *Session, err error) {
 	}
 	s.Notes = append(s.Notes, notes...)
 
-	if s.Issuer, err = oidc.Start(); err != nil {
+	if s.Set, err = emulator.Start(); err != nil {
 		return nil, err
 	}
-	if s.PyPI, err = pypiemu.Start(pypiemu.Options{Verifier: s.Issuer}); err != nil {
-		return nil, err
-	}
-	if s.Crates, err = crates.Start(crates.Options{Verifier: s.Issuer}); err != nil {
-		return nil, err
-	}
-	if s.NPM, err = npmemu.Start(npmemu.Options{Verifier: s.Issuer}); err != nil {
-		return nil, err
-	}
-	if s.GitHub, err = ghemu.Start(ghemu.Options{}); err != nil {
-		return nil, err
-	}
-	for _, f := range []*fault.Injector{&s.PyPI.Faults, &s.Crates.Faults, &s.NPM.Faults, &s.GitHub.Faults} {
-		f.Record(true)
+	for _, r := range s.Registries() {
+		r.Faults.Record(true)
 	}
 
 	s.identify(ctx, o)
-	s.Issuer.SetIdentity(s.Identity)
+	s.Set.OIDC.SetIdentity(s.Identity)
 	owner, _, _ := strings.Cut(s.Identity.Repository, "/")
 	if id, err := strconv.ParseInt(s.Identity.RepositoryOwnerID, 10, 64); err == nil {
 		s.Crates.SetGitHubOwnerID(owner, id)
@@ -419,11 +384,11 @@ func (s *Session) buildEnv(o Options) {
 		}
 	}
 	if s.OIDC {
-		for k, v := range s.Issuer.Env() {
+		for k, v := range s.Set.OIDC.Env() {
 			e[k] = v
 		}
 	} else {
-		for k, v := range s.Issuer.Env() {
+		for k, v := range s.Set.OIDC.Env() {
 			if !strings.HasPrefix(k, "ACTIONS_ID_TOKEN_REQUEST_") {
 				e[k] = v
 			}

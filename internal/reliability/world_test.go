@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/emulator"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,27 +147,12 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	needTools(t)
 	w := &world{t: t, dir: t.TempDir(), origin: t.TempDir(), home: t.TempDir(), tmp: t.TempDir()}
-	var err error
-	if w.is, err = oidc.Start(); err != nil {
+	set, err := emulator.Start()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.is.Close)
-	if w.crates, err = crates.Start(crates.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.crates.Close)
-	if w.pypi, err = pypiemu.Start(pypiemu.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.pypi.Close)
-	if w.npm, err = npmemu.Start(npmemu.Options{Verifier: w.is}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.npm.Close)
-	if w.gh, err = ghemu.Start(ghemu.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.gh.Close)
+	t.Cleanup(set.Close)
+	w.is, w.crates, w.pypi, w.npm, w.gh = set.OIDC, set.Crates, set.PyPI, set.NPM, set.GitHub
 	for _, f := range w.faults() {
 		f.Record(true)
 	}
