@@ -274,3 +274,21 @@ func TestCheckWheelPlatform(t *testing.T) {
 		t.Fatalf("gaps = %v", gaps)
 	}
 }
+
+// A crate that depends on a sibling twice (the current major through the
+// workspace path, an older one renamed) passes when any requirement accepts
+// the planned version, every time (not by map order), and a target-specific
+// requirement is checked like any other.
+func TestPackagingRenamedAndTargetDeps(t *testing.T) {
+	root := t.TempDir()
+	toml := cargoToml + "\n[dependencies]\ntauri-utils = { version = \"2.0.0\" }\ntauri-utils-v1 = { package = \"tauri-utils\", version = \"1\" }\n\n[target.\"cfg(target_os = \\\"macos\\\")\".dependencies]\ntauri-macos-sign = \"1.0.0\"\n"
+	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml})
+	rows := polyRows()[:1]
+	want := Want{Kind: "crates", Name: "my-crate", Version: "1.2.0", Crates: map[string]string{"my-crate": "1.2.0", "tauri-utils": "2.0.5", "tauri-macos-sign": "2.0.0"}}
+	for range 10 {
+		probs := CheckPackaging(root, rows, want)
+		if len(probs) != 1 || !strings.Contains(probs[0], `requires tauri-macos-sign "1.0.0"`) {
+			t.Fatalf("problems = %q", probs)
+		}
+	}
+}

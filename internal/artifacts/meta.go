@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 )
 
 // memberLimit bounds how much of one archive member (a manifest) is read.
@@ -27,9 +29,11 @@ const scanLimit = 100000
 // CrateMeta is what a .crate's own Cargo.toml says.
 type CrateMeta struct {
 	Name, Version, Description, License, LicenseFile string
-	// Deps maps each normal and build dependency's crate name (after a
-	// `package =` rename) to its version requirement ("" when none).
-	Deps map[string]string
+	// Deps are the crate's shipped dependencies (normal and build, for
+	// every target), renamed ones under their real name, in the manifest
+	// reader's fixed order. One crate may appear more than once
+	// (`x-v1 = { package = "x", version = "1" }` beside `x`).
+	Deps []manifest.Dep
 }
 
 // ReadCrate reads the Cargo.toml at the top of a .crate (gzip tar,
@@ -49,28 +53,20 @@ func ReadCrate(p string) (*CrateMeta, error) {
 			License     any    `toml:"license"`
 			LicenseFile any    `toml:"license-file"`
 		} `toml:"package"`
-		Dependencies      map[string]any `toml:"dependencies"`
-		BuildDependencies map[string]any `toml:"build-dependencies"`
 	}
 	if err := toml.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: Cargo.toml: %w", path.Base(p), err)
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
 	cm := &CrateMeta{Name: m.Package.Name, Version: str(m.Package.Version), Description: strings.TrimSpace(str(m.Package.Description)),
-		License: strings.TrimSpace(str(m.Package.License)), LicenseFile: strings.TrimSpace(str(m.Package.LicenseFile)), Deps: map[string]string{}}
-	for _, deps := range []map[string]any{m.Dependencies, m.BuildDependencies} {
-		for key, v := range deps {
-			name, req := key, ""
-			switch d := v.(type) {
-			case string:
-				req = d
-			case map[string]any:
-				req = str(d["version"])
-				if pkg := str(d["package"]); pkg != "" {
-					name = pkg
-				}
-			}
-			cm.Deps[name] = req
+		License: strings.TrimSpace(str(m.Package.License)), LicenseFile: strings.TrimSpace(str(m.Package.LicenseFile))}
+	deps, err := manifest.CargoDeps(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: Cargo.toml: %w", path.Base(p), err)
+	}
+	for _, d := range deps {
+		if d.Ships() {
+			cm.Deps = append(cm.Deps, d)
 		}
 	}
 	return cm, nil

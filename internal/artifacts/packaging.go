@@ -63,12 +63,29 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				if len(missing) > 0 {
 					add("%s: Cargo.toml lacks %s, which crates.io requires", rel(f), strings.Join(missing, " and "))
 				}
-				for _, dep := range sortedKeys(m.Deps) {
+				// A crate may require a sibling twice (a renamed older
+				// major beside the current one): the requirement is met
+				// when any of them accepts the planned version.
+				reqs := map[string][]string{}
+				var order []string
+				for _, d := range m.Deps {
+					if _, ok := reqs[d.Name]; !ok {
+						order = append(order, d.Name)
+					}
+					reqs[d.Name] = append(reqs[d.Name], d.Req)
+				}
+				for _, dep := range order {
 					planned, ok := w.Crates[dep]
-					if !ok || dep == w.Name || CargoReqAllows(m.Deps[dep], planned) {
+					if !ok || dep == w.Name {
 						continue
 					}
-					add("%s: requires %s %q, which does not accept %s, the version this run publishes; update the requirement (version = \"%s\") in the commit that releases it", rel(f), dep, m.Deps[dep], planned, planned)
+					accepted := false
+					for _, r := range reqs[dep] {
+						accepted = accepted || CargoReqAllows(r, planned)
+					}
+					if !accepted {
+						add("%s: requires %s %q, which does not accept %s, the version this run publishes; update the requirement (version = \"%s\") in the commit that releases it", rel(f), dep, strings.Join(reqs[dep], `", "`), planned, planned)
+					}
 				}
 			}
 		case config.KindPyPI:
