@@ -102,9 +102,16 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 			secret.Register(e.Value(name))
 		}
 	}
+	out, errw := secret.Writer(stdio.Out), secret.Writer(stdio.Err)
+	// What a redacting writer still holds (a partial last line) is written
+	// on the way out, whatever the exit.
+	defer func() {
+		_ = out.Flush()
+		_ = errw.Flush()
+	}()
 	app := &App{
-		Out: secret.Writer(stdio.Out),
-		Err: secret.Writer(stdio.Err),
+		Out: out,
+		Err: errw,
 		In:  stdio.In,
 		Env: e,
 	}

@@ -143,9 +143,18 @@ func (x Exec) Run(ctx context.Context, c Cmd) (Result, error) {
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if x.Stream != nil {
-		sw := &lockedWriter{w: secret.Writer(x.Stream)}
-		cmd.Stdout = io.MultiWriter(&stdout, sw)
-		cmd.Stderr = io.MultiWriter(&stderr, sw)
+		// One redacting writer per stream: each holds back a partial line
+		// that could be the start of a token until the rest arrives, so a
+		// token split across two reads of the pipe is still masked whole.
+		lw := &lockedWriter{w: x.Stream}
+		so, se := secret.Writer(lw), secret.Writer(lw)
+		cmd.Stdout = io.MultiWriter(&stdout, so)
+		cmd.Stderr = io.MultiWriter(&stderr, se)
+		defer func() {
+			_ = so.Flush()
+			_ = se.Flush()
+			secret.Flush(x.Stream)
+		}()
 	}
 	err := cmd.Run()
 	res := Result{Stdout: secret.Redact(stdout.String()), Stderr: secret.Redact(stderr.String())}
