@@ -60,11 +60,24 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, escaped string
 	repo, _ := claims["repository"].(string)
 	s.mu.Lock()
 	now := s.now()
-	s.tokens[tok] = &token{value: tok, kind: KindOIDC, user: "", packages: []string{name}, perm: PermReadWrite, repo: repo, created: now, expiry: now.Add(s.opts.OIDCTokenTTL)}
+	actions := tp.Permissions
+	if actions == nil {
+		actions = []string{PermCreatePackage, PermCreateStagedPackage}
+	}
+	s.tokens[tok] = &token{value: tok, kind: KindOIDC, user: "", packages: []string{name}, perm: PermReadWrite, repo: repo, actions: actions, created: now, expiry: now.Add(s.opts.OIDCTokenTTL)}
 	rec.Status = http.StatusCreated
 	s.exchanges = append(s.exchanges, rec)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, map[string]string{"token": tok})
+	reply := map[string]any{"token": tok}
+	// The confirmed answer is {"token"} (npm's lib/utils/oidc.js reads only
+	// that). A connection restricted by the publish/stage choice also says
+	// which actions the token may take, in npm's trust-config names; that
+	// field is an assumption of this emulator (ExchangeOmitsPermissions
+	// turns it off), and clients must work without it.
+	if tp.Permissions != nil && !s.opts.ExchangeOmitsPermissions {
+		reply["permissions"] = tp.Permissions
+	}
+	writeJSON(w, http.StatusCreated, reply)
 }
 
 // matches applies npm's trusted-publisher rule: the caller's repository and

@@ -21,6 +21,7 @@ const (
 	msgNoPermission    = "You do not have permission to publish \"%s\". Are you logged in as the correct user?"
 	msgTooSimilar      = "Package name too similar to existing package %s; try renaming your package to '@%s/%s' instead."
 	msgOTPRequired     = "This operation requires a one-time password from your authenticator."
+	msgOIDCDenied      = "OIDC permission denied for this action"
 	msgProvenancePre   = "Error verifying sigstore provenance bundle: "
 	msgRepoMismatch    = msgProvenancePre + "Failed to validate repository information: package.json: \"repository.url\" is \"%s\", expected to match \"%s\" from provenance"
 )
@@ -40,7 +41,10 @@ type publishBody struct {
 	Attachments map[string]attachment      `json:"_attachments"`
 }
 
-func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string) {
+// publish handles PUT /{escapedName} and, with stage set, npm's staged
+// publish POST /-/stage/package/{escapedName} (libnpmpublish lib/publish.js:
+// the same body, answered with {"stageId"}).
+func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string, stage bool) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 256<<20))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "could not read request body")
@@ -48,7 +52,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	att := PublishAttempt{Name: name, Time: s.now()}
+	att := PublishAttempt{Name: name, Time: s.now(), Staged: stage}
 	fail := func(status int, msg string) {
 		att.Status, att.Error = status, msg
 		s.attempts = append(s.attempts, att)
@@ -80,7 +84,22 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string) {
 		return
 	}
 	att.User, att.TokenKind = t.user, t.kind
-	if u := s.users[t.user]; u != nil && u.otp != "" && t.kind != KindOIDC && r.Header.Get("npm-otp") != u.otp {
+	// A trusted publisher allows `npm publish`, `npm stage publish` or both;
+	// the token minted for it carries that choice. The refusal is the
+	// registry's words for a stage-only connection (kg86/visstr#40,
+	// gtrabanco/agentic-workflow#39).
+	if t.kind == KindOIDC {
+		need := PermCreatePackage
+		if stage {
+			need = PermCreateStagedPackage
+		}
+		if !contains(t.actions, need) {
+			fail(http.StatusForbidden, msgOIDCDenied)
+			return
+		}
+	}
+	// Staging never asks for 2FA: that is deferred to approve/reject.
+	if u := s.users[t.user]; !stage && u != nil && u.otp != "" && t.kind != KindOIDC && r.Header.Get("npm-otp") != u.otp {
 		w.Header().Set("WWW-Authenticate", "OTP")
 		fail(http.StatusUnauthorized, msgOTPRequired)
 		return
@@ -123,7 +142,8 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string) {
 			fail(http.StatusForbidden, fmt.Sprintf(msgNoPermission, name))
 			return
 		}
-		if p.versions[ver] != nil || p.removed[ver] {
+		// Staged versions share the version index with published ones.
+		if p.versions[ver] != nil || p.removed[ver] || s.stagedVersion(name, ver) != nil {
 			fail(http.StatusForbidden, fmt.Sprintf(msgPublishOver, ver))
 			return
 		}
@@ -166,6 +186,25 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	att.Provenance = prov != nil
 
+	if stage {
+		if s.packages[name] == nil {
+			// Since 2026-10-02 staging with a token can create a package; the
+			// registry shows a public placeholder version meanwhile.
+			s.packages[name] = p
+			s.storePlaceholder(p, StagePlaceholder)
+		}
+		tag := "latest"
+		for tg, v := range body.DistTags {
+			if v == ver {
+				tag = tg
+			}
+		}
+		st := s.addStage(p.name, ver, tag, manifest, tgz, prov, t)
+		att.Status, att.StageID = http.StatusCreated, st.ID
+		s.attempts = append(s.attempts, att)
+		writeJSON(w, http.StatusCreated, map[string]any{"stageId": st.ID})
+		return
+	}
 	if s.packages[name] == nil {
 		s.packages[name] = p
 	}

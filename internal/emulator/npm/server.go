@@ -51,6 +51,9 @@ type Options struct {
 	TokenListForbidden bool
 	// OIDCTokenTTL is the life of an exchanged token; 0 means 15 minutes.
 	OIDCTokenTTL time.Duration
+	// ExchangeOmitsPermissions answers the OIDC exchange with the token only,
+	// even for a connection limited to staging (see exchange).
+	ExchangeOmitsPermissions bool
 }
 
 // Token kinds.
@@ -73,7 +76,17 @@ type TrustedPublisher struct {
 	Repo        string
 	Workflow    string
 	Environment string // "" = any
+	// Permissions are npm's names for the allowed actions (lib/trust-cmd.js
+	// PERMISSIONS): PermCreatePackage (`npm publish`) and
+	// PermCreateStagedPackage (`npm stage publish`). nil allows both.
+	Permissions []string
 }
+
+// Trusted-publisher permissions, as npm's trust commands send them.
+const (
+	PermCreatePackage       = "createPackage"
+	PermCreateStagedPackage = "createStagedPackage"
+)
 
 // PublishAttempt records one PUT, successful or not.
 type PublishAttempt struct {
@@ -84,6 +97,8 @@ type PublishAttempt struct {
 	User       string // "" when the token was unknown
 	TokenKind  string
 	Provenance bool
+	Staged     bool   // npm stage publish
+	StageID    string // the stage created
 	Status     int
 	Error      string
 	Time       time.Time
@@ -114,7 +129,8 @@ type token struct {
 	name     string
 	packages []string
 	perm     string
-	repo     string // OIDC: owner/repo the ID token described
+	repo     string   // OIDC: owner/repo the ID token described
+	actions  []string // OIDC: the trusted publisher's permissions
 	created  time.Time
 	expiry   time.Time // zero = none
 	revoked  bool
@@ -163,6 +179,7 @@ type Server struct {
 	packages  map[string]*pkg
 	attempts  []PublishAttempt
 	exchanges []Exchange
+	stages    []*Stage
 }
 
 // Start starts an emulator on 127.0.0.1:0.
@@ -491,7 +508,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		case rest != "":
 			writeError(w, http.StatusNotFound, "Not found")
 		default:
-			s.publish(w, r, name)
+			s.publish(w, r, name, false)
 		}
 	default:
 		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
@@ -501,6 +518,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routeSpecial(w http.ResponseWriter, r *http.Request, p string) {
 	const exchange = "/-/npm/v1/oidc/token/exchange/package/"
 	switch {
+	case p == "/-/stage" || strings.HasPrefix(p, "/-/stage/"):
+		s.routeStage(w, r, p)
 	case p == "/-/whoami" && r.Method == http.MethodGet:
 		s.whoami(w, r)
 	case p == "/-/ping" && r.Method == http.MethodGet:
