@@ -103,7 +103,10 @@ func checkDeclared(st *state, p *Phase, pkg *config.Package) {
 		// both is reported at once.
 		envTarget = st.analysis.Targets[0]
 	}
-	if envTarget != nil && tp.Environment != "" {
+	if envTarget != nil && envTarget.Remote != "" && tp.Environment != "" {
+		issues = append(issues, Issue{Code: CodeDeclaredEnvironment, Severity: SevInfo, File: cfgFile, Line: line,
+			Message: fmt.Sprintf("package `%s`: declares environment `%s`; the job that sets it is in %s, which doctor cannot read (the OIDC claims phase compares the real value inside Actions)", pkg.Name, tp.Environment, envTarget.Remote)})
+	} else if envTarget != nil && tp.Environment != "" {
 		match := envTarget
 		env := match.Environment()
 		def := match.Defining()

@@ -95,6 +95,11 @@ func Run(ctx context.Context, opt Options) *Report {
 
 	wfs, err := workflow.LoadDir(opt.Root)
 	st.analysis = workflow.Analyze(wfs, workflow.Options{LocalAction: isLocalAction(opt.Root)})
+	if len(st.analysis.Targets) == 0 && len(st.analysis.Dead) == 0 {
+		// An organisation's shared release workflow, called from here: the
+		// publish step is in the other repository.
+		st.analysis.Targets = st.analysis.RemoteTargets()
+	}
 	local := localPhase(st.analysis, st.kinds)
 	if err != nil {
 		local.add(Fail, "workflows: "+err.Error())

@@ -541,9 +541,61 @@ func TestAnnotations(t *testing.T) {
 func TestRemoteReusableHint(t *testing.T) {
 	r := run(t, filepath.Join("testdata", "cases", "remote-only"), nil)
 	is := r.Phase(PhaseLocal).Issues()
-	if len(is) != 1 || !strings.Contains(is[0].Hint, "calls my-org/release-workflows/.github/workflows/publish.yml@v2 in another repository") ||
-		!strings.Contains(is[0].Hint, "PyPI refuses trusted publishing from a reusable workflow in another repository") {
+	if len(is) != 1 || is[0].Code != CodeRemotePyPI || !strings.Contains(is[0].Message, "my-org/release-workflows/.github/workflows/publish.yml@v2") ||
+		!strings.Contains(is[0].Message, "PyPI refuses trusted publishing") {
 		t.Fatalf("issues = %+v", is)
+	}
+}
+
+// TestRemoteCratesOnlyPasses is false alarm 12: a crates.io-only repository
+// publishing through its organisation's shared reusable workflow in another
+// repository. crates.io matches the caller's file (workflow_ref), so the
+// real publish succeeds, and doctor must pass with the declaration.
+func TestRemoteCratesOnlyPasses(t *testing.T) {
+	r := run(t, filepath.Join("testdata", "cases", "remote-crates-only"), nil)
+	if r.ExitCode() != 0 {
+		t.Fatalf("exit %d:\n%s", r.ExitCode(), text(r))
+	}
+	out := text(r)
+	for _, want := range []string{"calls my-org/release-workflows/.github/workflows/cargo-release.yml@v3 in another repository", "crates.io and npm → release.yml"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q:\n%s", want, out)
+		}
+	}
+	// The lint call is not taken for a publish job.
+	if strings.Contains(out, "lint.yml") {
+		t.Errorf("lint workflow taken for publishing:\n%s", out)
+	}
+	// Inside the publish job the running workflow is the caller: it matches.
+	r = run(t, filepath.Join("testdata", "cases", "remote-crates-only"), func(o *Options) {
+		o.Env = env.Env{"GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW_REF": "my-org/my-repo/.github/workflows/release.yml@refs/heads/main"}
+	})
+	if r.ExitCode() != 0 {
+		t.Fatalf("in Actions: exit %d:\n%s", r.ExitCode(), text(r))
+	}
+}
+
+// TestNoEnvironmentAnywherePasses is false alarm 9: no environment in the
+// registration, the trust policy or the job is a valid setup.
+func TestNoEnvironmentAnywherePasses(t *testing.T) {
+	wf := strings.Replace(seedWorkflow, "  contents: write\n", "  contents: write\n  id-token: write\n", 1)
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml + "\n[package.trust_policy]\nworkflow = \"release.yml\"\n",
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": wf,
+	})
+	r := run(t, root, nil)
+	if r.ExitCode() != 0 {
+		t.Fatalf("exit %d:\n%s", r.ExitCode(), text(r))
+	}
+	// Declaring an environment the job lacks is still an error.
+	root = writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml + "\n[package.trust_policy]\nworkflow = \"release.yml\"\nenvironment = \"release\"\n",
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": wf,
+	})
+	if r := run(t, root, nil); r.ExitCode() != 1 || !strings.Contains(text(r), CodeDeclaredEnvironment) && !strings.Contains(text(r), "has no `environment:`") {
+		t.Fatalf("declared environment, job without: exit %d:\n%s", r.ExitCode(), text(r))
 	}
 }
 

@@ -20,6 +20,7 @@ const (
 	CodeWorkflowRun       = "PIOT_DOCTOR_WORKFLOW_RUN"
 	CodeWorkflowInvalid   = "PIOT_DOCTOR_WORKFLOW_INVALID"
 	CodeReusableUncalled  = "PIOT_DOCTOR_REUSABLE_UNCALLED"
+	CodeRemotePyPI        = "PIOT_DOCTOR_REMOTE_WORKFLOW_PYPI"
 )
 
 const (
@@ -145,9 +146,21 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 	env := t.Environment()
 	job, def := t.Job(), t.Defining()
 	switch {
+	case t.Remote != "":
+		// The environment is the called job's, in the other repository.
+		if kinds[workflow.KindPyPI] {
+			issues = append(issues, Issue{
+				Code: CodeRemotePyPI, Severity: SevError, File: def.Path, Line: job.CallsLine,
+				Message: fmt.Sprintf("%s: job `%s` publishes through %s, a reusable workflow in another repository, and PyPI refuses trusted publishing from one", def.File, job.ID, t.Remote),
+				Hint:    "PyPI matches the called file (job_workflow_ref) and accepts it only from this repository: publish the PyPI packages from a job defined here",
+			})
+		}
 	case env == nil || env.Name == "":
+		// Not an error by itself: registrations without an environment
+		// accept any job. The declared phase, the crates.io readback and the
+		// token's claims fail when a registration needs one.
 		issues = append(issues, Issue{
-			Code: CodeNoEnvironment, Severity: SevError, File: def.Path, Line: job.Line,
+			Code: CodeNoEnvironment, Severity: SevWarning, File: def.Path, Line: job.Line,
 			Message: fmt.Sprintf("%s: job `%s` has no `environment:` key", def.File, job.ID),
 			Hint:    hintEnvironment,
 		})
@@ -183,6 +196,9 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 		p.add(Fail, "publish workflow: "+targetName(t), issues...)
 	} else {
 		detail := fmt.Sprintf("job `%s`", job.ID)
+		if t.Remote != "" {
+			detail += fmt.Sprintf(" calls %s in another repository; its steps and environment cannot be read from here", t.Remote)
+		}
 		if env != nil && env.Name != "" {
 			detail += fmt.Sprintf(", environment `%s`", env.Name)
 		}
@@ -191,6 +207,10 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 			st = Warn
 		}
 		p.add(st, fmt.Sprintf("publish workflow: %s (%s)", targetName(t), detail), issues...)
+	}
+	if t.Remote != "" {
+		p.add(Pass, fmt.Sprintf("registries will see: crates.io and npm → %s (workflow_ref, the caller), PyPI → %s in %s (job_workflow_ref)",
+			t.WorkflowFor(workflow.KindCrates), t.WorkflowFor(workflow.KindPyPI), workflow.RemoteRepo(t.Remote)))
 	}
 	if t.Reusable() {
 		p.add(Pass, fmt.Sprintf("registries will see: crates.io and npm → %s (workflow_ref), PyPI → %s (job_workflow_ref)",

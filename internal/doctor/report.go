@@ -183,10 +183,12 @@ func (p *Phase) issueLine(is Issue) string {
 	var b strings.Builder
 	b.WriteString(p.prefix)
 	b.WriteString(": ")
-	switch is.Severity {
-	case SevWarning:
+	switch {
+	case is.Code == CodeNoEnvironment:
+		// Spelled as the documented sample spells it, whatever its weight.
+	case is.Severity == SevWarning:
 		b.WriteString("warning: ")
-	case SevInfo:
+	case is.Severity == SevInfo:
 		// Not a problem: say so, or it reads like the failures around it.
 		b.WriteString("note: ")
 	}

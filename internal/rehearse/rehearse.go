@@ -207,6 +207,12 @@ func (s *Session) identify(ctx context.Context, o Options) {
 	id.Environment = ""
 	wfs, _ := workflow.LoadDir(s.Dir)
 	a := workflow.Analyze(wfs, workflow.Options{})
+	if len(a.Targets) == 0 && len(a.Dead) == 0 {
+		if rt := a.RemoteTargets(); len(rt) > 0 {
+			s.identifyRemote(id, rt[0], o)
+			return
+		}
+	}
 	if len(a.Targets) == 0 {
 		s.Notes = append(s.Notes, "no workflow under .github/workflows runs `putitoutthere publish`: the rehearsal has no OIDC token (run `putitoutthere doctor`)")
 		id.WorkflowFile = "release.yml"
@@ -237,6 +243,53 @@ func (s *Session) identify(ctx context.Context, o Options) {
 		s.Notes = append(s.Notes, fmt.Sprintf("%d workflows run publish; the rehearsal uses %s", len(a.Targets), t.Caller().Path))
 	}
 	s.Identity = id
+}
+
+// identifyRemote: the publish job is a call to a reusable workflow in
+// another repository (an organisation's shared release workflow). The token
+// names this repository's caller file in workflow_ref and the other
+// repository's file in job_workflow_ref; the environment is set by the
+// called job, which cannot be read from here, so the one the trust policies
+// declare is assumed.
+func (s *Session) identifyRemote(id oidc.Identity, t *workflow.Target, o Options) {
+	s.Workflow = t.Caller().File
+	id.WorkflowFile = t.Caller().File
+	id.Workflow = strings.TrimSuffix(strings.TrimSuffix(t.Caller().File, ".yml"), ".yaml")
+	if t.Caller().Name != "" {
+		id.Workflow = t.Caller().Name
+	}
+	id.JobWorkflowRepo = workflow.RemoteRepo(t.Remote)
+	id.JobWorkflowFile = workflow.RemoteFile(t.Remote)
+	if _, ref, ok := strings.Cut(t.Remote, "@"); ok && ref != "" {
+		if strings.HasPrefix(ref, "v") || strings.Contains(ref, ".") {
+			id.JobWorkflowRef = "refs/tags/" + ref
+		} else if len(ref) == 40 {
+			id.JobWorkflowRef = ref
+		} else {
+			id.JobWorkflowRef = "refs/heads/" + ref
+		}
+	}
+	for _, p := range o.Config.Packages {
+		if p.TrustPolicy != nil && p.TrustPolicy.Environment != "" {
+			id.Environment = p.TrustPolicy.Environment
+			break
+		}
+	}
+	s.Notes = append(s.Notes, fmt.Sprintf("%s: job `%s` publishes through %s, in another repository: crates.io and npm match %s; the environment is assumed to be %s",
+		t.Caller().Path, t.CallerJob().ID, t.Remote, t.Caller().File, orNone(id.Environment)))
+	if t.Check("id-token").OK {
+		s.OIDC = true
+	} else {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: job `%s` does not grant `id-token: write`, so the called workflow would have no OIDC token", t.Caller().Path, t.CallerJob().ID))
+	}
+	s.Identity = id
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none (no trust policy declares one)"
+	}
+	return "`" + s + "`"
 }
 
 type trustFlag struct {

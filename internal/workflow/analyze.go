@@ -23,6 +23,11 @@ type Target struct {
 	// that no workflow in this repository calls; it may be called from
 	// another repository, which doctor cannot see.
 	Uncalled bool
+	// Remote is the `uses:` of a job that calls a reusable workflow in
+	// another repository (`org/shared/.github/workflows/release.yml@v1`):
+	// the publish step is there, out of sight, and Step is nil. Such a
+	// target comes only from RemoteTargets.
+	Remote string
 }
 
 // Caller is the top-level workflow: what `workflow_ref` names.
@@ -52,6 +57,9 @@ const (
 // (protocols §0): PyPI reads job_workflow_ref, the file that defines the job;
 // crates.io and npm read workflow_ref, the top-level caller.
 func (t *Target) WorkflowFor(kind string) string {
+	if kind == KindPyPI && t.Remote != "" {
+		return RemoteFile(t.Remote)
+	}
 	if kind == KindPyPI {
 		return t.Defining().File
 	}
@@ -66,8 +74,10 @@ func (t *Target) Environment() *Environment { return t.Job().Environment }
 // the step's, the job's and the workflow's `env:` (innermost wins), and
 // whether it is set there at all.
 func (t *Target) EnvValue(name string) (string, bool) {
-	if v, ok := t.Step.Env[name]; ok {
-		return v, true
+	if t.Step != nil {
+		if v, ok := t.Step.Env[name]; ok {
+			return v, true
+		}
 	}
 	if v, ok := t.Job().Env[name]; ok {
 		return v, true
@@ -76,6 +86,25 @@ func (t *Target) EnvValue(name string) (string, bool) {
 		return v, true
 	}
 	return "", false
+}
+
+// EnvSource is where the publish step's variable name is set: its value as
+// written, the file and line of the `env:` entry, and whether it is set in
+// the step, the job or the workflow at all.
+func (t *Target) EnvSource(name string) (value, file string, line int, ok bool) {
+	def := t.Defining()
+	if t.Step != nil {
+		if v, ok := t.Step.Env[name]; ok {
+			return v, def.Path, t.Step.EnvLine[name], true
+		}
+	}
+	if v, ok := t.Job().Env[name]; ok {
+		return v, def.Path, t.Job().EnvLine[name], true
+	}
+	if v, ok := def.Env[name]; ok {
+		return v, def.Path, def.EnvLine[name], true
+	}
+	return "", "", 0, false
 }
 
 // Grant is the verdict on one permission scope for a target.
@@ -298,4 +327,45 @@ func jobAt(w *Workflow, line, col int) *Job {
 		return nil
 	}
 	return found
+}
+
+// RemoteFile is the file name in a remote `uses:` value
+// (`org/shared/.github/workflows/release.yml@v1` → `release.yml`).
+func RemoteFile(uses string) string {
+	u, _, _ := strings.Cut(strings.TrimSpace(uses), "@")
+	if i := strings.LastIndex(u, "/"); i >= 0 {
+		return u[i+1:]
+	}
+	return u
+}
+
+// RemoteRepo is the repository of a remote `uses:` value (`org/shared`).
+func RemoteRepo(uses string) string {
+	parts := strings.SplitN(strings.TrimSpace(uses), "/", 3)
+	if len(parts) < 3 {
+		return ""
+	}
+	return parts[0] + "/" + parts[1]
+}
+
+// RemoteTargets are the jobs that most likely publish through a reusable
+// workflow kept in another repository (an organisation's shared release
+// workflow), for a repository with no local publish step: those whose job
+// grants `id-token: write` (an ID token is only for publishing or deploying)
+// or whose called file is named like a release. Registries that match the
+// caller's workflow (crates.io, npm) see this repository's file; the
+// publish step itself cannot be read from here.
+func (a *Analysis) RemoteTargets() []*Target {
+	var out []*Target
+	for _, l := range a.RemoteCalls {
+		if Disabled(l.Job.If) {
+			continue
+		}
+		t := &Target{Chain: []Link{l}, Remote: l.Job.Calls, Via: "remote"}
+		f := strings.ToLower(RemoteFile(l.Job.Calls))
+		if t.Check("id-token").OK || strings.Contains(f, "release") || strings.Contains(f, "publish") {
+			out = append(out, t)
+		}
+	}
+	return out
 }

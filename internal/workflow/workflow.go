@@ -31,6 +31,7 @@ type Workflow struct {
 	Reusable    bool // has `on: workflow_call`
 	Permissions *Permissions
 	Env         map[string]string // workflow-level `env:`
+	EnvLine     map[string]int    // line of each workflow-level variable
 	Jobs        []*Job            // in source order
 
 	// Comments are publish invocations found only in comments (YAML or
@@ -87,6 +88,7 @@ type Job struct {
 	Permissions *Permissions
 	Environment *Environment
 	Env         map[string]string // job-level `env:`
+	EnvLine     map[string]int    // line of each job-level variable
 	Steps       []*Step
 	// Calls is the `uses:` of a job that calls a reusable workflow.
 	Calls     string
@@ -106,6 +108,8 @@ type Step struct {
 	EnvNames []string
 	// Env maps each of them to its value as written (e.g. `${{ secrets.X }}`).
 	Env map[string]string
+	// EnvLine is the line of each of them.
+	EnvLine map[string]int
 }
 
 // Disabled reports whether an `if:` condition can never be true
@@ -153,7 +157,7 @@ func Parse(relPath string, data []byte) (w *Workflow) {
 		}
 	}
 	w.Permissions = perms(aw.Permissions)
-	w.Env = envVars(aw.Env)
+	w.Env, w.EnvLine = envVars(aw.Env), envLines(aw.Env)
 	for _, j := range aw.Jobs {
 		if j == nil || j.ID == nil {
 			continue
@@ -249,8 +253,22 @@ func envVars(e *actionlint.Env) map[string]string {
 	return out
 }
 
+// envLines is the line of each variable of an `env:` mapping.
+func envLines(e *actionlint.Env) map[string]int {
+	if e == nil || len(e.Vars) == 0 {
+		return nil
+	}
+	out := map[string]int{}
+	for _, v := range e.Vars {
+		if v != nil && v.Name != nil {
+			out[v.Name.Value] = line(v.Name.Pos)
+		}
+	}
+	return out
+}
+
 func job(j *actionlint.Job) *Job {
-	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Col: col(j.Pos), Permissions: perms(j.Permissions), Env: envVars(j.Env)}
+	out := &Job{ID: j.ID.Value, Line: line(j.Pos), Col: col(j.Pos), Permissions: perms(j.Permissions), Env: envVars(j.Env), EnvLine: envLines(j.Env)}
 	if j.If != nil {
 		out.If, out.IfLine = j.If.Value, line(j.If.Pos)
 	}
@@ -288,7 +306,7 @@ func job(j *actionlint.Job) *Job {
 				}
 			}
 		}
-		st.Env = envVars(s.Env)
+		st.Env, st.EnvLine = envVars(s.Env), envLines(s.Env)
 		for k := range st.Env {
 			st.EnvNames = append(st.EnvNames, k)
 		}

@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/putitoutthere/putitoutthere/internal/env"
+)
+
+const remoteCratesConfig = `[putitoutthere]
+version = 1
+
+[[package]]
+name = "core"
+kind = "crates"
+path = "crates/core"
+paths = ["crates/core/**"]
+
+[package.trust_policy]
+workflow = "release.yml"
+environment = "release"
+`
+
+// An organisation-shared reusable release workflow in another repository,
+// called from this repository's release.yml.
+const remoteCratesWorkflow = `name: release
+on:
+  push:
+    branches: [main]
+jobs:
+  release:
+    permissions:
+      contents: write
+      id-token: write
+    uses: acme/release-workflows/.github/workflows/cargo.yml@v3
+    secrets: inherit
+`
+
+// cratesRepo is a crates-only repository whose crate was released before
+// (core-v0.1.0) and changed since.
+func cratesRepo(t *testing.T, cfg, workflow string) string {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"putitoutthere.toml":            cfg,
+		".github/workflows/release.yml": workflow,
+		"crates/core/Cargo.toml":        "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n",
+		"crates/core/src/lib.rs":        "",
+	})
+	gitIn(t, dir, "init", "-q", "-b", "main")
+	gitIn(t, dir, "add", "-A")
+	gitIn(t, dir, "commit", "-qm", "initial")
+	gitIn(t, dir, "tag", "core-v0.1.0")
+	writeFiles(t, dir, map[string]string{"crates/core/src/lib.rs": "pub fn x() {}\n"})
+	gitIn(t, dir, "commit", "-qam", "core: add x")
+	gitIn(t, dir, "remote", "add", "origin", "https://github.com/acme/core.git")
+	return dir
+}
+
+// TestRehearseRemoteReusableCrates is false alarm 12: crates.io matches the
+// caller's workflow file, so publishing through an organisation's shared
+// workflow in another repository works and the rehearsal must say so.
+func TestRehearseRemoteReusableCrates(t *testing.T) {
+	needTool(t, "cargo")
+	dir := cratesRepo(t, remoteCratesConfig, remoteCratesWorkflow)
+	code, out := rehearseWith(t, dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, w := range []string{`"outcome": "ok"`, "acme/release-workflows/.github/workflows/cargo.yml@v3"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q\n%s", w, out)
+		}
+	}
+}
+
+func needTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("needs %s on PATH: %v", name, err)
+	}
+}
+
+// rehearseWith runs `rehearse --json` with cargo's toolchain reachable.
+func rehearseWith(t *testing.T, dir string, extra ...string) (int, string) {
+	t.Helper()
+	home, _ := os.UserHomeDir()
+	e := env.Env{"PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
+	for k, def := range map[string]string{"RUSTUP_HOME": filepath.Join(home, ".rustup"), "CARGO_HOME": filepath.Join(home, ".cargo")} {
+		if v := os.Getenv(k); v != "" {
+			e[k] = v
+		} else {
+			e[k] = def
+		}
+	}
+	var out, errb bytes.Buffer
+	args := append([]string{"--cwd", dir, "--json", "rehearse"}, extra...)
+	code := MainEnv(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, e)
+	return code, out.String() + errb.String()
+}
