@@ -253,9 +253,17 @@ func (h *Handler) userconfig(token string) (string, func(), error) {
 
 // DryRun implements publish.Handler: `npm publish --dry-run`.
 func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
-	path, _ := target(j)
+	path, isDir := target(j)
 	if isFamily(j) {
-		path, _ = mainPackage(j)
+		path, isDir = mainPackage(j)
+	}
+	if isDir {
+		p, cleanup, err := h.bumpedCopy(path, j.Version())
+		if err != nil {
+			return []string{err.Error()}
+		}
+		defer cleanup()
+		path = p
 	}
 	res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, "--dry-run")})
 	if err == nil {
