@@ -101,6 +101,11 @@ type flow struct {
 	creds map[string]*Credential // by package name
 	head  string
 	locks []func(context.Context) error // release functions of the locks held
+
+	plan          *plan.Plan
+	published     map[string]bool // package name → the planned version is on its registry
+	haveArtifacts bool            // artifacts/ exists (a dry run checks artifacts only then)
+	problems      []string        // what a dry run found, reported together at its end
 }
 
 func (r *flow) logf(format string, a ...any) {
@@ -115,212 +120,6 @@ func (r *flow) warn(format string, a ...any) {
 	msg := fmt.Sprintf(format, a...)
 	r.rep.Warnings = append(r.rep.Warnings, secret.Redact(msg))
 	r.logf("warning: %s", msg)
-}
-
-func (r *flow) do(ctx context.Context) error {
-	cfg := r.o.Config
-	// A package path that leaves the repository through a symlink would make
-	// cargo or npm publish files from elsewhere.
-	if err := config.CheckPathsInRepo(cfg, r.o.Root); err != nil {
-		return err
-	}
-	// 1. Re-plan.
-	p, err := r.o.Plan(ctx, r.o.Root, cfg)
-	if err != nil {
-		return err
-	}
-	if len(p.Releases) == 0 {
-		r.rep.Outcome = "nothing-to-release"
-		return r.repairReleases(ctx, nil)
-	}
-	order, err := TopoOrder(cfg, p.Releases)
-	if err != nil {
-		return err
-	}
-	for _, rel := range order {
-		pkg := cfg.Package(rel.Name)
-		if pkg == nil {
-			return diag.New(diag.CodeInternal, "the plan names %q, which is not in %s", rel.Name, cfg.File)
-		}
-		var rows []plan.Row
-		for _, row := range p.Rows {
-			if row.Name == rel.Name {
-				rows = append(rows, row)
-			}
-		}
-		j := Job{Package: pkg, Release: rel, Rows: rows, Root: r.o.Root, Auth: auth.Resolve(pkg.Kind, r.o.Env), Env: r.o.Env, DryRun: r.o.DryRun}
-		if rel.Tag == "" {
-			j.Release.Tag = pkg.TagFor(rel.Version)
-		}
-		h := r.o.Handlers[pkg.Kind]
-		res := Result{Name: pkg.Name, Kind: pkg.Kind, Version: rel.Version, Tag: j.Release.Tag, Status: StatusNotAttempted, Auth: j.Auth.String()}
-		if h != nil {
-			res.Registry, res.URL = h.Registry(), h.URL(j.Name(), rel.Version)
-		}
-		r.jobs = append(r.jobs, j)
-		r.rep.Packages = append(r.rep.Packages, res)
-	}
-	// Tag names are checked before anything else: they reach git as arguments.
-	var bad []string
-	for _, j := range r.jobs {
-		if err := CheckTagName(j.Release.Tag); err != nil {
-			bad = append(bad, fmt.Sprintf("%s: %v", j.Package.Name, err))
-		}
-		if r.o.Handlers[j.Package.Kind] == nil {
-			return diag.New(CodeNoHandler, "no publisher for kind %q (package %s)", j.Package.Kind, j.Package.Name)
-		}
-	}
-	if len(bad) > 0 {
-		e := diag.Usage(CodeTagInvalid, "tag_format produces tag names git refuses")
-		e.Details = bad
-		return e.WithHint("fix tag_format in %s: use only {name}, {version} and characters valid in a git ref (no spaces, ~ ^ : ? * [ \\, no ..)", cfg.File)
-	}
-
-	// 2. Auth preflight: every package, before any side effect.
-	var missing []string
-	for _, j := range r.jobs {
-		if j.Auth.Method == auth.MethodMissing {
-			missing = append(missing, fmt.Sprintf("%s (%s): needs %s", j.Package.Name, j.Package.Kind, j.Auth.Needs))
-		}
-	}
-	if len(missing) > 0 {
-		if r.o.DryRun {
-			for _, m := range missing {
-				r.warn("no credentials for %s (a real publish would stop here)", m)
-			}
-		} else {
-			e := diag.New(CodeAuthMissing, "no way to authenticate %d package(s); nothing was published", len(missing))
-			e.Details = missing
-			return e.WithHint("give the publishing job `permissions: id-token: write` for OIDC trusted publishing, or set the token variable named above")
-		}
-	}
-
-	// 3. Artifact completeness (a dry run checks them only when present).
-	haveArtifacts := dirExists(filepath.Join(r.o.Root, artifacts.Dir))
-	var problems []string
-	if !r.o.DryRun || haveArtifacts {
-		if gaps := artifacts.Check(r.o.Root, p.Rows); len(gaps) > 0 {
-			lines := make([]string, len(gaps))
-			for i, g := range gaps {
-				lines[i] = g.String()
-			}
-			if !r.o.DryRun {
-				e := diag.New(CodeArtifactsMissing, "%d artifact(s) missing or unusable; nothing was published", len(gaps))
-				e.Details = lines
-				return e.WithHint("the build job must upload each matrix row's files as artifact `{artifact_name}` and the publish job must download them into %s/ (actions/download-artifact with path: %s)", artifacts.Dir, artifacts.Dir)
-			}
-			problems = append(problems, lines...)
-		}
-	}
-
-	// 4. All-or-nothing checks before the first upload.
-	published, err := r.registryState(ctx)
-	if err != nil {
-		return err
-	}
-	if !r.o.DryRun {
-		if err := r.checkDirty(ctx, published); err != nil {
-			return err
-		}
-	}
-	if err := r.firstPublishAndLimits(ctx, published); err != nil {
-		return err
-	}
-	if !r.o.DryRun || haveArtifacts {
-		plannedCrates := map[string]string{}
-		for _, j := range r.jobs {
-			if j.Package.Kind == config.KindCrates {
-				plannedCrates[j.Name()] = j.Version()
-			}
-		}
-		for _, j := range r.jobs {
-			if published[j.Package.Name] {
-				continue
-			}
-			w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true, Crates: plannedCrates}
-			if j.Package.Kind == config.KindNPM && j.Auth.Method == auth.MethodOIDC {
-				w.Repository = r.o.Env.Value("GITHUB_REPOSITORY")
-			}
-			for _, pr := range artifacts.CheckPackaging(r.o.Root, j.Rows, w) {
-				problems = append(problems, j.Package.Name+": "+pr)
-			}
-		}
-		if len(problems) > 0 && !r.o.DryRun {
-			e := diag.New(CodePackagingMismatch, "the artifacts do not match the plan; nothing was published")
-			e.Details = problems
-			return e.WithHint("rebuild the artifacts at the planned version (the build job reads `version` from its matrix row) and fix the manifest fields named above")
-		}
-	}
-	if err := r.checkManifests(published); err != nil {
-		return err
-	}
-	if err := r.checkTools(published); err != nil {
-		return err
-	}
-	if !r.o.DryRun {
-		if err := r.authorizeAll(ctx, published); err != nil {
-			return err
-		}
-	}
-	if r.o.PreflightOnly {
-		for i, j := range r.jobs {
-			if published[j.Package.Name] {
-				r.rep.Packages[i].Status = StatusAlreadyPublished
-			} else {
-				r.rep.Packages[i].Status = StatusReady
-			}
-		}
-		r.logf("preflight check passed for %d package(s); nothing was published", len(r.jobs))
-		return nil
-	}
-
-	if !r.o.DryRun {
-		if r.head, err = r.o.Git.HeadCommit(ctx, r.o.Root); err != nil {
-			return diag.New(CodeTagFailed, "reading HEAD").Wrap(err)
-		}
-		// Two runs of the same plan must not both upload: take each
-		// version's lock on origin before the first upload.
-		if err := r.lockAll(ctx, published); err != nil {
-			return err
-		}
-		defer r.unlockAll(context.WithoutCancel(ctx))
-		// Another run may have published (and released its lock) between our
-		// first look at the registries and taking the locks: look again.
-		if len(r.locks) > 0 {
-			if published, err = r.registryState(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	// 5. Publish in dependency order; the first failure stops the run.
-	for i, j := range r.jobs {
-		res := &r.rep.Packages[i]
-		if r.o.DryRun {
-			r.dryRun(ctx, j, res, published[j.Package.Name], &problems)
-			continue
-		}
-		if err := r.publishOne(ctx, j, res, published[j.Package.Name]); err != nil {
-			return r.stopped(j, err)
-		}
-	}
-	if !r.o.DryRun {
-		planned := map[string]bool{}
-		for _, j := range r.jobs {
-			planned[j.Package.Name] = true
-		}
-		if err := r.repairReleases(ctx, planned); err != nil {
-			return err
-		}
-	}
-	if r.o.DryRun {
-		r.rep.Problems = problems
-		if len(problems) > 0 {
-			e := diag.New(CodeDryRunProblems, "the dry run found %d problem(s)", len(problems))
-			e.Details = problems
-			return e.WithHint("fix every problem listed; a real publish would stop before its first upload")
-		}
-	}
-	return nil
 }
 
 // stopped marks the run as failed at j and says what was done and what not.
@@ -374,7 +173,11 @@ func (r *flow) registryState(ctx context.Context) (map[string]bool, error) {
 }
 
 // checkDirty refuses to run cargo publish --allow-dirty over unrelated changes.
-func (r *flow) checkDirty(ctx context.Context, published map[string]bool) error {
+func (r *flow) checkDirty(ctx context.Context) error {
+	if r.o.DryRun {
+		return nil
+	}
+	published := r.published
 	need := false
 	ignore := []string{artifacts.Dir + "/"}
 	for _, j := range r.jobs {
@@ -407,7 +210,8 @@ func (r *flow) checkDirty(ctx context.Context, published map[string]bool) error 
 
 // checkTools: cargo and npm must be there before the first upload, not be
 // found missing after the packages before them shipped.
-func (r *flow) checkTools(published map[string]bool) error {
+func (r *flow) checkTools(ctx context.Context) error {
+	published := r.published
 	if r.o.LookPath == nil {
 		return nil
 	}
@@ -447,7 +251,8 @@ func (r *flow) checkTools(published map[string]bool) error {
 // checkManifests tries every version write the run will make, without
 // writing, so a manifest publish cannot edit (the last package's broken
 // package.json, say) stops the run before the first upload, not after it.
-func (r *flow) checkManifests(published map[string]bool) error {
+func (r *flow) checkManifests(ctx context.Context) error {
+	published := r.published
 	if r.o.CheckVersion == nil {
 		return nil
 	}
@@ -478,7 +283,8 @@ func (r *flow) checkManifests(published map[string]bool) error {
 
 // firstPublishAndLimits: trusted publishing cannot create a package on
 // crates.io or npm, and crates.io rate-limits bursts of new crates.
-func (r *flow) firstPublishAndLimits(ctx context.Context, published map[string]bool) error {
+func (r *flow) firstPublishAndLimits(ctx context.Context) error {
+	published := r.published
 	newCrates, versions := 0, 0
 	var blocked []string
 	for i, j := range r.jobs {
@@ -549,7 +355,11 @@ func bootstrapStep(j Job) string {
 // authorizeAll runs every trust exchange (and picks every token) before the
 // first upload, so a refusal on the last package stops the run before the
 // first one ships.
-func (r *flow) authorizeAll(ctx context.Context, published map[string]bool) error {
+func (r *flow) authorizeAll(ctx context.Context) error {
+	if r.o.DryRun {
+		return nil
+	}
+	published := r.published
 	r.creds = map[string]*Credential{}
 	var errs []error
 	var refused []string // package of each error in errs
