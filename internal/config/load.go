@@ -107,6 +107,9 @@ func Load(path string) (*Config, error) {
 	if err := CheckPathsInRepo(cfg, filepath.Dir(path)); err != nil {
 		return nil, err
 	}
+	if ps := checkInheritedVersions(cfg, filepath.Dir(path)); len(ps) > 0 {
+		return nil, problemsError(displayName(cfg.File), ps)
+	}
 	return cfg, nil
 }
 

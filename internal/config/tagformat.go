@@ -168,6 +168,20 @@ func (m *TagMatcher) Match(tag string) (version string, ok bool) {
 // the result with Match.
 func (m *TagMatcher) Glob() string { return m.glob }
 
+// TagPatterns returns a matcher for each of p's tag formats (tag_format,
+// then previous_tag_formats), with {name} filled in.
+func TagPatterns(p *Package) ([]*TagMatcher, error) {
+	var out []*TagMatcher
+	for _, f := range p.TagFormats() {
+		tf, err := ParseTagFormat(f)
+		if err != nil {
+			return nil, fmt.Errorf("package %q: tag format %q: %w", p.Name, f, err)
+		}
+		out = append(out, tf.Matcher(p.Name))
+	}
+	return out, nil
+}
+
 // TagPattern returns the matcher for p's tags (its tag_format, or the
 // default, with {name} filled in).
 func TagPattern(p *Package) (*TagMatcher, error) {

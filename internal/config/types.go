@@ -37,6 +37,34 @@ type Config struct {
 	Version  int
 	Cadence  string // immediate | scheduled
 	Packages []Package
+	Groups   []Group // [[group]] blocks, in file order
+}
+
+// Group is one [[group]] block: packages released in lockstep, at one
+// version, with one tag and one GitHub Release.
+type Group struct {
+	Name               string
+	TagFormat          string   // {name} is the group's name
+	PreviousTagFormats []string // read only
+	Members            []string // names of the packages with group = Name, in config order
+
+	Pos    Pos
+	KeyPos map[string]Pos
+}
+
+// TagFormats is the group's tag_format followed by its previous ones.
+func (g *Group) TagFormats() []string {
+	return append([]string{g.TagFormat}, g.PreviousTagFormats...)
+}
+
+// Group returns the group named name, or nil.
+func (c *Config) Group(name string) *Group {
+	for i := range c.Groups {
+		if c.Groups[i].Name == name {
+			return &c.Groups[i]
+		}
+	}
+	return nil
 }
 
 // Package is one [[package]] block.
@@ -46,8 +74,17 @@ type Package struct {
 	Path          string   // directory holding the manifest, relative to the repo root, slash-separated
 	Paths         []string // globs anchored at the repo root
 	DependsOn     []string
-	FirstVersion  string // default 0.1.0
-	TagFormat     string // default {name}-v{version}
+	FirstVersion  string // default 0.1.0; used only when the manifest carries no version
+	TagFormat     string // default {name}-v{version}; a group member's is its group's, with the group name in place of {name}
+	// PreviousTagFormats are tag schemes used before adopting (read only):
+	// their tags are releases too (SPEC §3 "Adoption").
+	PreviousTagFormats []string
+	// Group is the lockstep group the package releases with ("" for none).
+	Group string
+	// MemberName (npm napi/bundled-cli) names the platform packages of a
+	// family that already has published names, e.g.
+	// "@biomejs/cli-{os}-{cpu}{libc}"; "" means "{npmname}-{triple}".
+	MemberName    string
 	BuildWorkflow string
 	TrustPolicy   *TrustPolicy
 
@@ -123,6 +160,16 @@ func (p *Package) TagFor(version string) string {
 		f = DefaultTagFormat
 	}
 	return strings.NewReplacer("{name}", p.Name, "{version}", version).Replace(f)
+}
+
+// TagFormats is the package's tag_format followed by its
+// previous_tag_formats: every scheme whose tags are its releases.
+func (p *Package) TagFormats() []string {
+	f := p.TagFormat
+	if f == "" {
+		f = DefaultTagFormat
+	}
+	return append([]string{f}, p.PreviousTagFormats...)
 }
 
 // Defaults.

@@ -28,10 +28,11 @@ func (v *validator) add(pos Pos, pkg, key, code, format string, args ...any) {
 
 // Key sets.
 var (
-	topKeys     = []string{"putitoutthere", "package"}
+	topKeys     = []string{"putitoutthere", "package", "group"}
+	groupKeys   = []string{"name", "tag_format", "previous_tag_formats"}
 	headerKeys  = []string{"version", "cadence"}
-	commonKeys  = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "build_workflow", "trust_policy"}
-	kindKeys    = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets"}}
+	commonKeys  = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy"}
+	kindKeys    = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name"}}
 	trustKeys   = []string{"workflow", "environment", "repository"}
 	bundleKeys  = []string{"bin", "stage_to", "crate_path"}
 	targetKeys  = []string{"triple", "runner"}
@@ -128,6 +129,7 @@ func (v *validator) config(root *tnode) *Config {
 			}
 			cfg.Packages = append(cfg.Packages, v.pkg(i, item))
 		}
+		cfg.Groups = v.groups(root.get("group"))
 		v.cross(cfg)
 	}
 	return cfg
@@ -320,6 +322,14 @@ func (v *validator) pkg(i int, t *tnode) Package {
 			v.add(pos, label, "tag_format", CodeConfigInvalid, "%q %v", s, err)
 		} else {
 			p.TagFormat = s
+		}
+	}
+	p.PreviousTagFormats = v.tagFormats(t.get("previous_tag_formats"), label, "previous_tag_formats")
+	if s, pos, ok := v.nonEmpty(t.get("group"), label, "group"); ok {
+		if !nameRe.MatchString(s) {
+			v.add(pos, label, "group", CodeConfigInvalid, "%q is not a valid group name", s)
+		} else {
+			p.Group = s
 		}
 	}
 
@@ -543,6 +553,102 @@ func (v *validator) npm(t *tnode, label string, p *Package) {
 			v.add(f.val.pos, label, "targets", CodeConfigInvalid, "needs at least one target with build = %q", p.Build)
 		}
 	}
+	if t.get("member_name") != nil && buildOK {
+		v.memberName(t, label, p)
+	}
+}
+
+// tagFormats reads a list of tag formats (previous_tag_formats).
+func (v *validator) tagFormats(f *field, label, key string) []string {
+	list, ok := v.strList(f, label, key)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, it := range list {
+		if _, err := ParseTagFormat(it.s); err != nil {
+			v.add(it.pos, label, key, CodeConfigInvalid, "%q %v", it.s, err)
+			continue
+		}
+		out = append(out, it.s)
+	}
+	return out
+}
+
+// memberNameRe: the placeholders a member_name may use.
+var memberPlaceholderRe = regexp.MustCompile(`\{[^{}]*\}`)
+
+// MemberPlaceholders are the placeholders member_name may use: npm's os and
+// cpu for the target, "-musl"/"-gnu"-style libc suffix ({libc}: "-musl" for
+// musl, "" otherwise), the triple as written, and the package's npm name.
+var MemberPlaceholders = []string{"{os}", "{cpu}", "{libc}", "{abi}", "{triple}", "{npmname}"}
+
+func (v *validator) memberName(t *tnode, label string, p *Package) {
+	s, pos, ok := v.nonEmpty(t.get("member_name"), label, "member_name")
+	if !ok {
+		return
+	}
+	if p.Build == "" {
+		v.add(t.fields["member_name"].keyPos, label, "member_name", CodeConfigInvalid, "only valid with build = \"napi\" or \"bundled-cli\"")
+		return
+	}
+	for _, ph := range memberPlaceholderRe.FindAllString(s, -1) {
+		if !contains(MemberPlaceholders, ph) {
+			v.add(pos, label, "member_name", CodeConfigInvalid, "%q uses unknown placeholder %s; allowed: %s", s, ph, oneOf(MemberPlaceholders))
+			return
+		}
+	}
+	if !strings.Contains(s, "{triple}") && !(strings.Contains(s, "{os}") && strings.Contains(s, "{cpu}")) {
+		v.add(pos, label, "member_name", CodeConfigInvalid, "%q must tell the targets apart: include {triple}, or {os} and {cpu} (and {libc} when both glibc and musl are built)", s)
+		return
+	}
+	p.MemberName = s
+}
+
+// groups reads the [[group]] blocks.
+func (v *validator) groups(f *field) []Group {
+	if f == nil {
+		return nil
+	}
+	if f.val.kind != vArray {
+		v.add(f.val.pos, "", "group", CodeConfigType, "must be an array of tables: write [[group]]")
+		return nil
+	}
+	var out []Group
+	for i, t := range f.val.items {
+		if t.kind != vTable {
+			v.add(t.pos, "", "group", CodeConfigType, "item %d must be a table, not %s", i+1, t.kind)
+			continue
+		}
+		g := Group{Pos: t.pos, KeyPos: map[string]Pos{}}
+		label := fmt.Sprintf("group #%d", i+1)
+		for _, k := range t.keys {
+			g.KeyPos[k] = t.fields[k].keyPos
+			if !contains(groupKeys, k) {
+				v.unknown(t.fields[k].keyPos, label, "group."+k, groupKeys, "")
+			}
+		}
+		if nf := t.get("name"); nf == nil {
+			v.add(t.pos, label, "group.name", CodeConfigMissingKey, "required")
+		} else if s, pos, ok := v.nonEmpty(nf, label, "group.name"); ok {
+			if !nameRe.MatchString(s) {
+				v.add(pos, label, "group.name", CodeConfigInvalid, "%q is not a valid group name: use letters, digits, `.`, `_` and `-`", s)
+			} else {
+				g.Name, label = s, "group "+s
+			}
+		}
+		g.TagFormat = DefaultTagFormat
+		if s, pos, ok := v.str(t.get("tag_format"), label, "group.tag_format"); ok {
+			if _, err := ParseTagFormat(s); err != nil {
+				v.add(pos, label, "group.tag_format", CodeConfigInvalid, "%q %v", s, err)
+			} else {
+				g.TagFormat = s
+			}
+		}
+		g.PreviousTagFormats = v.tagFormats(t.get("previous_tag_formats"), label, "group.previous_tag_formats")
+		out = append(out, g)
+	}
+	return out
 }
 
 // targets reads a targets array; npm requires each triple to map to npm's
@@ -618,6 +724,8 @@ func (v *validator) cross(cfg *Config) {
 		byName[p.Name] = i
 	}
 
+	v.crossGroups(cfg, byName)
+
 	// Two packages published under one registry name, or writing one tag.
 	regNames := map[string]int{}
 	tags := map[string]int{}
@@ -633,7 +741,7 @@ func (v *validator) cross(cfg *Config) {
 			regNames[rk] = i
 		}
 		tag := p.TagFor("1.0.0")
-		if j, dup := tags[tag]; dup && cfg.Packages[j].Name != p.Name {
+		if j, dup := tags[tag]; dup && cfg.Packages[j].Name != p.Name && (p.Group == "" || cfg.Packages[j].Group != p.Group) {
 			pos := p.Pos
 			if kp, ok := p.KeyPos["tag_format"]; ok {
 				pos = kp
@@ -723,6 +831,73 @@ func (v *validator) cross(cfg *Config) {
 			visit(i)
 		}
 	}
+}
+
+// crossGroups checks group names and membership, and gives each member its
+// group's tag formats (with the group's name in place of {name}), so every
+// reader of a package's tags sees the group's one tag.
+func (v *validator) crossGroups(cfg *Config, byName map[string]int) {
+	groups := map[string]int{}
+	for i := range cfg.Groups {
+		g := &cfg.Groups[i]
+		if g.Name == "" {
+			continue
+		}
+		if _, dup := groups[g.Name]; dup {
+			v.add(g.KeyPos["name"], "group "+g.Name, "group.name", CodeConfigDuplicate, "group name %q is used twice", g.Name)
+			continue
+		}
+		if j, clash := byName[g.Name]; clash {
+			v.add(g.KeyPos["name"], "group "+g.Name, "group.name", CodeConfigDuplicate, "group name %q is also the name of the package at line %d; names of groups and packages must differ", g.Name, cfg.Packages[j].Pos.Line)
+			continue
+		}
+		groups[g.Name] = i
+	}
+	for i := range cfg.Packages {
+		p := &cfg.Packages[i]
+		if p.Group == "" {
+			continue
+		}
+		gi, ok := groups[p.Group]
+		if !ok {
+			names := sortedGroupNames(groups)
+			v.add(p.KeyPos["group"], labelOf(p, i), "group", CodeConfigInvalid, "%q is not a [[group]] in this file%s", p.Group, didYouMean(p.Group, names))
+			continue
+		}
+		if _, own := p.KeyPos["tag_format"]; own {
+			v.add(p.KeyPos["tag_format"], labelOf(p, i), "tag_format", CodeConfigInvalid, "package is in group %q, which has the one tag of its members: set tag_format on the [[group]]", p.Group)
+		}
+		if _, own := p.KeyPos["previous_tag_formats"]; own {
+			v.add(p.KeyPos["previous_tag_formats"], labelOf(p, i), "previous_tag_formats", CodeConfigInvalid, "package is in group %q: set previous_tag_formats on the [[group]]", p.Group)
+		}
+		g := &cfg.Groups[gi]
+		g.Members = append(g.Members, p.Name)
+		p.TagFormat = g.TagFormat
+		p.PreviousTagFormats = nil
+		for _, f := range g.TagFormats() {
+			nf := strings.ReplaceAll(f, "{name}", g.Name)
+			if f == g.TagFormat {
+				p.TagFormat = nf
+			} else {
+				p.PreviousTagFormats = append(p.PreviousTagFormats, nf)
+			}
+		}
+	}
+	for i := range cfg.Groups {
+		g := &cfg.Groups[i]
+		if g.Name != "" && len(g.Members) == 0 {
+			v.add(g.Pos, "group "+g.Name, "group", CodeConfigInvalid, "group %q has no members: add `group = %q` to its packages, or remove the block", g.Name, g.Name)
+		}
+	}
+}
+
+func sortedGroupNames(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func labelOf(p *Package, i int) string {

@@ -33,6 +33,8 @@ func Inspect(path string) (*BinaryInfo, error) {
 		return nil, fmt.Errorf("%s: too short to be a binary", path)
 	}
 	switch {
+	case string(magic) == "\x00asm":
+		return &BinaryInfo{OS: platform.OSNone, CPU: platform.CPUWasm32, Shared: true, Exec: true}, nil
 	case string(magic) == "\x7fELF":
 		ef, err := elf.NewFile(f)
 		if err != nil {
@@ -48,6 +50,14 @@ func Inspect(path string) (*BinaryInfo, error) {
 			info.CPU = platform.CPUArm
 		case elf.EM_386:
 			info.CPU = platform.CPUIA32
+		case elf.EM_RISCV:
+			info.CPU = platform.CPURiscv64
+		case elf.EM_S390:
+			info.CPU = platform.CPUS390x
+		case elf.EM_PPC64:
+			info.CPU = platform.CPUPPC64
+		case elf.EM_LOONGARCH:
+			info.CPU = platform.CPULoong64
 		default:
 			info.CPU = ef.Machine.String()
 		}
@@ -81,10 +91,9 @@ func Inspect(path string) (*BinaryInfo, error) {
 		return info, nil
 	default:
 		if ff, err := macho.NewFatFile(f); err == nil {
-			// A universal binary: report the first arch; CheckPayload accepts any.
-			info := &BinaryInfo{OS: platform.OSDarwin, Exec: true}
+			// A universal binary: CheckPayload accepts it for any darwin member.
+			info := &BinaryInfo{OS: platform.OSDarwin, Exec: true, CPU: platform.CPUUniversal}
 			if len(ff.Arches) > 0 {
-				info.CPU = machoCPU(ff.Arches[0].Cpu)
 				info.Shared = ff.Arches[0].Type != macho.TypeExec
 			}
 			return info, nil
@@ -111,6 +120,11 @@ func machoCPU(c macho.Cpu) string {
 	return c.String()
 }
 
+// elfOS are the member operating systems whose binaries are ELF; the ELF
+// header does not reliably say which (most leave OSABI at System V).
+var elfOS = map[string]bool{platform.OSLinux: true, platform.OSAndroid: true, platform.OSFreeBSD: true,
+	platform.OSOpenBSD: true, platform.OSNetBSD: true, platform.OSSunOS: true}
+
 // CheckPayload refuses a payload built for another OS or CPU, or of the wrong
 // kind (a napi .node must be a shared object; a bundled-cli binary an executable).
 func CheckPayload(path, build string, m Member) error {
@@ -119,7 +133,12 @@ func CheckPayload(path, build string, m Member) error {
 		return diag.New(CodePayloadWrong, "%s (for %s) is not a native binary", path, m.Name).Wrap(err).
 			WithHint("the build for %s must produce a binary for %s/%s", m.Triple, m.OS, m.CPU)
 	}
-	if info.OS != m.OS || info.CPU != m.CPU {
+	if m.OS == platform.OSAIX {
+		return nil // XCOFF: not a format read here
+	}
+	osOK := info.OS == m.OS || (info.OS == platform.OSLinux && elfOS[m.OS])
+	cpuOK := info.CPU == m.CPU || (info.CPU == platform.CPUUniversal && m.OS == platform.OSDarwin)
+	if !osOK || !cpuOK {
 		return diag.New(CodePayloadWrong, "%s is a %s/%s binary, but %s is for %s/%s", path, info.OS, info.CPU, m.Name, m.OS, m.CPU).
 			WithHint("the artifact for target %s holds the wrong build; check the build matrix's target and runner", m.Triple)
 	}

@@ -27,8 +27,8 @@ const (
 // Member is one platform package of a family.
 type Member struct {
 	Triple string `json:"triple"`
-	Name   string `json:"name"` // {npmname}-{triple}
-	OS     string `json:"os"`
+	Name   string `json:"name"` // {npmname}-{triple}, or the package's member_name
+	OS     string `json:"os"`   // "" for a WebAssembly (WASI) member, which runs anywhere
 	CPU    string `json:"cpu"`
 	Libc   string `json:"libc,omitempty"`
 	// Artifact is the artifact folder name: {config name}-{triple}.
@@ -38,6 +38,9 @@ type Member struct {
 // Key is the launcher's lookup key: os-cpu[-libc], in Node's words
 // (process.platform, process.arch; gnu|musl).
 func (m Member) Key() string {
+	if m.OS == platform.OSNone {
+		return m.CPU // wasm32: the launcher's last resort, not a platform
+	}
 	k := m.OS + "-" + m.CPU
 	switch m.Libc {
 	case platform.LibcGlibc:
@@ -56,12 +59,57 @@ func Members(p *config.Package) ([]Member, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Member{
+		m := Member{
 			Triple: t.Triple, Name: p.RegistryName() + "-" + t.Triple,
 			OS: osName, CPU: cpu, Libc: libc, Artifact: p.Name + "-" + t.Triple,
-		})
+		}
+		if p.MemberName != "" {
+			m.Name = MemberName(p.MemberName, p.RegistryName(), m)
+		}
+		out = append(out, m)
+	}
+	seen := map[string]string{}
+	for _, m := range out {
+		if other, dup := seen[m.Name]; dup {
+			return nil, fmt.Errorf("member_name %q gives targets %s and %s the same package name %s; add {libc} or {triple}", p.MemberName, other, m.Triple, m.Name)
+		}
+		seen[m.Name] = m.Triple
 	}
 	return out, nil
+}
+
+// MemberName renders a member_name template for m: {os} and {cpu} in npm's
+// words ("wasm32" has os "wasi" in napi-rs's names), {libc} as "-musl" or
+// "-gnu" when it tells two linux members apart... as real families spell it:
+// biome's @biomejs/cli-linux-x64 (glibc) and @biomejs/cli-linux-x64-musl, so
+// {libc} is "-musl" for musl and "" otherwise; {abi} is the napi-rs ABI
+// suffix ("-gnu", "-musl", "-msvc", "-eabi", …, "" when none); {triple} as
+// written; {npmname} the package's npm name.
+func MemberName(tmpl, npmName string, m Member) string {
+	osName := m.OS
+	if osName == platform.OSNone {
+		osName = "wasi"
+	}
+	libc := ""
+	if m.Libc == platform.LibcMusl {
+		libc = "-musl"
+	}
+	return strings.NewReplacer("{os}", osName, "{cpu}", m.CPU, "{libc}", libc, "{abi}", abiOf(m.Triple),
+		"{triple}", m.Triple, "{npmname}", npmName).Replace(tmpl)
+}
+
+// abiOf is the ABI suffix napi-rs puts in its platform package names.
+func abiOf(triple string) string {
+	t := strings.ToLower(triple)
+	for _, abi := range []string{"gnueabihf", "musleabihf", "androideabi", "gnu", "musl", "msvc", "eabi"} {
+		if strings.HasSuffix(t, "-"+abi) {
+			if abi == "androideabi" {
+				abi = "eabi"
+			}
+			return "-" + abi
+		}
+	}
+	return ""
 }
 
 // OptionalDependencies is the top-level package's optionalDependencies: every
@@ -140,10 +188,12 @@ func Stage(m Member, build, payload, outDir, version string, extra map[string]an
 	pj := map[string]any{
 		"name":    m.Name,
 		"version": version,
-		"os":      []string{m.OS},
-		"cpu":     []string{m.CPU},
+		"cpu":     platform.NPMCPUs(m.CPU),
 		"files":   []string{base},
 		"main":    base,
+	}
+	if m.OS != platform.OSNone {
+		pj["os"] = []string{m.OS}
 	}
 	if m.Libc != "" {
 		pj["libc"] = []string{m.Libc}

@@ -96,7 +96,7 @@ func TestMembers(t *testing.T) {
 		t.Fatalf("members:\n%s", strings.Join(got, "\n"))
 	}
 	bad := familyPkg()
-	bad.Targets = append(bad.Targets, config.Target{Triple: "riscv64gc-unknown-linux-gnu"})
+	bad.Targets = append(bad.Targets, config.Target{Triple: "sparc64-unknown-linux-gnu"})
 	if _, err := Members(bad); err == nil {
 		t.Fatal("an unmappable triple must be an error")
 	}
@@ -217,5 +217,47 @@ func TestStandInPassesItsOwnCheck(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Families as they exist: every os/cpu npm accepts, and member names that
+// real families already publish under.
+func TestMembersEveryPlatformAndMemberName(t *testing.T) {
+	p := &config.Package{Name: "biome", Kind: config.KindNPM, NPM: "@biomejs/biome", Build: config.BuildBundledCLI,
+		MemberName: "@biomejs/cli-{os}-{cpu}{libc}", Targets: []config.Target{
+			{Triple: "x86_64-unknown-linux-gnu"}, {Triple: "x86_64-unknown-linux-musl"}, {Triple: "aarch64-apple-darwin"},
+			{Triple: "x86_64-pc-windows-msvc"}, {Triple: "aarch64-linux-android"}, {Triple: "x86_64-unknown-freebsd"},
+			{Triple: "riscv64gc-unknown-linux-gnu"}, {Triple: "s390x-unknown-linux-gnu"}, {Triple: "powerpc64le-unknown-linux-gnu"},
+			{Triple: "wasm32-wasip1-threads"}, {Triple: "universal-apple-darwin"},
+		}}
+	ms, err := Members(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.Name)
+	}
+	want := "@biomejs/cli-linux-x64 @biomejs/cli-linux-x64-musl @biomejs/cli-darwin-arm64 @biomejs/cli-win32-x64 @biomejs/cli-android-arm64 @biomejs/cli-freebsd-x64 @biomejs/cli-linux-riscv64 @biomejs/cli-linux-s390x @biomejs/cli-linux-ppc64 @biomejs/cli-wasi-wasm32 @biomejs/cli-darwin-universal"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("names:\n%s\nwant\n%s", strings.Join(got, " "), want)
+	}
+	napi := &config.Package{Name: "tok", Kind: config.KindNPM, NPM: "tokenizers", Build: config.BuildNapi,
+		MemberName: "{npmname}-{os}-{cpu}{abi}", Targets: []config.Target{{Triple: "aarch64-linux-android"}, {Triple: "armv7-linux-androideabi"}, {Triple: "x86_64-unknown-linux-gnu"}}}
+	ms, err = Members(napi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, m := range ms {
+		got = append(got, m.Name)
+	}
+	if strings.Join(got, " ") != "tokenizers-android-arm64 tokenizers-android-arm-eabi tokenizers-linux-x64-gnu" {
+		t.Fatalf("napi names: %v", got)
+	}
+	dup := &config.Package{Name: "x", Kind: config.KindNPM, NPM: "x", Build: config.BuildNapi, MemberName: "x-{os}-{cpu}",
+		Targets: []config.Target{{Triple: "x86_64-unknown-linux-gnu"}, {Triple: "x86_64-unknown-linux-musl"}}}
+	if _, err := Members(dup); err == nil || !strings.Contains(err.Error(), "{libc}") {
+		t.Fatalf("err = %v", err)
 	}
 }

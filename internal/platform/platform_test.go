@@ -31,6 +31,29 @@ func TestNPM(t *testing.T) {
 		{"win32-ia32-msvc", "win32", "ia32", ""},
 		{"linux-x64", "linux", "x64", ""},
 		{"X86_64-Unknown-Linux-GNU", "linux", "x64", "glibc"},
+		// Every os/cpu Node reports (npm matches os/cpu against them).
+		{"aarch64-linux-android", "android", "arm64", ""},
+		{"armv7-linux-androideabi", "android", "arm", ""},
+		{"android-arm64", "android", "arm64", ""},
+		{"android-arm-eabi", "android", "arm", ""},
+		{"x86_64-unknown-freebsd", "freebsd", "x64", ""},
+		{"freebsd-x64", "freebsd", "x64", ""},
+		{"x86_64-unknown-openbsd", "openbsd", "x64", ""},
+		{"x86_64-pc-solaris", "sunos", "x64", ""},
+		{"powerpc64-ibm-aix", "aix", "ppc64", ""},
+		{"riscv64gc-unknown-linux-gnu", "linux", "riscv64", "glibc"},
+		{"linux-riscv64-gnu", "linux", "riscv64", "glibc"},
+		{"s390x-unknown-linux-gnu", "linux", "s390x", "glibc"},
+		{"powerpc64le-unknown-linux-gnu", "linux", "ppc64", "glibc"},
+		{"linux-ppc64-gnu", "linux", "ppc64", "glibc"},
+		{"loongarch64-unknown-linux-gnu", "linux", "loong64", "glibc"},
+		{"mips64el-unknown-linux-gnuabi64", "linux", "mips64el", "glibc"},
+		{"wasm32-wasip1-threads", "", "wasm32", ""},
+		{"wasm32-wasi-preview1-threads", "", "wasm32", ""},
+		{"wasm32-wasi", "", "wasm32", ""},
+		{"universal-apple-darwin", "darwin", "universal", ""},
+		{"darwin-universal", "darwin", "universal", ""},
+		{"aarch64-pc-windows-gnullvm", "win32", "arm64", ""},
 	}
 	for _, tt := range tests {
 		os, cpu, libc, err := NPM(tt.triple)
@@ -47,16 +70,15 @@ func TestNPM(t *testing.T) {
 func TestNPMErrors(t *testing.T) {
 	tests := []struct{ triple, want string }{
 		{"", "empty"},
-		{"wasm32-unknown-unknown", `"wasm32"`},
-		{"aarch64-linux-android", `"android"`},
-		{"x86_64-unknown-freebsd", `"freebsd"`},
+		{"wasm32-unknown-unknown", `WASI`},
+		{"aarch64-apple-ios", `"ios"`},
 		{"x86_64-unknown", "no operating system"},
 		{"linux-gnu", "no cpu"},
-		{"darwin-universal", `"universal"`},
+		{"universal-unknown-linux-gnu", "only built for darwin"},
 		{"x86_64--linux", "empty component"},
 		{"x86_64-aarch64-linux", "two cpu"},
 		{"x86_64-apple-darwin-msvc", "windows ABI"},
-		{"riscv64gc-unknown-linux-gnu", `"riscv64gc"`},
+		{"sparc64-unknown-linux-gnu", `"sparc64"`},
 	}
 	for _, tt := range tests {
 		_, _, _, err := NPM(tt.triple)

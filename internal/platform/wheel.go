@@ -9,9 +9,10 @@ import (
 func wheelArch(os, cpu string) []string {
 	switch os {
 	case OSLinux:
-		return map[string][]string{CPUX64: {"x86_64"}, CPUArm64: {"aarch64"}, CPUIA32: {"i686"}, CPUArm: {"armv7l"}}[cpu]
+		return map[string][]string{CPUX64: {"x86_64"}, CPUArm64: {"aarch64"}, CPUIA32: {"i686"}, CPUArm: {"armv7l"},
+			CPURiscv64: {"riscv64"}, CPUS390x: {"s390x"}, CPUPPC64: {"ppc64le", "ppc64"}, CPULoong64: {"loongarch64"}}[cpu]
 	case OSDarwin:
-		return map[string][]string{CPUX64: {"x86_64", "universal2", "intel"}, CPUArm64: {"arm64", "universal2"}}[cpu]
+		return map[string][]string{CPUX64: {"x86_64", "universal2", "intel"}, CPUArm64: {"arm64", "universal2"}, CPUUniversal: {"universal2"}}[cpu]
 	case OSWindows:
 		return map[string][]string{CPUX64: {"amd64"}, CPUArm64: {"arm64"}, CPUIA32: {"win32"}}[cpu]
 	}
