@@ -69,13 +69,13 @@ func (c *Config) Group(name string) *Group {
 
 // Package is one [[package]] block.
 type Package struct {
-	Name          string
-	Kind          string
-	Path          string   // directory holding the manifest, relative to the repo root, slash-separated
-	Paths         []string // globs anchored at the repo root
-	DependsOn     []string
-	FirstVersion  string // default 0.1.0; used only when the manifest carries no version
-	TagFormat     string // default {name}-v{version}; a group member's is its group's, with the group name in place of {name}
+	Name         string
+	Kind         string
+	Path         string   // directory holding the manifest, relative to the repo root, slash-separated
+	Paths        []string // globs anchored at the repo root
+	DependsOn    []string
+	FirstVersion string // default 0.1.0; used only when the manifest carries no version
+	TagFormat    string // default {name}-v{version}; a group member's is its group's, with the group name in place of {name}
 	// PreviousTagFormats are tag schemes used before adopting (read only):
 	// their tags are releases too (SPEC §3 "Adoption").
 	PreviousTagFormats []string
