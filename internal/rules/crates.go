@@ -94,9 +94,9 @@ type CrateDep struct {
 // CrateManifest is what crates.io reads from a publish.
 type CrateManifest struct {
 	Name, Version, Description, License, LicenseFile string
-	Homepage, Documentation, Repository, RustVersion  string
-	Keywords, Categories                              []string
-	Deps                                              []CrateDep
+	Homepage, Documentation, Repository, RustVersion string
+	Keywords, Categories                             []string
+	Deps                                             []CrateDep
 }
 
 // IsCratesIOIndex: the index URL names crates.io's own index.

@@ -131,7 +131,7 @@ type tables struct {
 
 type platformRules struct {
 	allowed, macArches, macMajors, iosArches, androidArches, many, musl map[string]bool
-	mac, ios, android, linux, emscripten                                  *regexp.Regexp
+	mac, ios, android, linux, emscripten                                *regexp.Regexp
 }
 
 func group(re *regexp.Regexp, m []string, name string) string {

@@ -69,11 +69,11 @@ func TestPyPIMetadataOrder(t *testing.T) {
 		ids[v.Rule.ID] = v.Message
 	}
 	for id, want := range map[string]string{
-		"pypi/classifier-invalid":     "'Foo :: Bar' is not a valid classifier.",
-		"pypi/classifier-deprecated":  "The classifier 'Natural Language :: Ukranian' has been deprecated, use one of ['Natural Language :: Ukrainian'] instead.",
+		"pypi/classifier-invalid":      "'Foo :: Bar' is not a valid classifier.",
+		"pypi/classifier-deprecated":   "The classifier 'Natural Language :: Ukranian' has been deprecated, use one of ['Natural Language :: Ukrainian'] instead.",
 		"pypi/license-with-expression": "License is deprecated when License-Expression is present. Only License-Expression should be present.",
-		"pypi/direct-dependency":      "Can't have direct dependency: foo@ https://example.com/foo.whl.",
-		"pypi/summary-too-long":       "'summary' field must be 512 characters or less.",
+		"pypi/direct-dependency":       "Can't have direct dependency: foo@ https://example.com/foo.whl.",
+		"pypi/summary-too-long":        "'summary' field must be 512 characters or less.",
 	} {
 		if !strings.HasPrefix(ids[id], want) {
 			t.Errorf("%s: got %q, want prefix %q", id, ids[id], want)
