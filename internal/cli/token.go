@@ -221,6 +221,8 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 			WithHint("pass --registry crates|pypi|npm, or leave it out to detect the registry from the token")
 	}
 	var targets []inspectTarget
+	var skipped []string
+	var mismatched []inspectError
 	if given {
 		if value == "-" {
 			b, err := io.ReadAll(io.LimitReader(app.In, 64<<10))
@@ -237,16 +239,31 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 		targets = append(targets, inspectTarget{source: "--token", value: value, registry: registry})
 	} else {
 		for _, c := range token.ScanEnv(app.Env) {
-			if !c.Set || (registry != "" && c.Registry != registry) {
+			if !c.Set {
 				continue
 			}
-			reg := registry
-			if reg == "" && token.ClassifyValue(c.Value()).Registry == token.Unknown {
-				reg = c.Registry // no token shape: the variable's name decides
+			// Only the default variables of crates.io, PyPI and npm are sent
+			// to those registries: CARGO_REGISTRIES_MYCORP_TOKEN belongs to a
+			// private registry and NPM_GITHUB_PACKAGES_TOKEN to another npm
+			// host; sending them to the public registry would hand a stranger
+			// the credential.
+			reg, exact := token.DefaultName(c.Name)
+			if !exact {
+				skipped = append(skipped, c.Name)
+				continue
+			}
+			if registry != "" && reg != registry {
+				continue
+			}
+			if shape := token.ClassifyValue(c.Value()).Registry; shape != token.Unknown && shape != reg {
+				mismatched = append(mismatched, inspectError{Source: c.Name, Code: CodeTokenInspectFailed,
+					Message: fmt.Sprintf("%s holds a %s token, not a %s one; not sent to either registry", c.Name, shape, reg),
+					Hint:    fmt.Sprintf("put the %s token in that registry's variable, or pass it with `--token - --registry %s`", shape, shape)})
+				continue
 			}
 			targets = append(targets, inspectTarget{source: c.Name, value: c.Value(), registry: reg})
 		}
-		if len(targets) == 0 {
+		if len(targets) == 0 && len(mismatched) == 0 {
 			return diag.New(CodeTokenNone, "no registry token found in the environment").
 				WithHint("pass --token (or `--token -` to read it from stdin), or set CARGO_REGISTRY_TOKEN, PYPI_API_TOKEN or NODE_AUTH_TOKEN")
 		}
@@ -256,8 +273,11 @@ func tokenInspect(ctx context.Context, app *App, value string, given bool, regis
 		fmt.Fprintf(app.Err, "note: no per-package verdicts, %s could not be read: %s\n", config.FileName, configSummary(err))
 		cfg = nil
 	}
-	res := inspectResult{Tokens: []*token.Report{}, Errors: []inspectError{}}
-	failed := false
+	res := inspectResult{Tokens: []*token.Report{}, Errors: append([]inspectError{}, mismatched...)}
+	failed := len(mismatched) > 0
+	if len(skipped) > 0 {
+		fmt.Fprintf(app.Err, "note: not inspected (not a default registry variable, so possibly another registry's credential): %s; pass one with `--token - --registry crates|pypi|npm` to inspect it\n", strings.Join(skipped, ", "))
+	}
 	for _, t := range targets {
 		reg := t.registry
 		if reg == "" {

@@ -41,6 +41,14 @@ var exactNames = map[string]string{
 	"NODE_AUTH_TOKEN":      NPM,
 }
 
+// DefaultName returns the registry of one of the default credential
+// variables (CARGO_REGISTRY_TOKEN, PYPI_API_TOKEN, …); ok is false for any
+// other name, prefix-matched ones included.
+func DefaultName(name string) (registry string, ok bool) {
+	r, ok := exactNames[name]
+	return r, ok
+}
+
 var prefixes = []struct{ prefix, registry string }{
 	{"PYPI_", PyPI}, {"TWINE_", PyPI}, {"NPM_", NPM}, {"CARGO_", Crates},
 }
