@@ -34,6 +34,7 @@ const (
 	CodeGitHubUnreachable    = "PIOT_GITHUB_UNREACHABLE"
 	CodeGitHubSecretsDenied  = "PIOT_GITHUB_SECRETS_FORBIDDEN"
 	CodeGitHubRateLimited    = "PIOT_GITHUB_RATE_LIMITED"
+	CodeGitHubMalformed      = "PIOT_GITHUB_ANSWER_MALFORMED"
 	CodeTokenRepoUnknown     = "PIOT_TOKEN_REPO_UNKNOWN"
 	CodeTokenNone            = "PIOT_TOKEN_NONE"
 	CodeTokenRegistryUnknown = "PIOT_TOKEN_REGISTRY_UNKNOWN"
@@ -117,7 +118,18 @@ func rateLimited(err error) error {
 		WithHint("try again %s; the credential is fine and was kept", when)
 }
 
+// malformed is the error for an answer that is not what GitHub's protocol
+// says: retrying will not help, and the server (GITHUB_SERVER_URL /
+// GITHUB_API_URL, a proxy) is the thing to check.
+func malformed(url string, err error) error {
+	return diag.New(CodeGitHubMalformed, "%s answered with something that is not a valid GitHub answer", hostOf(url)).Wrap(err).
+		WithHint("check that GITHUB_SERVER_URL and GITHUB_API_URL point at GitHub (or your GitHub Enterprise host) and that no proxy rewrites its answers; a stored credential is kept")
+}
+
 func isTransient(err error) bool {
+	if errors.Is(err, gh.ErrMalformed) {
+		return false
+	}
 	s := gh.StatusOf(err)
 	return s == 0 || s == 429 || s >= 500
 }
@@ -134,6 +146,9 @@ func authLogin(ctx context.Context, app *App) error {
 			return diag.New(CodeAuthDeviceFlow, "GitHub refused to start the device flow for the putitoutthere-cli App at %s", hostOf(c.ServerURL)).Wrap(err).
 				WithHint("check GITHUB_SERVER_URL points at github.com (or your GitHub Enterprise host where the App is installed)")
 		}
+		if errors.Is(err, gh.ErrMalformed) {
+			return malformed(c.ServerURL, err)
+		}
 		return loginUnreachable(c.ServerURL, err)
 	}
 	fmt.Fprintf(app.Err, "First copy your one-time code: %s\n", dc.UserCode)
@@ -149,6 +164,8 @@ func authLogin(ctx context.Context, app *App) error {
 			WithHint("run `putitoutthere auth login` again and choose Authorize; the putitoutthere-cli App only reads secret names, environments and actions metadata")
 	case err != nil && ctx.Err() != nil:
 		return err
+	case errors.Is(err, gh.ErrMalformed):
+		return malformed(c.ServerURL, err)
 	case err != nil:
 		var oe *gh.OAuthError
 		if errors.As(err, &oe) || !isTransient(err) {
@@ -158,6 +175,9 @@ func authLogin(ctx context.Context, app *App) error {
 		return loginUnreachable(c.ServerURL, err)
 	}
 	u, err := c.User(ctx, tok.AccessToken)
+	if errors.Is(err, gh.ErrMalformed) {
+		return malformed(c.APIURL, err)
+	}
 	if err != nil {
 		return loginUnreachable(c.APIURL, err)
 	}
@@ -256,6 +276,9 @@ func loadSession(ctx context.Context, app *App) (*session, error) {
 			return revoked(errors.New("the access token expired and there is no refresh token"))
 		}
 		tok, err := s.Client.Refresh(ctx, GitHubClientID, cred.RefreshToken, ghClock)
+		if errors.Is(err, gh.ErrMalformed) {
+			return malformed(s.Client.ServerURL, err)
+		}
 		if err != nil && isTransient(err) && !errors.Is(err, gh.ErrBadRefreshToken) {
 			var oe *gh.OAuthError
 			if !errors.As(err, &oe) {
@@ -297,6 +320,8 @@ func loadSession(ctx context.Context, app *App) (*session, error) {
 	case err == nil:
 	case gh.StatusOf(err) == 401:
 		return nil, revoked(err)
+	case errors.Is(err, gh.ErrMalformed):
+		return nil, malformed(s.Client.APIURL, err)
 	case isTransient(err):
 		return nil, unreachable(s.Client, err)
 	default:

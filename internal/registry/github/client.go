@@ -22,6 +22,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
+	"github.com/putitoutthere/putitoutthere/internal/termtext"
 )
 
 // Default base URLs (SPEC §10).
@@ -184,7 +185,7 @@ func (c *Client) do(ctx context.Context, method, rawURL, token string, in, out a
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			return resp.Header, fmt.Errorf("%s %s: decoding answer: %w", method, rawURL, err)
+			return resp.Header, fmt.Errorf("%s %s: %w: %w", method, rawURL, ErrMalformed, err)
 		}
 	}
 	return resp.Header, nil
@@ -229,6 +230,11 @@ func (c *Client) User(ctx context.Context, token string) (*User, error) {
 	var u User
 	if _, err := c.do(ctx, http.MethodGet, c.APIURL+"/user", token, nil, &u); err != nil {
 		return nil, fmt.Errorf("reading the GitHub user: %w", err)
+	}
+	// The login is printed: nothing from the server reaches the terminal raw.
+	u.Login = termtext.Clean(u.Login)
+	if u.Login == "" || len(u.Login) > 100 {
+		return nil, fmt.Errorf("reading the GitHub user: %w: no usable login", ErrMalformed)
 	}
 	return &u, nil
 }
@@ -452,7 +458,7 @@ func (c *Client) postForm(ctx context.Context, path string, form url.Values, out
 		return err
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("POST %s: decoding answer: %w", c.ServerURL+path, err)
+		return fmt.Errorf("POST %s: %w: %w", c.ServerURL+path, ErrMalformed, err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
+	"github.com/putitoutthere/putitoutthere/internal/termtext"
 )
 
 // Clock is time for the device flow, injectable so tests never wait.
@@ -94,6 +95,28 @@ type oauthAnswer struct {
 	RefreshTokenExpiresIn int    `json:"refresh_token_expires_in"`
 }
 
+// ErrMalformed: the server answered, but not with what the protocol says
+// (not JSON, fields missing or unusable). It is not a transient failure.
+var ErrMalformed = errors.New("GitHub's answer is malformed")
+
+// Bounds on what a server may ask of the device flow: GitHub uses a 5 s
+// interval and a 900 s code lifetime; a server asking for more is not waited
+// on forever.
+const (
+	maxInterval  = 60 * time.Second
+	maxExpiresIn = 30 * 60
+)
+
+func pollInterval(sec int) time.Duration {
+	switch {
+	case sec <= 0:
+		return 5 * time.Second
+	case sec > int(maxInterval/time.Second):
+		return maxInterval
+	}
+	return time.Duration(sec) * time.Second
+}
+
 // DeviceCode starts the device flow for the OAuth/GitHub App clientID.
 // GitHub Apps ignore scopes (permissions come from the App), so none are sent.
 func (c *Client) DeviceCode(ctx context.Context, clientID string, clock Clock) (*DeviceCode, error) {
@@ -122,7 +145,18 @@ func (c *Client) DeviceCode(ctx context.Context, clientID string, clock Clock) (
 		return nil, fmt.Errorf("requesting a device code: %w", oe)
 	}
 	if dc.DeviceCode.DeviceCode == "" || dc.UserCode == "" {
-		return nil, fmt.Errorf("requesting a device code from %s: the answer has no device_code/user_code", c.ServerURL)
+		return nil, fmt.Errorf("requesting a device code from %s: %w: the answer has no device_code/user_code", c.ServerURL, ErrMalformed)
+	}
+	// What the user is shown comes from the server: no escape sequence or
+	// control character may reach the terminal (an OSC 8 hyperlink can show
+	// one address and open another), and the address must be a web page.
+	dc.UserCode = termtext.Clean(dc.UserCode)
+	dc.VerificationURI = termtext.Clean(dc.VerificationURI)
+	if u, err := url.Parse(dc.VerificationURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || dc.UserCode == "" || len(dc.UserCode) > 64 || len(dc.VerificationURI) > 2048 {
+		return nil, fmt.Errorf("requesting a device code from %s: %w: unusable user_code or verification_uri", c.ServerURL, ErrMalformed)
+	}
+	if dc.ExpiresIn <= 0 || dc.ExpiresIn > maxExpiresIn {
+		dc.ExpiresIn = maxExpiresIn
 	}
 	secret.Register(dc.DeviceCode.DeviceCode)
 	out := dc.DeviceCode
@@ -137,10 +171,7 @@ func (c *Client) PollToken(ctx context.Context, clientID string, dc *DeviceCode,
 	if clock == nil {
 		clock = RealClock{}
 	}
-	interval := time.Duration(dc.Interval) * time.Second
-	if interval <= 0 {
-		interval = 5 * time.Second
-	}
+	interval := pollInterval(dc.Interval)
 	var deadline time.Time
 	if dc.ExpiresIn > 0 {
 		issued := dc.IssuedAt
@@ -168,7 +199,7 @@ func (c *Client) PollToken(ctx context.Context, clientID string, dc *DeviceCode,
 		switch a.Error {
 		case "":
 			if a.AccessToken == "" {
-				return nil, fmt.Errorf("polling for the access token: the answer has no access_token")
+				return nil, fmt.Errorf("polling for the access token: %w: the answer has no access_token", ErrMalformed)
 			}
 			return c.token(a, clock), nil
 		case "authorization_pending":
@@ -176,9 +207,10 @@ func (c *Client) PollToken(ctx context.Context, clientID string, dc *DeviceCode,
 		case "slow_down":
 			// GitHub adds 5 s and says the new interval; take whichever is larger.
 			interval += 5 * time.Second
-			if n := time.Duration(a.Interval) * time.Second; n > interval {
+			if n := pollInterval(a.Interval); n > interval {
 				interval = n
 			}
+			interval = min(interval, maxInterval)
 			continue
 		case "expired_token", "token_expired":
 			return nil, ErrExpiredToken
