@@ -67,7 +67,7 @@ func goodTree(t *testing.T) string {
 	root := t.TempDir()
 	a := filepath.Join(root, Dir)
 	tarGz(t, filepath.Join(a, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": cargoToml, "my-crate-1.2.0/src/lib.rs": ""})
-	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.2.0-cp312-cp312-manylinux_2_17_x86_64.whl"), map[string]string{"py-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n\nbody Name: nope\n"})
+	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.2.0-cp312-cp312-manylinux_2_17_x86_64.whl"), map[string]string{"py/__init__.py": "", "py-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n\nbody Name: nope\n"})
 	tarGz(t, filepath.Join(a, "py-sdist", "py-1.2.0.tar.gz"), map[string]string{"py-1.2.0/PKG-INFO": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n"})
 	write(t, filepath.Join(a, "js-pkg", "package.json"), `{"name":"js","version":"0.0.0","repository":{"type":"git","url":"git+https://github.com/octo-org/octo-repo.git"}}`)
 	return root
@@ -165,8 +165,8 @@ func TestPackagingMatches(t *testing.T) {
 func TestPackagingMismatches(t *testing.T) {
 	root := t.TempDir()
 	a := filepath.Join(root, Dir)
-	tarGz(t, filepath.Join(a, "my-crate-crate", "other-1.0.0.crate"), map[string]string{"other-1.0.0/Cargo.toml": "[package]\nname = \"other\"\nversion = \"1.0.0\"\n"})
-	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.1.0-py3-none-any.whl"), map[string]string{"py-1.1.0.dist-info/METADATA": "Name: py\nVersion: 1.1.0\n"})
+	tarGz(t, filepath.Join(a, "my-crate-crate", "other-1.0.0.crate"), map[string]string{"other-1.0.0/Cargo.toml": "[package]\nname = \"other\"\nversion = \"1.0.0\"\n", "other-1.0.0/src/main.rs": ""})
+	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.1.0-py3-none-any.whl"), map[string]string{"py/__init__.py": "", "py-1.1.0.dist-info/METADATA": "Name: py\nVersion: 1.1.0\n"})
 	write(t, filepath.Join(a, "py-sdist", "py-1.2.0.tar.gz"), "not gzip")
 	write(t, filepath.Join(a, "js-pkg", "package.json"), `{"name":"js","version":"1.2.0","repository":"github:someone/else"}`)
 	rows := polyRows()
@@ -247,7 +247,7 @@ func TestCargoReqAllows(t *testing.T) {
 func TestPackagingSiblingRequirement(t *testing.T) {
 	root := t.TempDir()
 	toml := cargoToml + "\n[dependencies.core-lib]\nversion = \"0.1.0\"\n\n[dependencies.renamed]\npackage = \"other-lib\"\nversion = \"^1\"\n\n[build-dependencies]\nserde = \"1\"\n"
-	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml})
+	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml, "my-crate-1.2.0/src/lib.rs": ""})
 	rows := polyRows()[:1]
 	want := Want{Kind: "crates", Name: "my-crate", Version: "1.2.0", Crates: map[string]string{"my-crate": "1.2.0", "core-lib": "0.2.0", "other-lib": "1.4.0"}}
 	probs := CheckPackaging(root, rows, want)
@@ -282,7 +282,7 @@ func TestCheckWheelPlatform(t *testing.T) {
 func TestPackagingRenamedAndTargetDeps(t *testing.T) {
 	root := t.TempDir()
 	toml := cargoToml + "\n[dependencies]\ntauri-utils = { version = \"2.0.0\" }\ntauri-utils-v1 = { package = \"tauri-utils\", version = \"1\" }\n\n[target.\"cfg(target_os = \\\"macos\\\")\".dependencies]\ntauri-macos-sign = \"1.0.0\"\n"
-	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml})
+	tarGz(t, filepath.Join(root, Dir, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": toml, "my-crate-1.2.0/src/lib.rs": ""})
 	rows := polyRows()[:1]
 	want := Want{Kind: "crates", Name: "my-crate", Version: "1.2.0", Crates: map[string]string{"my-crate": "1.2.0", "tauri-utils": "2.0.5", "tauri-macos-sign": "2.0.0"}}
 	for range 10 {

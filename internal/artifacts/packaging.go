@@ -10,6 +10,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 )
 
@@ -63,6 +64,9 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				if len(missing) > 0 {
 					add("%s: Cargo.toml lacks %s, which crates.io requires", rel(f), strings.Join(missing, " and "))
 				}
+				for _, pr := range CrateTargetsPresent(f.Path) {
+					add("%s: %s", rel(f), pr)
+				}
 				// A crate may require a sibling twice (a renamed older
 				// major beside the current one): the requirement is met
 				// when any of them accepts the planned version.
@@ -108,6 +112,11 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				if NormalizePyVersion(m.Version) != NormalizePyVersion(w.Version) {
 					add("%s: distribution version is %q, the plan says %s", rel(f), m.Version, w.Version)
 				}
+				if isWheel {
+					if pr := WheelHoldsPackage(f.Path); pr != "" {
+						add("%s: %s", rel(f), pr)
+					}
+				}
 				if fn, fv, ok := pyFilename(filepath.Base(f.Rel), isWheel); ok {
 					if NormalizePyName(fn) != NormalizePyName(w.Name) || NormalizePyVersion(fv) != NormalizePyVersion(w.Version) {
 						add("%s: file name says %s %s, expected %s %s", rel(f), fn, fv, w.Name, w.Version)
@@ -140,6 +149,20 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				}
 				if m.Private {
 					add("%s: package.json has \"private\": true; npm refuses to publish it", rel(f))
+				}
+				if !isDir {
+					// A tarball is uploaded as it is: what it holds is final.
+					// (A folder is checked through npm pack by the handler.)
+					if pj, files, err := TgzPackage(f.Path); err == nil {
+						miss, _ := MissingNpmEntries(pj, files)
+						for _, pr := range miss {
+							add("%s: %s", rel(f), pr)
+						}
+						refs, _ := manifest.WorkspaceRefs(pj)
+						for _, r := range refs {
+							add("%s: %s %s is %q; npm cannot install a `workspace:` range from a registry (pack with pnpm or yarn, which replace it, or let publish pack the folder)", rel(f), r.Field, r.Name, r.Range)
+						}
+					}
 				}
 				if w.Repository != "" {
 					if got := RepoSlug(m.RepositoryURL); got != w.Repository {

@@ -95,9 +95,15 @@ type member struct {
 
 // topLevelMembers scans a valid JSON object and returns its members' spans.
 func topLevelMembers(data []byte) ([]member, int, error) {
-	i := skipWS(data, 0)
+	return objectMembers(data, 0)
+}
+
+// objectMembers scans the JSON object starting at (or after whitespace from)
+// offset at and returns its members' spans.
+func objectMembers(data []byte, at int) ([]member, int, error) {
+	i := skipWS(data, at)
 	if i >= len(data) || data[i] != '{' {
-		return nil, 0, errors.New("top level is not an object")
+		return nil, 0, errors.New("not an object")
 	}
 	objStart := i
 	i++
@@ -224,4 +230,54 @@ func detectIndent(data []byte) string {
 		}
 	}
 	return "  "
+}
+
+// jsonValueAt returns the span of the value at path (object keys from the
+// top level); ok is false when a key on the way is absent or not an object.
+func jsonValueAt(data []byte, path []string) (start, end int, ok bool) {
+	at := 0
+	for depth, key := range path {
+		members, _, err := objectMembers(data, at)
+		if err != nil {
+			return 0, 0, false
+		}
+		found := false
+		for _, m := range members {
+			if m.key == key {
+				if depth == len(path)-1 {
+					return m.valStart, m.valEnd, true
+				}
+				at, found = m.valStart, true
+				break
+			}
+		}
+		if !found {
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
+// SetJSONString replaces the string value at path (e.g. "dependencies",
+// "core") with s, leaving every other byte as it was. The value must exist
+// and be a string.
+func SetJSONString(data []byte, path []string, s string) ([]byte, error) {
+	if !json.Valid(data) {
+		return nil, errors.New("not valid JSON")
+	}
+	start, end, ok := jsonValueAt(data, path)
+	if !ok || data[start] != '"' {
+		return nil, fmt.Errorf("no string at %s", strings.Join(path, "."))
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	// json.Marshal escapes <, > and &; npm ranges use > and <.
+	raw = bytes.ReplaceAll(raw, []byte(`\u003c`), []byte("<"))
+	raw = bytes.ReplaceAll(raw, []byte(`\u003e`), []byte(">"))
+	raw = bytes.ReplaceAll(raw, []byte(`\u0026`), []byte("&"))
+	out := append([]byte{}, data[:start]...)
+	out = append(out, raw...)
+	return append(out, data[end:]...), nil
 }

@@ -28,6 +28,10 @@ type Job struct {
 	Auth    auth.Resolution
 	Env     env.Env
 	DryRun  bool
+	// RunVersions maps every package of the run to the version it gets, by
+	// kind then registry name: what a sibling's requirement or `workspace:`
+	// range must name.
+	RunVersions map[string]map[string]string
 }
 
 // Name is the registry name the job publishes under.
@@ -35,6 +39,14 @@ func (j Job) Name() string { return j.Package.RegistryName() }
 
 // Version is the planned version.
 func (j Job) Version() string { return j.Release.Version }
+
+// Checker is implemented by handlers that can look at what will be
+// uploaded before the first upload of the run (a `workspace:` range that
+// would reach the registry, a package.json `main` missing from the tarball).
+// Each string is one problem, in the registry's or the tool's words.
+type Checker interface {
+	Check(ctx context.Context, j Job) []string
+}
 
 // Credential is what a handler publishes with: a token read from the
 // environment or minted by a trust exchange. Token is registered for

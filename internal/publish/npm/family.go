@@ -254,6 +254,9 @@ func (h *Handler) publishFamily(ctx context.Context, j publish.Job, c *publish.C
 	if err := manifest.SetNPMField(filepath.Join(top, "package.json"), "optionalDependencies", family.OptionalDependencies(members, j.Version())); err != nil {
 		return err
 	}
+	if err := h.replaceWorkspace(j, top); err != nil {
+		return err
+	}
 	if j.Package.Build == config.BuildBundledCLI && binFile != "" {
 		launcher := filepath.Join(top, filepath.FromSlash(binFile))
 		if _, err := os.Stat(launcher); os.IsNotExist(err) {

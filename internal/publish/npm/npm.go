@@ -158,6 +158,11 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 			return fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
 		}
 	}
+	if isDir {
+		if err := h.replaceWorkspace(j, path); err != nil {
+			return err
+		}
+	}
 	return h.npmPublish(ctx, j, j.Name(), path, c)
 }
 
@@ -173,6 +178,12 @@ func (h *Handler) npmPublish(ctx context.Context, j publish.Job, name, path stri
 	// be refused ("cannot publish over"); publish retries itself, after
 	// asking the registry whether the version landed.
 	extra := []string{"--fetch-retries=0"}
+	if isFamily(j) {
+		// publish runs the family itself, members first; a lifecycle script
+		// such as napi-rs's `prepublishOnly: napi prepublish` would publish
+		// the platform packages on its own, outside that order.
+		extra = append(extra, "--ignore-scripts")
+	}
 	if c.Method == auth.MethodOIDC {
 		cmdEnv = append(cmdEnv, actionsVars(j.Env)...)
 		if j.Env.InActions() && !c.NoProvenance {

@@ -172,6 +172,9 @@ func TestFamilyMembersFirstTopLevelLast(t *testing.T) {
 		json.Unmarshal(b, &pj)
 		order = append(order, pj["name"].(string))
 		staged[pj["name"].(string)] = string(b)
+		if !slices.Contains(c.Args, "--ignore-scripts") {
+			t.Errorf("a family member or its top-level package was published with its lifecycle scripts: %v", c.Args)
+		}
 		return run.Result{}, nil
 	}}
 	h := &Handler{Client: &fakeClient{}, Runner: fr, TempDir: t.TempDir(),
