@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -92,13 +93,26 @@ func sortedAnyKeys(m map[string]any) []string {
 // them). `main` and `bin` resolve as Node and npm resolve them (an added
 // .js/.json/.node, a folder's index.js); exports and types must be exact.
 func MissingNpmEntries(pkgJSON []byte, files []string) ([]string, error) {
+	set := map[string]bool{}
+	for _, f := range files {
+		set[cleanRel(f)] = true
+	}
+	return missingNpmEntries(pkgJSON, func(p string) bool { return set[p] }, "is not in the packed package (build it before publishing, or list it in \"files\")")
+}
+
+// MissingNpmEntriesOnDisk is MissingNpmEntries against the folder itself:
+// a file absent from the folder cannot be packed, whatever "files" says.
+func MissingNpmEntriesOnDisk(pkgJSON []byte, dir string) ([]string, error) {
+	return missingNpmEntries(pkgJSON, func(p string) bool {
+		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p)))
+		return err == nil && fi.Mode().IsRegular()
+	}, "does not exist (the build did not make it: build it before publishing)")
+}
+
+func missingNpmEntries(pkgJSON []byte, have func(string) bool, why string) ([]string, error) {
 	entries, err := NpmEntries(pkgJSON)
 	if err != nil {
 		return nil, err
-	}
-	have := map[string]bool{}
-	for _, f := range files {
-		have[cleanRel(f)] = true
 	}
 	var out []string
 	for _, e := range entries {
@@ -106,14 +120,14 @@ func MissingNpmEntries(pkgJSON []byte, files []string) ([]string, error) {
 		if p == "" || strings.HasPrefix(p, "../") {
 			continue
 		}
-		ok := have[p]
+		ok := have(p)
 		if !ok && (e.Field == "main" || strings.HasPrefix(e.Field, "bin")) {
 			for _, alt := range []string{p + ".js", p + ".json", p + ".node", p + "/index.js", p + "/index.json", p + "/index.node"} {
-				ok = ok || have[alt]
+				ok = ok || have(alt)
 			}
 		}
 		if !ok {
-			out = append(out, fmt.Sprintf("package.json %s points at %s, which is not in the packed package (build it before publishing, or list it in \"files\")", e.Field, e.Path))
+			out = append(out, fmt.Sprintf("package.json %s points at %s, which %s", e.Field, e.Path, why))
 		}
 	}
 	return out, nil

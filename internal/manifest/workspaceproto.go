@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -16,12 +15,6 @@ import (
 // CodeWorkspaceProtocol: a `workspace:` range would reach the registry.
 const CodeWorkspaceProtocol = "PIOT_WORKSPACE_PROTOCOL"
 
-// npmDepFields are the package.json maps pnpm and yarn rewrite `workspace:`
-// ranges in when they pack (pnpm's exportable-manifest; yarn's
-// plugin-pack beforeWorkspacePacking): all four, devDependencies included,
-// since the published package.json is parsed by whoever installs it.
-var npmDepFields = []string{"dependencies", "devDependencies", "optionalDependencies", "peerDependencies"}
-
 // WorkspaceRef is one dependency written with the `workspace:` protocol.
 type WorkspaceRef struct {
 	Field string // dependencies, peerDependencies, …
@@ -29,25 +22,22 @@ type WorkspaceRef struct {
 	Range string // as written, e.g. "workspace:^"
 }
 
-// WorkspaceRefs lists every `workspace:` range in a package.json, in file
-// order of the fields above and sorted by name inside each.
+// npmField is the package.json map a dependency of kind is declared in.
+var npmField = map[string]string{DepNormal: "dependencies", DepOptional: "optionalDependencies", DepPeer: "peerDependencies", DepDev: "devDependencies"}
+
+// WorkspaceRefs lists every `workspace:` range of a package.json, in all
+// four dependency maps: pnpm and yarn replace them all when they pack
+// (devDependencies too, since the published package.json is parsed by
+// whoever installs it).
 func WorkspaceRefs(data []byte) ([]WorkspaceRef, error) {
-	var m map[string]any
-	if err := json.Unmarshal(bytes.TrimPrefix(data, utf8BOM), &m); err != nil {
+	deps, err := NPMDeps(data)
+	if err != nil {
 		return nil, err
 	}
 	var out []WorkspaceRef
-	for _, f := range npmDepFields {
-		deps, _ := m[f].(map[string]any)
-		names := make([]string, 0, len(deps))
-		for k := range deps {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			if s, ok := deps[k].(string); ok && strings.HasPrefix(strings.TrimSpace(s), "workspace:") {
-				out = append(out, WorkspaceRef{Field: f, Name: k, Range: s})
-			}
+	for _, d := range deps {
+		if strings.HasPrefix(strings.TrimSpace(d.Req), "workspace:") {
+			out = append(out, WorkspaceRef{Field: npmField[d.Kind], Name: d.Key, Range: d.Req})
 		}
 	}
 	return out, nil

@@ -32,6 +32,7 @@ func (r *flow) steps() []step {
 	return []step{
 		{"paths", r.checkPaths},
 		{"plan", r.replan},
+		{"run versions", r.setRunVersions},
 		{"tag names", r.checkTagNames},
 		{"auth", r.checkAuth},
 		{"artifacts", r.checkArtifacts},
@@ -41,6 +42,7 @@ func (r *flow) steps() []step {
 		{"packaging", r.checkPackaging},
 		{"manifests", r.checkManifests},
 		{"tools", r.checkTools},
+		{"contents", r.checkContents},
 		{"trust exchange", r.authorizeAll},
 		{"preflight", r.endPreflight},
 		{"lock", r.lock},

@@ -1,7 +1,9 @@
 package npm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -61,6 +63,18 @@ func (h *Handler) packedEntries(ctx context.Context, j publish.Job, dir string) 
 	if err != nil || len(entries) == 0 {
 		return nil
 	}
+	bundled := j.Package.Build == config.BuildBundledCLI
+	if !bundled {
+		// A file the folder lacks cannot be packed: no need to ask npm.
+		if miss, _ := artifacts.MissingNpmEntriesOnDisk(pj, dir); len(miss) > 0 {
+			return miss
+		}
+		// Everything is there, and with no "files" list or ignore file npm
+		// packs all of it (its always-ignored names are never entry points).
+		if !restrictsFiles(pj, dir) {
+			return nil
+		}
+	}
 	res, err := h.Runner.Run(ctx, run.Cmd{Dir: dir, Name: "npm", Args: []string{"pack", "--dry-run", "--json", "--ignore-scripts"}})
 	if err != nil {
 		var re *run.RunError
@@ -73,7 +87,7 @@ func (h *Handler) packedEntries(ctx context.Context, j publish.Job, dir string) 
 	if err != nil {
 		return []string{err.Error()}
 	}
-	if j.Package.Build == config.BuildBundledCLI {
+	if bundled {
 		// The launcher named by bin is written at publish when absent.
 		for _, e := range entries {
 			if strings.HasPrefix(e.Field, "bin") {
@@ -95,4 +109,21 @@ func (h *Handler) replaceWorkspace(j publish.Job, dir string) error {
 	src := filepath.Join(j.Root, filepath.FromSlash(j.Package.Path))
 	_, err = manifest.ReplaceWorkspaceProtocol(dir, src, ws, j.RunVersions[config.KindNPM], false)
 	return err
+}
+
+// restrictsFiles: the package limits what npm packs (a "files" list, an
+// .npmignore, or a .gitignore npm falls back to).
+func restrictsFiles(pj []byte, dir string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(bytes.TrimPrefix(pj, []byte("\xef\xbb\xbf")), &m) == nil {
+		if _, ok := m["files"]; ok {
+			return true
+		}
+	}
+	for _, f := range []string{".npmignore", ".gitignore"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -48,23 +48,35 @@ func TestPublishReplacesWorkspaceProtocol(t *testing.T) {
 func TestCheckWorkspaceAndEntries(t *testing.T) {
 	j, art := setup(t, env.Env{})
 	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0","main":"dist/index.js","dependencies":{"ghost":"workspace:*"}}`), 0o644)
+	packed := `[{"files":[{"path":"package.json"}]}]`
+	calls := 0
 	fr := &run.Fake{Handler: func(c run.Cmd) (run.Result, error) {
+		calls++
 		if c.Name != "npm" || c.Args[0] != "pack" || !slices.Contains(c.Args, "--ignore-scripts") || c.Dir != art {
 			t.Errorf("unexpected %v in %s", c.Args, c.Dir)
 		}
-		return run.Result{Stdout: `[{"files":[{"path":"package.json"}]}]`}, nil
+		return run.Result{Stdout: packed}, nil
 	}}
 	h := &Handler{Client: &fakeClient{}, Runner: fr}
+	// Not built at all: found without asking npm.
 	got := h.Check(t.Context(), j)
-	if len(got) != 2 || !strings.Contains(got[0], `ghost = "workspace:*"`) || !strings.Contains(got[1], "main points at dist/index.js") {
+	if len(got) != 2 || !strings.Contains(got[0], `ghost = "workspace:*"`) || !strings.Contains(got[1], "main points at dist/index.js, which does not exist") || calls != 0 {
+		t.Fatalf("problems = %q (npm ran %d times)", got, calls)
+	}
+	// Built, but "files" leaves it out of what npm packs.
+	os.MkdirAll(filepath.Join(art, "dist"), 0o755)
+	os.WriteFile(filepath.Join(art, "dist", "index.js"), nil, 0o644)
+	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0","main":"dist/index.js","files":["lib"]}`), 0o644)
+	if got := h.Check(t.Context(), j); len(got) != 1 || !strings.Contains(got[0], "not in the packed package") || calls != 1 {
 		t.Fatalf("problems = %q", got)
 	}
-	os.MkdirAll(filepath.Join(art, "dist"), 0o755)
-	fr.Handler = func(c run.Cmd) (run.Result, error) {
-		return run.Result{Stdout: `[{"files":[{"path":"package.json"},{"path":"dist/index.js"}]}]`}, nil
-	}
-	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0","main":"dist/index.js"}`), 0o644)
+	packed = `[{"files":[{"path":"package.json"},{"path":"dist/index.js"}]}]`
 	if got := h.Check(t.Context(), j); len(got) != 0 {
 		t.Fatalf("problems = %q", got)
+	}
+	// No "files" list and no ignore file: everything there is packed.
+	os.WriteFile(filepath.Join(art, "package.json"), []byte(`{"name":"@s/js","version":"0.0.0","main":"dist/index.js"}`), 0o644)
+	if got := h.Check(t.Context(), j); len(got) != 0 || calls != 2 {
+		t.Fatalf("problems = %q (npm ran %d times)", got, calls)
 	}
 }
