@@ -86,6 +86,7 @@ any failure, 2 when the config does not load.`,
 			rep := doctor.Run(cmd.Context(), opt)
 			if app.Env.InActions() {
 				rep.Annotate(app.Err)
+				app.annotated = true
 			}
 			if rep.ConfigError {
 				// Exit 2, with the report: the local workflow checks still ran.

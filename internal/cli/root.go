@@ -46,6 +46,9 @@ type App struct {
 
 	// IsTerminal reports whether Out is a terminal (colour, progress).
 	IsTerminal bool
+
+	// annotated: the command already wrote its failures as annotations.
+	annotated bool
 }
 
 // ConfigFile is the path of the config file to read.
@@ -72,18 +75,64 @@ func (a *App) Color() bool {
 	return a.IsTerminal && !a.Env.Has("NO_COLOR") && a.Env.Value("TERM") != "dumb"
 }
 
-// VersionString is the version with its source.
+// VersionString is the version: the one embedded at release time, else
+// the module version Go recorded (`go install ...@v1.2.3`, or a pseudo-version
+// from a checkout), else "dev".
 func VersionString() string {
 	v := Version
 	if v == "" {
 		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = strings.TrimPrefix(bi.Main.Version, "v")
+			v = bi.Main.Version
 		}
 	}
 	if v == "" {
 		v = "dev"
 	}
-	return v
+	return strings.TrimPrefix(v, "v")
+}
+
+// Commit is set at build time like Version; without it the commit comes
+// from the VCS stamp Go writes into builds from a checkout.
+var Commit = ""
+
+// CommitString is the commit the binary was built from (12 hex digits,
+// "-dirty" when the checkout had changes), or "" when unknown.
+func CommitString() string {
+	if Commit != "" {
+		return Commit
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" && dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// versionLine is what `version` and `--version` print.
+func versionLine() string {
+	c := CommitString()
+	if c == "" {
+		c = "unknown commit"
+	} else {
+		c = "commit " + c
+	}
+	return fmt.Sprintf("putitoutthere %s (%s, %s, %s/%s)\n", VersionString(), c, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // Main runs the CLI with args and returns the exit code. It registers every
@@ -158,6 +207,7 @@ func isDiag(err error) bool {
 // report prints err once: as a JSON document under --json, else on stderr
 // with its code and hint.
 func report(app *App, err error) {
+	app.annotateError(err)
 	code := diag.CodeOf(err)
 	hint := diag.HintOf(err)
 	msg := err.Error()
@@ -190,6 +240,7 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 (doctor).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       VersionString(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if cwd == "" {
 				cwd = "."
@@ -208,6 +259,8 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 			return nil
 		},
 	}
+	root.SetVersionTemplate(versionLine())
+	root.Flags().Bool("version", false, "print the version and exit")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &diag.UsageError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&cwd, "cwd", ".", "run as if started in this directory")
@@ -232,13 +285,16 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 func newVersionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version and the Go version it was built with",
+		Short: "Print the version, the commit and the Go version it was built with",
+		Example: `  putitoutthere version
+  putitoutthere --version
+  putitoutthere version --json`,
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if app.JSON {
-				return app.PrintJSON(map[string]string{"version": VersionString(), "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
+				return app.PrintJSON(map[string]any{"schema": SchemaVersion, "version": VersionString(), "commit": CommitString(), "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
 			}
-			fmt.Fprintf(app.Out, "putitoutthere %s (%s, %s/%s)\n", VersionString(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprint(app.Out, versionLine())
 			return nil
 		},
 	}

@@ -26,6 +26,16 @@ type Error struct {
 	Err  error
 	// Details are extra lines (e.g. one per config problem), printed under Msg.
 	Details []string
+	// File, Line and Col locate the problem when it has a place in a file
+	// (a workflow, a manifest); inside GitHub Actions the annotation points there.
+	File      string
+	Line, Col int
+}
+
+// At sets where the problem is and returns e.
+func (e *Error) At(file string, line, col int) *Error {
+	e.File, e.Line, e.Col = file, line, col
+	return e
 }
 
 func (e *Error) Error() string {

@@ -213,7 +213,7 @@ func (r *Report) Annotate(w io.Writer) {
 				case SevInfo:
 					continue
 				}
-				ghactions.Annotate(w, level, is.File, is.Line, p.issueLine(is))
+				ghactions.AnnotateAt(w, level, ghactions.Pos{File: is.File, Line: is.Line, Col: is.Column}, p.issueLine(is))
 			}
 		}
 	}

@@ -3,9 +3,11 @@
 package ghactions
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -27,18 +29,55 @@ const (
 
 // Annotate writes `::error file=F,line=L::msg`. file and line may be empty/0.
 func Annotate(w io.Writer, level, file string, line int, msg string) {
+	AnnotateAt(w, level, Pos{File: file, Line: line}, msg)
+}
+
+// Pos is where an annotation points. Any part may be empty/0: a column
+// without a line, or a line without a file, is dropped (GitHub ignores it).
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// AnnotateAt writes `::level file=F,line=L,col=C::msg`.
+func AnnotateAt(w io.Writer, level string, p Pos, msg string) {
 	var props []string
-	if file != "" {
-		props = append(props, "file="+escapeProp(file))
-		if line > 0 {
-			props = append(props, fmt.Sprintf("line=%d", line))
+	if p.File != "" {
+		props = append(props, "file="+escapeProp(p.File))
+		if p.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", p.Line))
+			if p.Col > 0 {
+				props = append(props, fmt.Sprintf("col=%d", p.Col))
+			}
 		}
 	}
-	p := ""
+	prefix := ""
 	if len(props) > 0 {
-		p = " " + strings.Join(props, ",")
+		prefix = " " + strings.Join(props, ",")
 	}
-	fmt.Fprintf(w, "::%s%s::%s\n", level, p, escapeData(msg))
+	fmt.Fprintf(w, "::%s%s::%s\n", level, prefix, escapeData(msg))
+}
+
+// Group starts a collapsible group in the log; EndGroup closes it. Groups
+// do not nest: a second Group closes the first.
+func Group(w io.Writer, title string) { fmt.Fprintf(w, "::group::%s\n", escapeData(title)) }
+
+// EndGroup closes the current group.
+func EndGroup(w io.Writer) { fmt.Fprintln(w, "::endgroup::") }
+
+// RelPath is file relative to the workspace (GITHUB_WORKSPACE), the form
+// GitHub needs to attach an annotation to a file in the repository. A path
+// outside the workspace is returned unchanged.
+func RelPath(workspace, file string) string {
+	if workspace == "" || file == "" || !filepath.IsAbs(file) {
+		return filepath.ToSlash(file)
+	}
+	rel, err := filepath.Rel(workspace, file)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(file)
+	}
+	return filepath.ToSlash(rel)
 }
 
 func escapeData(s string) string {
@@ -67,6 +106,15 @@ func AppendOutput(path, name, value string) error {
 		entry = fmt.Sprintf("%s=%s\n", name, value)
 	}
 	return appendFile(path, entry)
+}
+
+// AppendJSONOutput appends name=<compact JSON of v> to GITHUB_OUTPUT.
+func AppendJSONOutput(path, name string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return AppendOutput(path, name, string(data))
 }
 
 // AppendSummary appends Markdown to the file at path (GITHUB_STEP_SUMMARY).
