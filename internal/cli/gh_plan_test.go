@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/run"
 )
 
 // gitRepo makes a repository at dir holding files, committed once.
@@ -69,5 +70,26 @@ func TestPlanOver256RowsStops(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(sumFile); !strings.Contains(string(b), "**Stopped:** 300 matrix rows") {
 		t.Errorf("summary does not say why it stopped:\n%.400s", b)
+	}
+}
+
+// Inside Actions a tool's output is folded into a group named after the
+// command, and streamed as it comes (not held back until it exits).
+func TestGroupRunnerFoldsToolOutput(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	var buf bytes.Buffer
+	g := groupRunner{inner: run.Exec{Base: env.Env{"PATH": os.Getenv("PATH")}, Stream: &buf}, w: &buf}
+	res, err := g.Run(t.Context(), run.Cmd{Name: "sh", Args: []string{"-c", "echo uploading"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "::group::sh -c echo uploading\nuploading\n::endgroup::\n"
+	if buf.String() != want {
+		t.Errorf("log =\n%s\nwant\n%s", buf.String(), want)
+	}
+	if res.Stdout != "uploading\n" {
+		t.Errorf("stdout kept = %q", res.Stdout)
 	}
 }

@@ -17,7 +17,9 @@ import (
 // Outside Actions each of these is a no-op or a plain line.
 
 // InActions reports whether the command runs inside GitHub Actions.
-func (a *App) InActions() bool { return a.Env.InActions() }
+// A rehearsal runs publish with an environment of its own (without
+// GITHUB_ACTIONS) and keeps the answer of the run it is part of.
+func (a *App) InActions() bool { return a.actions || a.Env.InActions() }
 
 // Warnf prints a warning: inside Actions as a `::warning::` annotation (the
 // log shows it as a warning line too), elsewhere as `warning: ...` on stderr.

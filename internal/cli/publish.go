@@ -130,11 +130,14 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 	if err != nil && ctx.Err() != nil && diag.CodeOf(err) == diag.CodeInternal {
 		err = diag.New("PIOT_TIMEOUT", "publish stopped: %v", ctx.Err()).WithHint("raise --timeout, or re-run: what was published is skipped")
 	}
-	if summary := app.Env.Value("GITHUB_STEP_SUMMARY"); summary != "" && rep != nil && len(rep.Packages) > 0 {
-		_ = ghactions.AppendSummary(summary, publishSummary(rep))
+	if gerr := publishGitHub(app, rep, err); gerr != nil && err == nil {
+		err = gerr
 	}
 	if app.JSON {
-		if rep != nil && rep.Outcome == "nothing-to-release" {
+		if rep == nil {
+			return err
+		}
+		if rep.Outcome == "nothing-to-release" {
 			fmt.Fprintln(app.Err, "nothing to release")
 		}
 		if err != nil && diag.ExitCode(err) == diag.ExitUsage {
@@ -158,6 +161,7 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 			return perr
 		}
 		if err != nil {
+			app.annotateError(err)
 			return diag.ErrSilent
 		}
 		return nil
@@ -183,12 +187,16 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 	if e.InActions() {
 		mask = func(t string) { ghactions.AddMask(maskOut, t) }
 	}
-	// On a terminal, cargo's and npm's own progress is shown as it comes.
+	// On a terminal, cargo's and npm's own progress is shown as it comes;
+	// inside Actions too, folded into a group per command.
 	var stream io.Writer
-	if app.IsTerminal {
+	if app.IsTerminal || app.InActions() {
 		stream = app.Err
 	}
 	runner := newRunner(e, stream)
+	if app.InActions() {
+		runner = groupRunner{inner: runner, w: app.Err}
+	}
 	opts := publish.Options{
 		Root:     app.Cwd,
 		Config:   cfg,
@@ -276,19 +284,3 @@ func writePublishReport(w io.Writer, rep *publish.Report) {
 	}
 }
 
-func publishSummary(rep *publish.Report) string {
-	var b strings.Builder
-	title := "putitoutthere publish"
-	if rep.DryRun {
-		title += " (dry run)"
-	}
-	fmt.Fprintf(&b, "### %s\n\n| status | package | version | registry | tag |\n|---|---|---|---|---|\n", title)
-	for _, p := range rep.Packages {
-		url := p.Version
-		if p.URL != "" {
-			url = "[" + p.Version + "](" + p.URL + ")"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Status, p.Name, url, p.Registry, p.Tag)
-	}
-	return b.String() + "\n"
-}

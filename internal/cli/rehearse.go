@@ -61,6 +61,7 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
 	}
 	rapp := *app
 	rapp.Env, rapp.Cwd = s.Env, s.Dir
+	rapp.actions = app.InActions()
 	opts, err := publishOptions(ctx, &rapp, cfg)
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ type App struct {
 
 	// annotated: the command already wrote its failures as annotations.
 	annotated bool
+	// actions: inside GitHub Actions whatever Env says (see InActions).
+	actions bool
 }
 
 // ConfigFile is the path of the config file to read.
