@@ -283,4 +283,3 @@ func writePublishReport(w io.Writer, rep *publish.Report) {
 		}
 	}
 }
-

@@ -291,7 +291,7 @@ func newVersionCmd(app *App) *cobra.Command {
 		Example: `  putitoutthere version
   putitoutthere --version
   putitoutthere version --json`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if app.JSON {
 				return app.PrintJSON(map[string]any{"schema": SchemaVersion, "version": VersionString(), "commit": CommitString(), "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH})
