@@ -87,6 +87,12 @@ type Package struct {
 	MemberName    string
 	BuildWorkflow string
 	TrustPolicy   *TrustPolicy
+	// Auth is how the package is meant to authenticate: "oidc" (trusted
+	// publishing, the default) or "token" (a registry token the publish
+	// step is given). init writes a token variable into the workflow only
+	// for "token" packages; doctor reports a token variable that would
+	// shadow OIDC for an "oidc" one. "" means "oidc".
+	Auth string
 
 	// crates
 	Crate             string
@@ -111,6 +117,16 @@ type Package struct {
 
 	depPos []Pos // position of each depends_on item, for messages
 }
+
+// UsesToken reports whether the config says the package authenticates with
+// a registry token rather than trusted publishing.
+func (p *Package) UsesToken() bool { return p.Auth == AuthToken }
+
+// Package auth modes.
+const (
+	AuthOIDC  = "oidc"
+	AuthToken = "token"
+)
 
 // Target is a build target: a triple and an optional runner label.
 type Target struct {

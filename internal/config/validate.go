@@ -31,7 +31,7 @@ var (
 	topKeys     = []string{"putitoutthere", "package", "group"}
 	groupKeys   = []string{"name", "tag_format", "previous_tag_formats"}
 	headerKeys  = []string{"version", "cadence"}
-	commonKeys  = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy"}
+	commonKeys  = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy", "auth"}
 	kindKeys    = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name"}}
 	trustKeys   = []string{"workflow", "environment", "repository"}
 	bundleKeys  = []string{"bin", "stage_to", "crate_path"}
@@ -41,6 +41,7 @@ var (
 	pypiBuilds  = []string{BuildSetuptools, BuildHatch, BuildMaturin}
 	npmBuilds   = []string{BuildNapi, BuildBundledCLI}
 	npmAccesses = []string{"public", "restricted"}
+	authModes   = []string{AuthOIDC, AuthToken}
 )
 
 // Cadences.
@@ -338,6 +339,14 @@ func (v *validator) pkg(i int, t *tnode) Package {
 			v.add(pos, label, "build_workflow", CodeConfigInvalid, "%q %v", s, err)
 		} else {
 			p.BuildWorkflow = s
+		}
+	}
+
+	if s, pos, ok := v.str(t.get("auth"), label, "auth"); ok {
+		if contains(authModes, s) {
+			p.Auth = s
+		} else {
+			v.add(pos, label, "auth", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(authModes), s, didYouMean(s, authModes))
 		}
 	}
 

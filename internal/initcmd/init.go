@@ -86,7 +86,15 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 			return nil, fmt.Errorf("generated %s does not validate: %w", FileConfig, err)
 		}
 	}
-	release, err := RenderRelease(res.Cadence, res.Branch)
+	// Token variables only for packages the config says use one: the
+	// existing config when there is one, else the one written now.
+	var tokens []TokenEnv
+	if c, err := config.Load(cfgPath); err == nil {
+		tokens = TokensFor(c)
+	} else if c, err := config.Parse(FileConfig, cfgText); err == nil {
+		tokens = TokensFor(c)
+	}
+	release, err := RenderReleaseWith(res.Cadence, res.Branch, tokens)
 	if err != nil {
 		return nil, err
 	}

@@ -339,3 +339,47 @@ func TestExampleWorkflowsMatchInit(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestReleaseTokensOnlyWhenConfigured: the publish step gets a registry
+// token only for packages marked `auth = "token"`. A leftover
+// CARGO_REGISTRY_TOKEN next to working OIDC wins on crates.io and, when
+// stale, fails the upload after the other registries shipped.
+func TestReleaseTokensOnlyWhenConfigured(t *testing.T) {
+	cfg, err := config.Parse("putitoutthere.toml", []byte(`[putitoutthere]
+version = 1
+
+[[package]]
+name = "core"
+kind = "crates"
+path = "core"
+paths = ["core/**"]
+
+[[package]]
+name = "js"
+kind = "npm"
+path = "js"
+paths = ["js/**"]
+auth = "token"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := RenderReleaseWith("immediate", "main", TokensFor(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(got, []byte("NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}")) {
+		t.Errorf("the npm token package gets no NODE_AUTH_TOKEN:\n%s", got)
+	}
+	for _, v := range []string{"CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN"} {
+		if bytes.Contains(got, []byte(v)) {
+			t.Errorf("%s written for packages that use OIDC", v)
+		}
+	}
+	plain, _ := RenderRelease("immediate", "main")
+	for _, v := range []string{"CARGO_REGISTRY_TOKEN", "PYPI_API_TOKEN", "NODE_AUTH_TOKEN"} {
+		if bytes.Contains(plain, []byte(v)) {
+			t.Errorf("%s written with no token package", v)
+		}
+	}
+}

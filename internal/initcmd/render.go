@@ -36,14 +36,59 @@ func tmpl(name string, data any) ([]byte, error) {
 type workflowData struct {
 	Branch    string
 	Scheduled bool
+	Tokens    []TokenEnv
 }
 
-// RenderRelease renders .github/workflows/release.yml.
+// TokenEnv is one registry token the publish step is given.
+type TokenEnv struct {
+	Name   string // the variable publish reads, e.g. CARGO_REGISTRY_TOKEN
+	Secret string // the repository secret it comes from
+}
+
+// RenderRelease renders .github/workflows/release.yml for trusted
+// publishing only: no registry token reaches the publish step.
 func RenderRelease(cadence, branch string) ([]byte, error) {
+	return RenderReleaseWith(cadence, branch, nil)
+}
+
+// RenderReleaseWith renders release.yml, giving the publish step the
+// registry tokens listed (see TokensFor).
+func RenderReleaseWith(cadence, branch string, tokens []TokenEnv) ([]byte, error) {
 	if branch == "" {
 		branch = "main"
 	}
-	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled})
+	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled, Tokens: tokens})
+}
+
+// TokensFor lists the token variables the publish step needs: one per
+// registry with a package the config marks `auth = "token"`. A token passed
+// to a trusted-publishing package is worse than useless: on crates.io it
+// wins over OIDC, and a stale one fails the upload after other packages
+// shipped.
+func TokensFor(cfg *config.Config) []TokenEnv {
+	if cfg == nil {
+		return nil
+	}
+	want := map[string]bool{}
+	for i := range cfg.Packages {
+		if cfg.Packages[i].UsesToken() {
+			want[cfg.Packages[i].Kind] = true
+		}
+	}
+	var out []TokenEnv
+	for _, t := range []struct {
+		kind string
+		env  TokenEnv
+	}{
+		{config.KindCrates, TokenEnv{"CARGO_REGISTRY_TOKEN", "CARGO_REGISTRY_TOKEN"}},
+		{config.KindPyPI, TokenEnv{"PYPI_API_TOKEN", "PYPI_API_TOKEN"}},
+		{config.KindNPM, TokenEnv{"NODE_AUTH_TOKEN", "NPM_TOKEN"}},
+	} {
+		if want[t.kind] {
+			out = append(out, t.env)
+		}
+	}
+	return out
 }
 
 // RenderCheck renders .github/workflows/putitoutthere-check.yml.
