@@ -53,7 +53,7 @@ func inspectToken(app *App) func(ctx context.Context, pkg *config.Package, envNa
 			detail += ", owner " + rep.Owner
 		}
 		detail += ", " + rep.State
-		info := doctor.TokenInfo{Detail: detail, Covers: rep.State != token.StateInvalid}
+		info := doctor.TokenInfo{Detail: detail, Covers: rep.State != token.StateInvalid, Dead: rep.State == token.StateInvalid}
 		for _, v := range rep.Packages {
 			switch v.CanPublish {
 			case token.No:

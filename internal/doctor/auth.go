@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -24,6 +25,15 @@ type AuthVerdict struct {
 	// FromWorkflow: OIDC is not available here, but the local publish job
 	// grants `id-token: write`, so it will be there when publish runs.
 	FromWorkflow bool
+	// InPublishJob: this run is the publish job itself (inside Actions), so
+	// what this environment holds is what publish will have: no ID token
+	// here means none for publish, whatever the workflow file grants.
+	InPublishJob bool
+	// JobGrants: the publish job grants `id-token: write`.
+	JobGrants bool
+	// Why explains a missing ID token in the publish job (fork pull
+	// request, Dependabot); "" when there is no particular reason.
+	Why string
 }
 
 // Text is the verdict as printed: `oidc`, `token (ENV)`, `missing — needs …`.
@@ -43,12 +53,28 @@ func (v AuthVerdict) OK() bool { return v.FromWorkflow || v.Resolution.Method !=
 // ResolveAuth applies auth.Resolve to pkg. When it finds nothing and a publish
 // job in the analysis grants `id-token: write` (doctor running outside that
 // job, e.g. on a laptop), OIDC is judged available there.
+//
+// Inside the publish job itself it does not: a run without the ID-token
+// request variables (a pull request from a fork, Dependabot) has no OIDC,
+// and saying "oidc" there would pass a run that publish then fails.
 func ResolveAuth(pkg *config.Package, e env.Env, a *workflow.Analysis) AuthVerdict {
 	v := AuthVerdict{Package: pkg, Resolution: auth.Resolve(pkg.Kind, e)}
-	if v.Resolution.Method == auth.MethodMissing && a != nil {
+	if a == nil {
+		return v
+	}
+	if e.InActions() {
+		if t := a.Running(e.Value("GITHUB_WORKFLOW_REF"), e.Value("GITHUB_JOB")); t != nil {
+			v.InPublishJob, v.JobGrants = true, t.Check("id-token").OK
+			if !e.OIDCAvailable() {
+				v.Why = auth.NoIDTokenReason(e)
+			}
+			return v
+		}
+	}
+	if v.Resolution.Method == auth.MethodMissing {
 		for _, t := range a.Targets {
 			if t.Check("id-token").OK {
-				v.FromWorkflow = true
+				v.FromWorkflow, v.JobGrants = true, true
 				break
 			}
 		}
@@ -62,6 +88,18 @@ func AuthIssues(v AuthVerdict) []Issue {
 	r := v.Resolution
 	name := v.Package.Name
 	switch {
+	case !v.OK() && v.InPublishJob:
+		msg := fmt.Sprintf("package `%s` (%s): no credentials in this publish job: needs %s", name, v.Package.Kind, r.Needs)
+		if v.Why != "" {
+			msg += "; " + v.Why
+		}
+		hint := fmt.Sprintf("give the publish job `permissions: id-token: write` and register a trusted publisher on the registry, or set %s",
+			strings.Join(auth.TokenVars(v.Package.Kind), " or "))
+		if v.JobGrants || v.Why != "" {
+			hint = fmt.Sprintf("the job already grants `id-token: write`; GitHub gives no ID token to pull requests from forks or to Dependabot runs: publish from a `push`, `release` or `workflow_dispatch` run of this repository, or set %s",
+				strings.Join(auth.TokenVars(v.Package.Kind), " or "))
+		}
+		return []Issue{{Code: CodeAuthMissing, Severity: SevError, Message: msg, Hint: hint}}
 	case !v.OK():
 		return []Issue{{
 			Code: CodeAuthMissing, Severity: SevError,
@@ -89,19 +127,34 @@ func AuthIssues(v AuthVerdict) []Issue {
 	return nil
 }
 
-func authPhase(st *state) *Phase {
+func authPhase(ctx context.Context, st *state) *Phase {
 	p := newPhase(PhaseAuth, "auth", "auth")
 	for i := range st.cfg.Packages {
 		pkg := &st.cfg.Packages[i]
 		v := ResolveAuth(pkg, st.opt.Env, st.analysis)
 		issues := AuthIssues(v)
+		issues = append(issues, stepTokens(st, pkg)...)
+		text := fmt.Sprintf("%s: %s", label(pkg), v.Text())
+		if v.Resolution.Method == auth.MethodToken {
+			// The token publish would use: prove it live now.
+			if is, detail := liveness(ctx, st, pkg, v.Resolution.EnvName); is != nil {
+				issues = append(issues, *is)
+			} else if detail != "" {
+				text += " [" + detail + "]"
+			}
+		}
 		status := Pass
+		for _, is := range issues {
+			if is.Severity == SevError {
+				status = Fail
+			} else if status == Pass && is.Severity == SevWarning {
+				status = Warn
+			}
+		}
 		if !v.OK() {
 			status = Fail
-		} else if len(issues) > 0 {
-			status = Warn
 		}
-		p.add(status, fmt.Sprintf("%s: %s", label(pkg), v.Text()), issues...)
+		p.add(status, text, issues...)
 	}
 	if len(st.cfg.Packages) == 0 {
 		p.add(Neutral, "no packages")

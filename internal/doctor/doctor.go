@@ -25,6 +25,9 @@ type TokenInfo struct {
 	Unknown bool
 	// Detail describes the token (scope, owner, expiry), never its value.
 	Detail string
+	// Dead: the registry does not accept the token at all (unknown,
+	// revoked, expired).
+	Dead bool
 }
 
 // Options are doctor's inputs. Everything that touches the outside world is
@@ -127,7 +130,7 @@ func Run(ctx context.Context, opt Options) *Report {
 	npmRepoWarnings(st, cfgPhase)
 	cfgPhase.finish()
 
-	r.Phases = append(r.Phases, cfgPhase, authPhase(st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))
+	r.Phases = append(r.Phases, cfgPhase, authPhase(ctx, st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))
 	if opt.Artifacts {
 		r.Phases = append(r.Phases, artifactsPhase(ctx, st))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 )
@@ -566,9 +567,23 @@ func TestRemoteCratesOnlyPasses(t *testing.T) {
 	if strings.Contains(out, "lint.yml") {
 		t.Errorf("lint workflow taken for publishing:\n%s", out)
 	}
-	// Inside the publish job the running workflow is the caller: it matches.
+	// Inside the publish job the running workflow is the caller: it matches,
+	// and the token names it in workflow_ref (the environment comes from
+	// the called job).
+	is, err := oidc.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer is.Close()
+	id := oidc.DefaultIdentity()
+	id.Repository, id.JobWorkflowRepo, id.JobWorkflowFile = "my-org/my-repo", "my-org/release-workflows", "cargo-release.yml"
+	is.SetIdentity(id)
 	r = run(t, filepath.Join("testdata", "cases", "remote-crates-only"), func(o *Options) {
-		o.Env = env.Env{"GITHUB_ACTIONS": "true", "GITHUB_WORKFLOW_REF": "my-org/my-repo/.github/workflows/release.yml@refs/heads/main"}
+		o.Env = env.Env{}
+		for k, v := range is.Env() {
+			o.Env[k] = v
+		}
+		o.Env["GITHUB_JOB"] = "release"
 	})
 	if r.ExitCode() != 0 {
 		t.Fatalf("in Actions: exit %d:\n%s", r.ExitCode(), text(r))

@@ -369,3 +369,38 @@ func (a *Analysis) RemoteTargets() []*Target {
 	}
 	return out
 }
+
+// SelfHosted reports whether the job runs on a self-hosted runner, as far as
+// its `runs-on:` says: the `self-hosted` label, or a runner group (groups
+// hold self-hosted or larger runners; larger runners are GitHub-hosted, so a
+// group alone is not counted). An expression cannot be judged.
+func (j *Job) SelfHosted() bool {
+	for _, l := range j.RunsOn {
+		if strings.EqualFold(strings.TrimSpace(l), "self-hosted") {
+			return true
+		}
+	}
+	return false
+}
+
+// Running returns the publish target this process runs in, judged from the
+// Actions variables: the running workflow file (GITHUB_WORKFLOW_REF) is the
+// target's caller and the running job (GITHUB_JOB) is its publish job (or the
+// caller job). nil outside Actions or in another job, such as a pull-request
+// check.
+func (a *Analysis) Running(workflowRef, job string) *Target {
+	if workflowRef == "" {
+		return nil
+	}
+	path, _, _ := strings.Cut(workflowRef, "@")
+	file := path[strings.LastIndex(path, "/")+1:]
+	for _, t := range a.Targets {
+		if t.Caller().File != file {
+			continue
+		}
+		if job == "" || job == t.Job().ID || job == t.CallerJob().ID {
+			return t
+		}
+	}
+	return nil
+}

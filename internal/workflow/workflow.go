@@ -89,6 +89,11 @@ type Job struct {
 	Environment *Environment
 	Env         map[string]string // job-level `env:`
 	EnvLine     map[string]int    // line of each job-level variable
+	// RunsOn are the job's `runs-on:` labels (an expression stays as
+	// written); RunsOnGroup is its runner group; RunsOnLine its line.
+	RunsOn      []string
+	RunsOnGroup string
+	RunsOnLine  int
 	Steps       []*Step
 	// Calls is the `uses:` of a job that calls a reusable workflow.
 	Calls     string
@@ -282,6 +287,21 @@ func job(j *actionlint.Job) *Job {
 			}
 		}
 		out.Environment = env
+	}
+	if r := j.RunsOn; r != nil {
+		for _, l := range r.Labels {
+			if l != nil {
+				out.RunsOn = append(out.RunsOn, l.Value)
+				if out.RunsOnLine == 0 {
+					out.RunsOnLine = line(l.Pos)
+				}
+			}
+		}
+		if r.LabelsExpr != nil {
+			out.RunsOn = append(out.RunsOn, r.LabelsExpr.Value)
+			out.RunsOnLine = line(r.LabelsExpr.Pos)
+		}
+		out.RunsOnGroup = str(r.Group)
 	}
 	if j.WorkflowCall != nil && j.WorkflowCall.Uses != nil {
 		out.Calls, out.CallsLine = j.WorkflowCall.Uses.Value, line(j.WorkflowCall.Uses.Pos)
