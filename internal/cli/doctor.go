@@ -88,6 +88,7 @@ any failure, 2 when the config does not load.`,
 				rep.Annotate(app.Err)
 				app.annotated = true
 			}
+			app.Summary(doctorSummary(rep))
 			if rep.ConfigError {
 				// Exit 2, with the report: the local workflow checks still ran.
 				if app.JSON {

@@ -44,6 +44,7 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
 		return err
 	}
 	if len(p.Releases) == 0 {
+		app.Summary("### putitoutthere rehearse\n\nNothing to release: the plan is empty.\n\n")
 		if app.JSON {
 			return app.PrintJSON(map[string]any{"outcome": "nothing-to-release"})
 		}
@@ -71,6 +72,7 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
 	}
 	rep, perr := publish.Run(ctx, opts)
 	exchanges := s.Exchanges()
+	app.Summary(rehearseSummary(s, rep, perr))
 
 	if app.JSON {
 		doc := map[string]any{

@@ -48,6 +48,7 @@ whose registry cannot be read is reported on its line and makes it exit 1.`,
 				return err
 			}
 			sts := publish.Status(ctx, publish.StatusOptions{Root: app.Cwd, Config: cfg, Env: app.Env, LastTags: tags, Plan: p, Handlers: opts.Handlers, Git: opts.Git})
+			app.Summary(statusSummary(sts, p, warnings))
 			failed := false
 			for _, s := range sts {
 				if s.Error != "" {
@@ -64,7 +65,7 @@ whose registry cannot be read is reported on its line and makes it exit 1.`,
 				}
 			} else {
 				for _, w := range warnings {
-					fmt.Fprintln(app.Err, "warning: "+w)
+					app.Warnf("%s", w)
 				}
 				writeStatus(app.Out, sts, p)
 			}
@@ -111,10 +112,7 @@ func writeStatus(w io.Writer, sts []publish.PackageStatus, p *plan.Plan) {
 		if s.Error != "" {
 			latest = "error"
 		}
-		drift := "none"
-		if len(s.Drift) > 0 {
-			drift = strings.Join(s.Drift, ",")
-		}
+		drift := driftText(s)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, dash(s.LastTag), yesNo(s.TaggedPublished), latest, dash(s.Planned), yesNo(s.PlannedPublished), drift)
 	}
 	tw.Flush()
