@@ -21,6 +21,7 @@ const (
 	CodeWorkflowInvalid   = "PIOT_DOCTOR_WORKFLOW_INVALID"
 	CodeReusableUncalled  = "PIOT_DOCTOR_REUSABLE_UNCALLED"
 	CodeRemotePyPI        = "PIOT_DOCTOR_REMOTE_WORKFLOW_PYPI"
+	CodeNoGitHubToken     = "PIOT_DOCTOR_NO_GITHUB_TOKEN"
 )
 
 const (
@@ -208,6 +209,7 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 		}
 		p.add(st, fmt.Sprintf("publish workflow: %s (%s)", targetName(t), detail), issues...)
 	}
+	releaseToken(p, t)
 	if t.Remote != "" {
 		p.add(Pass, fmt.Sprintf("registries will see: crates.io and npm → %s (workflow_ref, the caller), PyPI → %s in %s (job_workflow_ref)",
 			t.WorkflowFor(workflow.KindCrates), t.WorkflowFor(workflow.KindPyPI), workflow.RemoteRepo(t.Remote)))
@@ -224,4 +226,23 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 			Hint:    "if another repository calls it, crates.io and npm will see that caller's workflow file, and its permissions cap this job's; run doctor there too",
 		})
 	}
+}
+
+// releaseToken: publish creates the GitHub Releases with GITHUB_TOKEN, and a
+// run: step does not see it unless its env passes it (the action passes
+// github.token by default). A line of its own, so the publish workflow's
+// verdict stays about trusted publishing.
+func releaseToken(p *Phase, t *workflow.Target) {
+	if t.Step == nil || t.Via != "run" {
+		return
+	}
+	if _, ok := t.EnvValue("GITHUB_TOKEN"); ok {
+		return
+	}
+	def, job := t.Defining(), t.Job()
+	p.add(Warn, fmt.Sprintf("GitHub Releases: %s, job `%s`, step at line %d", def.File, job.ID, t.StepLine), Issue{
+		Code: CodeNoGitHubToken, Severity: SevWarning, File: def.Path, Line: t.StepLine,
+		Message: fmt.Sprintf("%s: job `%s`: the step at line %d runs `putitoutthere publish` without `GITHUB_TOKEN` in its env, so no GitHub Release is created", def.File, job.ID, t.StepLine),
+		Hint:    "add `GITHUB_TOKEN: ${{ github.token }}` to that step's `env:` (the putitoutthere action passes it by default)",
+	})
 }
