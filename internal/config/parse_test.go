@@ -48,12 +48,12 @@ func TestParseFull(t *testing.T) {
 		{
 			Name: "cli", Kind: "npm", Path: "npm/cli", Paths: []string{"npm/cli/**"}, DependsOn: []string{"core"},
 			FirstVersion: "0.1.0", TagFormat: "{name}-v{version}",
-			NPM: "@polyglot-example/cli", Access: "restricted", Tag: "next", Build: "bundled-cli",
+			NPM: "@polyglot-example/cli", Access: "restricted", Tag: "next", NPMPublish: "auto", Build: "bundled-cli",
 			Targets: []Target{{Triple: "linux-x64-gnu"}, {Triple: "darwin-arm64"}, {Triple: "win32-x64-msvc"}, {Triple: "x86_64-unknown-linux-musl"}},
 		},
 		{
 			Name: "web", Kind: "npm", Path: ".", Paths: []string{"**/*.ts"},
-			FirstVersion: "0.1.0", TagFormat: "web/{version}", Access: "public", Tag: "latest",
+			FirstVersion: "0.1.0", TagFormat: "web/{version}", Access: "public", Tag: "latest", NPMPublish: "auto",
 		},
 	}
 	if diff := cmp.Diff(want, cfg.Packages, cmpopts.IgnoreFields(Package{}, "Pos", "KeyPos"), cmpopts.IgnoreUnexported(Package{})); diff != "" {

@@ -107,6 +107,10 @@ type Package struct {
 	NPM    string
 	Access string // public (default) | restricted
 	Tag    string // dist-tag, default latest
+	// NPMPublish is how versions reach npm: NPMPublishAuto (default),
+	// NPMPublishDirect (`npm publish`) or NPMPublishStaged (`npm stage
+	// publish`, live once a maintainer approves).
+	NPMPublish string
 
 	// pypi (setuptools|hatch|maturin) and npm (napi|bundled-cli|"")
 	Build   string
@@ -203,3 +207,10 @@ func (c *Config) Package(name string) *Package {
 	}
 	return nil
 }
+
+// npm_publish values.
+const (
+	NPMPublishAuto   = "auto"
+	NPMPublishDirect = "direct"
+	NPMPublishStaged = "staged"
+)

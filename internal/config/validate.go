@@ -28,20 +28,21 @@ func (v *validator) add(pos Pos, pkg, key, code, format string, args ...any) {
 
 // Key sets.
 var (
-	topKeys     = []string{"putitoutthere", "package", "group"}
-	groupKeys   = []string{"name", "tag_format", "previous_tag_formats"}
-	headerKeys  = []string{"version", "cadence"}
-	commonKeys  = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy", "auth"}
-	kindKeys    = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name"}}
-	trustKeys   = []string{"workflow", "environment", "repository"}
-	bundleKeys  = []string{"bin", "stage_to", "crate_path"}
-	targetKeys  = []string{"triple", "runner"}
-	kinds       = []string{KindCrates, KindPyPI, KindNPM}
-	cadences    = []string{"immediate", "scheduled"}
-	pypiBuilds  = []string{BuildSetuptools, BuildHatch, BuildMaturin}
-	npmBuilds   = []string{BuildNapi, BuildBundledCLI}
-	npmAccesses = []string{"public", "restricted"}
-	authModes   = []string{AuthOIDC, AuthToken}
+	topKeys      = []string{"putitoutthere", "package", "group"}
+	groupKeys    = []string{"name", "tag_format", "previous_tag_formats"}
+	headerKeys   = []string{"version", "cadence"}
+	commonKeys   = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy", "auth"}
+	kindKeys     = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name", "npm_publish"}}
+	trustKeys    = []string{"workflow", "environment", "repository"}
+	bundleKeys   = []string{"bin", "stage_to", "crate_path"}
+	targetKeys   = []string{"triple", "runner"}
+	kinds        = []string{KindCrates, KindPyPI, KindNPM}
+	cadences     = []string{"immediate", "scheduled"}
+	pypiBuilds   = []string{BuildSetuptools, BuildHatch, BuildMaturin}
+	npmBuilds    = []string{BuildNapi, BuildBundledCLI}
+	npmAccesses  = []string{"public", "restricted"}
+	npmPublishes = []string{NPMPublishAuto, NPMPublishDirect, NPMPublishStaged}
+	authModes    = []string{AuthOIDC, AuthToken}
 )
 
 // Cadences.
@@ -528,6 +529,14 @@ func (v *validator) npm(t *tnode, label string, p *Package) {
 			p.Access = s
 		} else {
 			v.add(pos, label, "access", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(npmAccesses), s, didYouMean(s, npmAccesses))
+		}
+	}
+	p.NPMPublish = NPMPublishAuto
+	if s, pos, ok := v.str(t.get("npm_publish"), label, "npm_publish"); ok {
+		if contains(npmPublishes, s) {
+			p.NPMPublish = s
+		} else {
+			v.add(pos, label, "npm_publish", CodeConfigInvalid, "must be one of %s, not %q%s", oneOf(npmPublishes), s, didYouMean(s, npmPublishes))
 		}
 	}
 	p.Tag = "latest"
