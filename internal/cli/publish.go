@@ -49,7 +49,7 @@ var newPyPIClient = func(e env.Env, h *httpx.Client) pypih.Client { return pypir
 
 func newPublishCmd(app *App) *cobra.Command {
 	var dryRun, preflight bool
-	var timeout time.Duration
+	var timeout, wait time.Duration
 	c := &cobra.Command{
 		Use:   "publish",
 		Short: "Publish the plan in dependency order, tag it and create the GitHub Releases",
@@ -66,12 +66,13 @@ run; re-running publishes only what is missing and repairs missing tags.`,
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			return runPublish(ctx, app, dryRun, preflight)
+			return runPublish(ctx, app, dryRun, preflight, wait)
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and run each ecosystem's own dry run; publish nothing")
 	c.Flags().BoolVar(&preflight, "preflight-check", false, "run only the checks that precede the first upload")
 	c.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
+	c.Flags().DurationVar(&wait, "wait", 0, "after staging npm packages for approval, poll up to this long (e.g. 30m) until each is approved (then tag and release it) or rejected; 0 = do not wait")
 	return c
 }
 
@@ -116,7 +117,7 @@ func progressf(app *App) func(format string, a ...any) {
 	}
 }
 
-func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
+func runPublish(ctx context.Context, app *App, dryRun, preflight bool, wait time.Duration) error {
 	cfg, err := config.Load(app.ConfigFile())
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func runPublish(ctx context.Context, app *App, dryRun, preflight bool) error {
 	if err != nil {
 		return err
 	}
-	opts.DryRun, opts.PreflightOnly = dryRun, preflight
+	opts.DryRun, opts.PreflightOnly, opts.Wait = dryRun, preflight, wait
 	rep, err := publish.Run(ctx, opts)
 	if err != nil && ctx.Err() != nil && diag.CodeOf(err) == diag.CodeInternal {
 		err = diag.New("PIOT_TIMEOUT", "publish stopped: %v", ctx.Err()).WithHint("raise --timeout, or re-run: what was published is skipped")
@@ -280,6 +281,19 @@ func writePublishReport(w io.Writer, rep *publish.Report) {
 		}
 		if p.Release != "" {
 			fmt.Fprintf(w, "release: %s: %s\n", p.Name, p.Release)
+		}
+		for _, s := range p.Stages {
+			id := s.ID
+			if id == "" {
+				id = "(id unknown: npm stage list " + s.Name + ")"
+			}
+			fmt.Fprintf(w, "%s: %s: %s %s stage %s\n", p.Status, p.Name, s.Name, s.Version, id)
+		}
+		if p.Approve != "" && p.Status == publish.StatusStaged {
+			fmt.Fprintf(w, "approve: %s: %s\n", p.Name, p.Approve)
+		}
+		if p.Status == publish.StatusRejected && p.Error != "" {
+			fmt.Fprintf(w, "rejected: %s: %s\n", p.Name, p.Error)
 		}
 	}
 }

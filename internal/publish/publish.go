@@ -74,6 +74,11 @@ type Options struct {
 	Log io.Writer
 	// Now stamps progress lines in CI; nil = no timestamps.
 	Now func() time.Time
+
+	// Wait (publish --wait) polls staged versions until approved or
+	// rejected, at most this long; PollEvery is the interval (0 = 30s).
+	Wait      time.Duration
+	PollEvery time.Duration
 }
 
 // Run executes the publish flow and returns the report. The error, when not
@@ -106,6 +111,7 @@ type flow struct {
 	published     map[string]bool // package name → the planned version is on its registry
 	haveArtifacts bool            // artifacts/ exists (a dry run checks artifacts only then)
 	problems      []string        // what a dry run found, reported together at its end
+	stage         *stageState     // staged publishing (staged.go)
 }
 
 func (r *flow) logf(format string, a ...any) {
@@ -462,6 +468,9 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 		}
 		return de
 	}
+	if !published && r.stagedEarlier(j) {
+		return nil // awaiting approval (or rejected): never uploaded again
+	}
 	if published {
 		res.Status = StatusAlreadyPublished
 	} else {
@@ -486,8 +495,14 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 				r.logf("%s: %s", j.Package.Name, hint)
 			}
 		}
+		if r.staged(j) {
+			return r.stageOne(ctx, j, res, c)
+		}
 		r.logf("%s %s: publishing to %s (%s)", j.Name(), j.Version(), h.Registry(), res.Auth)
 		err := h.Publish(ctx, j, c)
+		if staged, serr := r.fallbackToStage(ctx, j, res, c, err); staged {
+			return serr
+		}
 		r.revoke(context.WithoutCancel(ctx), j.Package.Name, c)
 		if err != nil {
 			// An error may hide a success (timeout after sending, npm's

@@ -44,9 +44,11 @@ func (r *flow) steps() []step {
 		{"tools", r.checkTools},
 		{"contents", r.checkContents},
 		{"trust exchange", r.authorizeAll},
+		{"staged publishing", r.checkStaging},
 		{"preflight", r.endPreflight},
 		{"lock", r.lock},
 		{"publish", r.publishAll},
+		{"await approvals", r.awaitApprovals},
 		{"releases", r.repairAfterPublish},
 		{"dry run report", r.reportDryRun},
 	}
@@ -242,6 +244,8 @@ func (r *flow) endPreflight(ctx context.Context) error {
 	for i, j := range r.jobs {
 		if r.published[j.Package.Name] {
 			r.rep.Packages[i].Status = StatusAlreadyPublished
+		} else if s := r.rep.Packages[i].Status; s == StatusStaged || s == StatusRejected {
+			continue // staged by an earlier run: not uploaded again
 		} else {
 			r.rep.Packages[i].Status = StatusReady
 		}

@@ -66,6 +66,10 @@ type Credential struct {
 	NoProvenance bool
 	// Note is a line for the report, e.g. "OIDC refused; using PYPI_API_TOKEN instead".
 	Note string
+	// StageOnly: the trust exchange said the connection may only stage
+	// (npm); StageOnlyNames are the package names it said so for.
+	StageOnly      bool
+	StageOnlyNames []string
 }
 
 // Handler is one registry.
@@ -131,7 +135,42 @@ const (
 	StatusReady            = "ready" // --preflight-check: every check passed
 	StatusFailed           = "failed"
 	StatusNotAttempted     = "not-attempted"
+	// StatusStaged: uploaded for approval (npm staged publishing); the tag
+	// and GitHub Release wait until a maintainer approves it and it is live.
+	StatusStaged = "staged"
+	// StatusRejected: a maintainer rejected the staged version.
+	StatusRejected = "rejected"
 )
+
+// StagedUpload is one package version put up for approval.
+type StagedUpload struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// ID is the registry's stage id ("" when the registry holds the version
+	// staged but no record says which stage it is).
+	ID string `json:"stage_id,omitempty"`
+}
+
+// Stager is implemented by handlers whose registry can hold a version for a
+// maintainer's approval (npm).
+type Stager interface {
+	// StageMode decides, before the first upload, whether j is staged and
+	// why; an error (*diag.Error) means it can be neither published nor
+	// staged as configured. c is nil in a dry run.
+	StageMode(ctx context.Context, j Job, c *Credential) (staged bool, why string, err error)
+	// Stage uploads j for approval (a family: every member, then the
+	// top-level package) and returns what was staged.
+	Stage(ctx context.Context, j Job, c *Credential) ([]StagedUpload, error)
+	// StageGone reports whether the stages no longer exist without their
+	// version being live (rejected); known is false when the registry
+	// cannot be asked (no token that may read stages).
+	StageGone(ctx context.Context, j Job, stages []StagedUpload) (gone, known bool, err error)
+	// ApproveHint is what a maintainer does to approve the stages.
+	ApproveHint(j Job, stages []StagedUpload) string
+	// StageOnlyRefusal reports whether err is the registry refusing a
+	// direct publish because the connection may only stage.
+	StageOnlyRefusal(err error) bool
+}
 
 // Result is one package's line in the report.
 type Result struct {
@@ -148,13 +187,17 @@ type Result struct {
 	Notes    []string `json:"notes,omitempty"`
 	Error    string   `json:"error,omitempty"`
 	Code     string   `json:"code,omitempty"`
+	// Stages are the versions put up for approval (status staged or rejected).
+	Stages []StagedUpload `json:"stages,omitempty"`
+	// Approve says how a maintainer approves them.
+	Approve string `json:"approve,omitempty"`
 }
 
 // Report is the run's outcome (`publish --json` prints it).
 type Report struct {
 	DryRun    bool     `json:"dry_run"`
 	Preflight bool     `json:"preflight_check"`
-	Outcome   string   `json:"outcome"` // ok | failed | nothing-to-release
+	Outcome   string   `json:"outcome"` // ok | staged | failed | nothing-to-release
 	Packages  []Result `json:"packages"`
 	Warnings  []string `json:"warnings,omitempty"`
 	// RepairedReleases are GitHub Releases created for tags an earlier run

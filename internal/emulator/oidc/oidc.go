@@ -44,6 +44,7 @@ type Identity struct {
 	EventName         string // push, workflow_dispatch, pull_request_target, ...
 	Actor             string
 	RunID             string
+	Visibility        string // repository_visibility; "" = public
 }
 
 // DefaultIdentity is a push to main of octo-org/octo-repo running release.yml
@@ -89,7 +90,7 @@ func (id Identity) Claims() map[string]any {
 		"repository_owner":      owner,
 		"repository_owner_id":   id.RepositoryOwnerID,
 		"repository_id":         id.RepositoryID,
-		"repository_visibility": "public",
+		"repository_visibility": visibility(id),
 		"workflow":              id.Workflow,
 		"workflow_ref":          id.Repository + "/.github/workflows/" + id.WorkflowFile + "@" + id.Ref,
 		"workflow_sha":          id.SHA,
@@ -355,4 +356,11 @@ func (is *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"subject_types_supported":               []string{"public", "pairwise"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 	})
+}
+
+func visibility(id Identity) string {
+	if id.Visibility == "" {
+		return "public"
+	}
+	return id.Visibility
 }

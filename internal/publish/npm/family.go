@@ -159,6 +159,12 @@ func (h *Handler) authorizeFamily(ctx context.Context, j publish.Job) (*publish.
 			return nil, err
 		}
 		c.Tokens[m.Name] = mc.Token
+		if mc.StageOnly {
+			// One stage-only member makes the whole family staged: a live
+			// top-level package must never name a member that is not.
+			c.StageOnly = true
+			c.StageOnlyNames = append(c.StageOnlyNames, mc.StageOnlyNames...)
+		}
 	}
 	if len(blocked) > 0 {
 		e := diag.New(CodeFamilyFirstPublish, "platform packages of %s do not exist on npm yet, and trusted publishing cannot create them", j.Name())
@@ -175,7 +181,7 @@ func (h *Handler) exchange(ctx context.Context, j publish.Job, name string) (*pu
 		return nil, err
 	}
 	h.mask(idt)
-	tok, err := h.Client.ExchangeOIDC(ctx, name, idt)
+	tok, perms, err := h.exchangeToken(ctx, name, idt)
 	if err != nil {
 		fallback := "NODE_AUTH_TOKEN and NPM_TOKEN are not set"
 		if j.Auth.Fallback != "" {
@@ -187,6 +193,9 @@ func (h *Handler) exchange(ctx context.Context, j publish.Job, name string) (*pu
 	secret.Register(tok)
 	h.mask(tok)
 	c := &publish.Credential{Method: auth.MethodOIDC, Token: tok}
+	if allowed, known := perms.DirectAllowed(); known && !allowed {
+		c.StageOnly, c.StageOnlyNames = true, []string{name}
+	}
 	// npm refuses to generate provenance for a private repository.
 	if claims, err := auth.DecodeClaims(idt); err == nil {
 		if vis := auth.ClaimString(claims, "repository_visibility"); vis != "" && vis != "public" {
@@ -201,72 +210,100 @@ func (h *Handler) exchange(ctx context.Context, j publish.Job, name string) (*pu
 // with optionalDependencies on all of them, last: users never see a family
 // with a missing member.
 func (h *Handler) publishFamily(ctx context.Context, j publish.Job, c *publish.Credential) error {
+	_, err := h.uploadFamily(ctx, j, c, false)
+	return err
+}
+
+// uploadFamily publishes (or, with stage, stages) the family: members
+// first, the top-level package last.
+func (h *Handler) uploadFamily(ctx context.Context, j publish.Job, c *publish.Credential, stage bool) ([]publish.StagedUpload, error) {
+	var staged []publish.StagedUpload
 	members, err := family.Members(j.Package)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	top, isDir := mainPackage(j)
 	if !isDir {
-		return diag.New(CodeFamilyUnsupported, "%s: the top-level package of a platform family must be a folder with package.json, not %s", j.Name(), filepath.Base(top))
+		return nil, diag.New(CodeFamilyUnsupported, "%s: the top-level package of a platform family must be a folder with package.json, not %s", j.Name(), filepath.Base(top))
 	}
 	tm, err := readTop(top)
 	if err != nil {
-		return fmt.Errorf("reading the top-level package of %s: %w", j.Name(), err)
+		return nil, fmt.Errorf("reading the top-level package of %s: %w", j.Name(), err)
 	}
 	cmd, binFile := tm.command(j.Name())
 	stageRoot, err := os.MkdirTemp(h.TempDir, "piot-family-")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(stageRoot)
 	for _, m := range members {
 		if ok, _, err := h.Client.VersionExists(ctx, m.Name, j.Version()); err != nil {
-			return err
+			return nil, err
 		} else if ok {
 			continue
 		}
 		payload, err := family.Payload(filepath.Join(j.Root, artifacts.Dir, m.Artifact), j.Package.Build, cmd, m)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out := filepath.Join(stageRoot, strings.ReplaceAll(m.Name, "/", "__"))
 		if err := family.Stage(m, j.Package.Build, payload, out, j.Version(), tm.inherited()); err != nil {
-			return err
+			return nil, err
 		}
 		mc := *c
 		if t, ok := c.Tokens[m.Name]; ok {
 			mc.Token = t
 		}
-		if err := h.npmPublish(ctx, j, m.Name, out, &mc); err != nil {
+		id, err := h.npmUpload(ctx, j, m.Name, out, &mc, stage)
+		if err != nil {
+			if stage && diag.CodeOf(err) == npmreg.CodePublishOver {
+				// Taken but not live: staged by an earlier run.
+				staged = append(staged, publish.StagedUpload{Name: m.Name, Version: j.Version()})
+				continue
+			}
 			// Ambiguous answers are settled here: the orchestrator only asks
 			// about the top-level package.
 			if ok, _, qerr := h.Client.VersionExists(context.WithoutCancel(ctx), m.Name, j.Version()); qerr == nil && ok {
 				continue
 			}
-			return fmt.Errorf("publishing platform package %s: %w", m.Name, err)
+			verb := "publishing"
+			if stage {
+				verb = "staging"
+			}
+			return staged, fmt.Errorf("%s platform package %s: %w", verb, m.Name, err)
+		}
+		if stage {
+			staged = append(staged, publish.StagedUpload{Name: m.Name, Version: j.Version(), ID: id})
 		}
 	}
 	if h.SetVersion != nil && top != filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) {
 		if err := h.SetVersion(config.KindNPM, top, j.Version()); err != nil {
-			return err
+			return staged, err
 		}
 	}
 	if err := manifest.SetNPMField(filepath.Join(top, "package.json"), "optionalDependencies", family.OptionalDependencies(members, j.Version())); err != nil {
-		return err
+		return staged, err
 	}
 	if err := h.replaceWorkspace(j, top); err != nil {
-		return err
+		return staged, err
 	}
 	if j.Package.Build == config.BuildBundledCLI && binFile != "" {
 		launcher := filepath.Join(top, filepath.FromSlash(binFile))
 		if _, err := os.Stat(launcher); os.IsNotExist(err) {
 			if err := os.MkdirAll(filepath.Dir(launcher), 0o755); err != nil {
-				return err
+				return staged, err
 			}
 			if err := os.WriteFile(launcher, []byte(family.Launcher(cmd, cmd, members)), 0o755); err != nil {
-				return err
+				return staged, err
 			}
 		}
 	}
-	return h.npmPublish(ctx, j, j.Name(), top, c)
+	id, err := h.npmUpload(ctx, j, j.Name(), top, c, stage)
+	if err != nil {
+		return staged, err
+	}
+	if stage {
+		staged = append(staged, publish.StagedUpload{Name: j.Name(), Version: j.Version(), ID: id})
+	}
+	return staged, nil
 }

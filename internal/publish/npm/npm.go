@@ -58,6 +58,8 @@ type Handler struct {
 	// 3); Sleep waits between them (nil = a real wait).
 	Attempts int
 	Sleep    func(ctx context.Context, d time.Duration) error
+
+	npm npmVersion // the job's npm version, asked once when a package is staged
 }
 
 var _ publish.Handler = (*Handler)(nil)
@@ -152,25 +154,43 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 	if isFamily(j) {
 		return h.publishFamily(ctx, j, c)
 	}
-	path, isDir := target(j)
-	if isDir && h.SetVersion != nil && path != filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) {
-		if err := h.SetVersion(config.KindNPM, path, j.Version()); err != nil {
-			return fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
-		}
-	}
-	if isDir {
-		if err := h.replaceWorkspace(j, path); err != nil {
-			return err
-		}
+	path, err := h.prepare(j)
+	if err != nil {
+		return err
 	}
 	return h.npmPublish(ctx, j, j.Name(), path, c)
 }
 
+// prepare readies what npm uploads for a plain package: the version and
+// real workspace versions written into the folder; it returns its path.
+func (h *Handler) prepare(j publish.Job) (string, error) {
+	path, isDir := target(j)
+	if isDir && h.SetVersion != nil && path != filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) {
+		if err := h.SetVersion(config.KindNPM, path, j.Version()); err != nil {
+			return "", fmt.Errorf("writing version %s into %s: %w", j.Version(), filepath.Join(path, "package.json"), err)
+		}
+	}
+	if isDir {
+		if err := h.replaceWorkspace(j, path); err != nil {
+			return "", err
+		}
+	}
+	return path, nil
+}
+
 // npmPublish runs `npm publish path` with c's token in a temporary userconfig.
 func (h *Handler) npmPublish(ctx context.Context, j publish.Job, name, path string, c *publish.Credential) error {
+	_, err := h.npmUpload(ctx, j, name, path, c, false)
+	return err
+}
+
+// npmUpload runs `npm publish path` (or, with stage, `npm stage publish
+// path`, returning the stage id npm prints) with c's token in a temporary
+// userconfig.
+func (h *Handler) npmUpload(ctx context.Context, j publish.Job, name, path string, c *publish.Credential, stage bool) (string, error) {
 	rc, cleanup, err := h.userconfig(c.Token)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer cleanup()
 	cmdEnv := []string{"NPM_CONFIG_USERCONFIG=" + rc}
@@ -190,24 +210,34 @@ func (h *Handler) npmPublish(ctx context.Context, j publish.Job, name, path stri
 			extra = append(extra, "--provenance")
 		}
 	}
+	args := h.args(j, path, extra...)
+	if stage {
+		args = append([]string{"stage"}, args...)
+	}
 	for attempt := 1; ; attempt++ {
-		res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: h.args(j, path, extra...), Env: cmdEnv})
+		res, err := h.Runner.Run(ctx, run.Cmd{Dir: j.Root, Name: "npm", Args: args, Env: cmdEnv})
 		if err == nil {
-			return nil
+			if stage {
+				return stageID(res.Stdout), nil
+			}
+			return "", nil
 		}
 		var re *run.RunError
 		if !errors.As(err, &re) {
-			return err
+			return "", err
 		}
 		pe := npmreg.ParseError(res.Stderr)
-		if !pe.Retryable || attempt >= h.attempts() {
-			return pe.Diag()
+		// A staged version cannot be seen in the packument, so a lost
+		// answer cannot be settled by asking: staging is not retried (a
+		// re-run finds the version taken and reports it staged).
+		if stage || !pe.Retryable || attempt >= h.attempts() {
+			return "", pe.Diag()
 		}
 		if ok, _, qerr := h.Client.VersionExists(ctx, name, j.Version()); qerr == nil && ok {
-			return nil // it landed; the answer was lost
+			return "", nil // it landed; the answer was lost
 		}
 		if err := h.sleep(ctx, time.Duration(attempt)*2*time.Second); err != nil {
-			return err
+			return "", err
 		}
 	}
 }

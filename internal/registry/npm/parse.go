@@ -21,6 +21,7 @@ const (
 	CodeTLogConflict          = "PIOT_NPM_TLOG_CONFLICT"
 	CodeNameTooSimilar        = "PIOT_NPM_NAME_TOO_SIMILAR"
 	CodeForbidden             = "PIOT_NPM_FORBIDDEN"
+	CodeStageOnly             = "PIOT_NPM_STAGE_ONLY"
 	CodeOTPRequired           = "PIOT_NPM_OTP_REQUIRED"
 	CodeNeedAuth              = "PIOT_NPM_NEED_AUTH"
 	CodeUnauthorized          = "PIOT_NPM_UNAUTHORIZED"
@@ -193,6 +194,13 @@ func classify(e *PublishError, all string) {
 	case strings.Contains(all, "Package name too similar to existing package"):
 		e.Code = CodeNameTooSimilar
 		e.Hint = "npm compares names without punctuation and case; choose another name or publish under a scope (@scope/name)"
+	case strings.Contains(all, "OIDC permission denied for this action"):
+		// The registry's words when the trusted publisher allows only
+		// `npm stage publish` (kg86/visstr#40, dxfjs/writer#198), and also
+		// when an old package's publishing access refuses OIDC
+		// (webarkit/jsartoolkitNFT#620).
+		e.Code = CodeStageOnly
+		e.Hint = "the package's trusted publisher allows only `npm stage publish` (npm's default for connections created since 2026-09-03): set `npm_publish = \"staged\"` (or \"auto\") for the package, or tick \"Allow npm publish\" on the trusted publisher; on a package created before trusted publishing, also check its publishing-access setting"
 	case e.NPMCode == "E403" || e.Status == 403:
 		e.Code = CodeForbidden
 		e.Hint = "the registry refused the publish; check that the token's user maintains " + orPkg(pkg) + " and that the package's settings allow tokens (\"Require two-factor authentication and disallow tokens\" refuses them all)"

@@ -227,35 +227,71 @@ func (c *Client) sameHost(raw string) bool {
 }
 
 // ExchangeOIDC trades a GitHub ID token (audience Audience()) for a
+// short-lived publish token for name; see Exchange.
+func (c *Client) ExchangeOIDC(ctx context.Context, name, idToken string) (string, error) {
+	x, err := c.Exchange(ctx, name, idToken)
+	return x.Token, err
+}
+
+// Exchanged is the answer of the trusted-publishing exchange.
+type Exchanged struct {
+	Token string
+	// Permissions are the actions the connection allows, in npm's trust
+	// names (PermPublish, PermStagePublish), when the answer lists them;
+	// nil when it does not (npm's own client reads only `token`).
+	Permissions []string
+}
+
+// npm's names for what a trusted publisher may do (lib/trust-cmd.js PERMISSIONS).
+const (
+	PermPublish      = "createPackage"
+	PermStagePublish = "createStagedPackage"
+)
+
+// DirectAllowed says whether `npm publish` is allowed, when known.
+func (x Exchanged) DirectAllowed() (allowed, known bool) {
+	if x.Permissions == nil {
+		return false, false
+	}
+	for _, p := range x.Permissions {
+		if p == PermPublish {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// Exchange trades a GitHub ID token (audience Audience()) for a
 // short-lived publish token for name, the way npm does it. Unlike npm, which
 // silently falls back to a configured token, a refusal is an error:
 // *diag.Error PIOT_NPM_TRUST_REFUSED wrapping *APIError with the registry's
 // `message`. The minted token is registered for redaction.
-func (c *Client) ExchangeOIDC(ctx context.Context, name, idToken string) (string, error) {
+func (c *Client) Exchange(ctx context.Context, name, idToken string) (Exchanged, error) {
 	// npm resolves "/-/npm/v1/..." against the registry, which drops any path
 	// the registry URL has; do the same so we test what npm will do.
 	base, _ := url.Parse(c.registry)
 	u := base.Scheme + "://" + base.Host + "/-/npm/v1/oidc/token/exchange/package/" + EscapeName(name)
 	req, err := c.newRequest(ctx, http.MethodPost, u, "publish", idToken, "")
 	if err != nil {
-		return "", err
+		return Exchanged{}, err
 	}
 	var v struct {
-		Token string `json:"token"`
+		Token       string   `json:"token"`
+		Permissions []string `json:"permissions"`
 	}
 	_, err = c.do(ctx, req, &v)
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return "", diag.New(CodeTrustRefused, "npm refused the trusted-publishing token exchange for %s: HTTP %d: %s", name, ae.Status, ae.Message).
+		return Exchanged{}, diag.New(CodeTrustRefused, "npm refused the trusted-publishing token exchange for %s: HTTP %d: %s", name, ae.Status, ae.Message).
 			Wrap(ae).
 			WithHint("npm matches the trusted publisher on the repository, the calling workflow's filename (workflow_ref) and, if set, the environment, all case-sensitive; compare them with the package's Trusted Publisher settings on npmjs.com. \"package not found\" also means the package does not exist yet: publish it once with a token first")
 	}
 	if err != nil {
-		return "", fmt.Errorf("npm trusted-publishing exchange for %s: %w", name, err)
+		return Exchanged{}, fmt.Errorf("npm trusted-publishing exchange for %s: %w", name, err)
 	}
 	if v.Token == "" {
-		return "", diag.New(CodeTrustRefused, "npm's token exchange for %s answered without a token", name)
+		return Exchanged{}, diag.New(CodeTrustRefused, "npm's token exchange for %s answered without a token", name)
 	}
 	secret.Register(v.Token)
-	return v.Token, nil
+	return Exchanged{Token: v.Token, Permissions: v.Permissions}, nil
 }

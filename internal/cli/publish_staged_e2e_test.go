@@ -1,0 +1,256 @@
+package cli
+
+// Staged npm releases, end to end: the polyglot world (crate, PyPI, npm)
+// whose npm package's trusted publisher allows only `npm stage publish`.
+// npm is the real npm client talking to the emulator (its own OIDC exchange
+// and `npm stage publish`); cargo is the protocol-speaking fake.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
+	"github.com/putitoutthere/putitoutthere/internal/env"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
+	"github.com/putitoutthere/putitoutthere/internal/run"
+)
+
+// realNPMRunner runs npm for real and everything else through the world's fakes.
+type realNPMRunner struct {
+	w    *world
+	real run.Exec
+	// version, when set, is what `npm --version` answers (an old npm).
+	version string
+}
+
+func (r *realNPMRunner) Run(ctx context.Context, c run.Cmd) (run.Result, error) {
+	if c.Name != "npm" {
+		return r.w.runner.Run(ctx, c)
+	}
+	if r.version != "" && len(c.Args) == 1 && c.Args[0] == "--version" {
+		return run.Result{Stdout: r.version + "\n"}, nil
+	}
+	return r.real.Run(ctx, c)
+}
+
+// stagedWorld: js-core's trusted publisher allows only staging; the
+// repository is private, so npm signs no provenance (Sigstore is not
+// reachable here).
+func stagedWorld(t *testing.T) (*world, *realNPMRunner) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs the real npm")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm is not installed")
+	}
+	out, err := exec.Command("npm", "stage", "--help").CombinedOutput()
+	if err != nil {
+		t.Skipf("the installed npm has no `npm stage` (needs npm ≥ 11.15.0): %v\n%s", err, out)
+	}
+	w := newWorld(t)
+	id := w.is.Identity()
+	id.Visibility = "private"
+	w.is.SetIdentity(id)
+	if err := w.npm.AddTrustedPublisher("js-core", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "octo-repo", Workflow: "release.yml",
+		Permissions: []string{npmemu.PermCreateStagedPackage}}); err != nil {
+		t.Fatal(err)
+	}
+	w.env["npm_config_cache"] = t.TempDir()
+	w.env["npm_config_update_notifier"] = "false"
+	rr := &realNPMRunner{w: w}
+	newRunner = func(e env.Env, _ io.Writer) run.Runner { rr.real = run.Exec{Base: e}; return rr }
+	return w, rr
+}
+
+type stagedDoc struct {
+	Outcome  string `json:"outcome"`
+	Packages []struct {
+		Name, Status, Tag, Release, Code, Error, Approve string
+		TagState                                         string                 `json:"tag_state"`
+		Stages                                           []publish.StagedUpload `json:"stages"`
+		Notes                                            []string               `json:"notes"`
+	} `json:"packages"`
+	Error *struct{ Code, Message, Hint string } `json:"error"`
+}
+
+func (w *world) stagedJSON(args ...string) (stagedDoc, string, int) {
+	w.t.Helper()
+	out, errOut, code := w.cli(append([]string{"publish", "--json"}, args...)...)
+	var doc stagedDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		w.t.Fatalf("publish --json: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
+	}
+	return doc, errOut, code
+}
+
+func stagedStatuses(d stagedDoc) string {
+	var s []string
+	for _, p := range d.Packages {
+		s = append(s, p.Name+"="+p.Status)
+	}
+	return strings.Join(s, " ")
+}
+
+func (d stagedDoc) status(name string) string {
+	for _, p := range d.Packages {
+		if p.Name == name {
+			return p.Status
+		}
+	}
+	return ""
+}
+
+func stagedAttempts(s *npmemu.Server) int {
+	n := 0
+	for _, a := range s.Attempts() {
+		if a.Staged {
+			n++
+		}
+	}
+	return n
+}
+
+// A polyglot release whose npm package may only be staged: the tool knows
+// it before the first upload, stages the npm package (exit 0, outcome
+// staged, no tag, no release), and a re-run after the approval makes the
+// tag and release without staging again.
+func TestE2EStagedPolyglotApproveThenRerun(t *testing.T) {
+	w, _ := stagedWorld(t)
+	doc, stderr, code := w.stagedJSON()
+	if code != 0 || doc.Outcome != "staged" || stagedStatuses(doc) != "core=published py-core=published js-core=staged" {
+		t.Fatalf("exit %d outcome %s %s %+v\n%s", code, doc.Outcome, stagedStatuses(doc), doc.Error, stderr)
+	}
+	// Known before anything shipped.
+	know, ship := strings.Index(stderr, "will be staged for approval"), strings.Index(stderr, "publishing to crates.io")
+	if know < 0 || ship < 0 || know > ship {
+		t.Fatalf("the staging decision was not made before the first upload:\n%s", stderr)
+	}
+	js := doc.Packages[2]
+	if len(js.Stages) != 1 || js.Stages[0].ID == "" || !strings.Contains(js.Approve, "npm stage approve "+js.Stages[0].ID) {
+		t.Fatalf("js-core stages = %+v approve = %q", js.Stages, js.Approve)
+	}
+	if js.TagState != "" || js.Release != "" || strings.Contains(w.remoteTags(), "js-core") {
+		t.Fatalf("a staged package was tagged or released: %+v tags:\n%s", js, w.remoteTags())
+	}
+	if v := w.npm.Versions("js-core"); strings.Contains(strings.Join(v, " "), "0.1.0") {
+		t.Fatalf("the staged version is live: %v", v)
+	}
+	for _, a := range w.npm.Attempts() {
+		if !a.Staged && a.Name == "js-core" {
+			t.Fatalf("npm publish was tried on a stage-only connection: %+v", a)
+		}
+	}
+	if out := gitRun(t, w.origin, w.env, "for-each-ref", publish.StageRefPrefix); !strings.Contains(out, "js-core") {
+		t.Fatalf("no stage record on origin: %q", out)
+	}
+
+	// Before approval a re-run does not stage again.
+	doc, stderr, code = w.stagedJSON()
+	if code != 0 || doc.status("js-core") != "staged" || stagedAttempts(w.npm) != 1 {
+		t.Fatalf("re-run before approval: exit %d %s attempts %d\n%s", code, stagedStatuses(doc), stagedAttempts(w.npm), stderr)
+	}
+
+	if err := w.npm.Approve(js.Stages[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	doc, stderr, code = w.stagedJSON()
+	if code != 0 || doc.Outcome != "ok" {
+		t.Fatalf("re-run after approval: exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
+	}
+	if !strings.Contains(w.remoteTags(), "js-core-v0.1.0") {
+		t.Fatalf("no tag after approval:\n%s\n%s", w.remoteTags(), stderr)
+	}
+	if stagedAttempts(w.npm) != 1 {
+		t.Fatalf("staged %d times", stagedAttempts(w.npm))
+	}
+	found := false
+	for _, r := range w.gh.Releases("octo-org/octo-repo") {
+		found = found || r.TagName == "js-core-v0.1.0"
+	}
+	if !found {
+		t.Fatalf("no GitHub Release for js-core-v0.1.0: %+v", w.gh.Releases("octo-org/octo-repo"))
+	}
+}
+
+// A rejection is reported as such, with what to do, and never re-staged.
+func TestE2EStagedRejected(t *testing.T) {
+	w, _ := stagedWorld(t)
+	doc, stderr, code := w.stagedJSON()
+	if code != 0 || doc.Packages[2].Status != "staged" {
+		t.Fatalf("exit %d %s\n%s", code, stagedStatuses(doc), stderr)
+	}
+	if err := w.npm.Reject(doc.Packages[2].Stages[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	// A maintainer's token lets publish read the stage.
+	tok := npmemu.NewToken()
+	w.npm.AddUser("octocat", tok)
+	w.env["NODE_AUTH_TOKEN"] = tok
+	doc, stderr, code = w.stagedJSON()
+	if code == 0 || doc.status("js-core") != "rejected" || doc.Error == nil || doc.Error.Code != publish.CodeStageRejected || !strings.Contains(doc.Error.Hint, "new version") {
+		t.Fatalf("after rejection: exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
+	}
+	if stagedAttempts(w.npm) != 1 || strings.Contains(w.remoteTags(), "js-core") {
+		t.Fatalf("rejected version staged again (%d) or tagged:\n%s", stagedAttempts(w.npm), w.remoteTags())
+	}
+}
+
+// An npm without `npm stage` stops the run before the first upload.
+func TestE2EStagedNPMTooOld(t *testing.T) {
+	w, rr := stagedWorld(t)
+	rr.version = "11.5.1"
+	doc, stderr, code := w.stagedJSON()
+	if code == 0 || doc.Error == nil || doc.Error.Code != "PIOT_NPM_TOO_OLD_FOR_STAGE" || !strings.Contains(doc.Error.Hint, "npm install -g npm@latest") {
+		t.Fatalf("exit %d %+v\n%s", code, doc.Error, stderr)
+	}
+	if v := w.crates.Versions("piot-core"); len(v) != 1 || len(w.npm.Attempts()) != 0 {
+		t.Fatalf("something shipped: crates %v npm %+v", v, w.npm.Attempts())
+	}
+}
+
+// npm_publish = "direct" on a stage-only connection: refused before the
+// first upload, with the fix.
+func TestE2EStagedDeclaredDirectRefused(t *testing.T) {
+	w, _ := stagedWorld(t)
+	writeFile(t, w.dir+"/putitoutthere.toml", strings.Replace(e2eConfig, "path = \"js\"\n", "path = \"js\"\nnpm_publish = \"direct\"\n", 1))
+	gitRun(t, w.dir, w.env, "commit", "-q", "-am", "chore: publish npm directly")
+	doc, stderr, code := w.stagedJSON()
+	if code == 0 || doc.Error == nil || doc.Error.Code != "PIOT_NPM_STAGE_ONLY" || !strings.Contains(doc.Error.Hint, `npm_publish = \"staged\"`) && !strings.Contains(doc.Error.Hint, `npm_publish = "staged"`) {
+		t.Fatalf("exit %d %+v\n%s", code, doc.Error, stderr)
+	}
+	if v := w.crates.Versions("piot-core"); len(v) != 1 {
+		t.Fatalf("the crate shipped: %v", v)
+	}
+}
+
+// publish --wait polls until a maintainer approves, then tags and releases
+// in the same run.
+func TestE2EStagedWaitForApproval(t *testing.T) {
+	w, _ := stagedWorld(t)
+	old := publish.DefaultPollEvery
+	publish.DefaultPollEvery = 100 * time.Millisecond
+	t.Cleanup(func() { publish.DefaultPollEvery = old })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 600; i++ {
+			if st := w.npm.Stages(); len(st) == 1 {
+				time.Sleep(200 * time.Millisecond)
+				_ = w.npm.Approve(st[0].ID)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	doc, stderr, code := w.stagedJSON("--wait", "1m")
+	<-done
+	if code != 0 || doc.Outcome != "ok" || doc.status("js-core") != "published" || !strings.Contains(w.remoteTags(), "js-core-v0.1.0") {
+		t.Fatalf("exit %d %s %s %+v\n%s", code, doc.Outcome, stagedStatuses(doc), doc.Error, stderr)
+	}
+}
