@@ -23,7 +23,6 @@ import (
 // Codes of staged publishing.
 const (
 	CodeTooOldForStage = "PIOT_NPM_TOO_OLD_FOR_STAGE"
-	CodeStageRejected  = "PIOT_NPM_STAGE_REJECTED"
 )
 
 // MinStageNPM is the first npm with `npm stage` (npm's docs, "Staged publishing").
@@ -204,4 +203,3 @@ func (h *Handler) ApproveHint(j publish.Job, stages []publish.StagedUpload) stri
 func (h *Handler) StageOnlyRefusal(err error) bool {
 	return diag.CodeOf(err) == npmreg.CodeStageOnly
 }
-
