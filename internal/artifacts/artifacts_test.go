@@ -67,7 +67,7 @@ func goodTree(t *testing.T) string {
 	root := t.TempDir()
 	a := filepath.Join(root, Dir)
 	tarGz(t, filepath.Join(a, "my-crate-crate", "my-crate-1.2.0.crate"), map[string]string{"my-crate-1.2.0/Cargo.toml": cargoToml, "my-crate-1.2.0/src/lib.rs": ""})
-	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.2.0-cp312-cp312-manylinux_2_17_x86_64.whl"), map[string]string{"py/__init__.py": "", "py-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n\nbody Name: nope\n"})
+	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.2.0-cp312-cp312-manylinux_2_17_x86_64.whl"), map[string]string{"py/__init__.py": "", "py-1.2.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n\nbody Name: nope\n", "py-1.2.0.dist-info/WHEEL": "Wheel-Version: 1.0\n", "py-1.2.0.dist-info/RECORD": ""})
 	tarGz(t, filepath.Join(a, "py-sdist", "py-1.2.0.tar.gz"), map[string]string{"py-1.2.0/PKG-INFO": "Metadata-Version: 2.1\nName: py\nVersion: 1.2.0\n"})
 	write(t, filepath.Join(a, "js-pkg", "package.json"), `{"name":"js","version":"0.0.0","repository":{"type":"git","url":"git+https://github.com/octo-org/octo-repo.git"}}`)
 	return root
@@ -166,12 +166,12 @@ func TestPackagingMismatches(t *testing.T) {
 	root := t.TempDir()
 	a := filepath.Join(root, Dir)
 	tarGz(t, filepath.Join(a, "my-crate-crate", "other-1.0.0.crate"), map[string]string{"other-1.0.0/Cargo.toml": "[package]\nname = \"other\"\nversion = \"1.0.0\"\n", "other-1.0.0/src/main.rs": ""})
-	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.1.0-py3-none-any.whl"), map[string]string{"py/__init__.py": "", "py-1.1.0.dist-info/METADATA": "Name: py\nVersion: 1.1.0\n"})
+	zipFile(t, filepath.Join(a, "py-wheel-x86_64-unknown-linux-gnu", "py-1.1.0-py3-none-any.whl"), map[string]string{"py/__init__.py": "", "py-1.1.0.dist-info/METADATA": "Name: py\nVersion: 1.1.0\n", "py-1.1.0.dist-info/WHEEL": "Wheel-Version: 1.0\n", "py-1.1.0.dist-info/RECORD": ""})
 	write(t, filepath.Join(a, "py-sdist", "py-1.2.0.tar.gz"), "not gzip")
 	write(t, filepath.Join(a, "js-pkg", "package.json"), `{"name":"js","version":"1.2.0","repository":"github:someone/else"}`)
 	rows := polyRows()
 	crate := CheckPackaging(root, rows[:1], Want{Kind: "crates", Name: "my-crate", Version: "1.2.0"})
-	if len(crate) != 3 || !strings.Contains(crate[2], "lacks description and license or license-file") {
+	if len(crate) != 3 || !strings.Contains(crate[2], "rule crates/missing-metadata, HTTP 400): missing or empty metadata fields: description, license.") {
 		t.Errorf("crate problems = %q", crate)
 	}
 	py := CheckPackaging(root, rows[1:3], Want{Kind: "pypi", Name: "py", Version: "1.2.0"})

@@ -30,6 +30,11 @@ type Want struct {
 	// planned version: a .crate whose requirement on one of them does not
 	// accept that version would be published against the previous release.
 	Crates map[string]string
+	// CrateExists, when set, asks crates.io whether a crate exists (for
+	// dependencies outside the run); nil leaves that rule unchecked.
+	CrateExists func(name string) (bool, error)
+	// PyPIFileLimit is the project's per-file limit (0: PyPI's default).
+	PyPIFileLimit int64
 }
 
 // CheckPackaging reads the metadata of every artifact of one package (its
@@ -54,16 +59,7 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				if m.Version != w.Version {
 					add("%s: crate version is %q, the plan says %s", rel(f), m.Version, w.Version)
 				}
-				var missing []string
-				if m.Description == "" {
-					missing = append(missing, "description")
-				}
-				if m.License == "" && m.LicenseFile == "" {
-					missing = append(missing, "license or license-file")
-				}
-				if len(missing) > 0 {
-					add("%s: Cargo.toml lacks %s, which crates.io requires", rel(f), strings.Join(missing, " and "))
-				}
+				// Required fields and crates.io's other content rules: CheckRules.
 				for _, pr := range CrateTargetsPresent(f.Path) {
 					add("%s: %s", rel(f), pr)
 				}
@@ -176,7 +172,7 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 			}
 		}
 	}
-	return problems
+	return append(problems, CheckRules(root, rows, w)...)
 }
 
 var wheelName = regexp.MustCompile(`^([^-]+)-([^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$`)
@@ -242,6 +238,8 @@ func CargoReqAllows(req, version string) bool {
 	}
 	return c.Check(v)
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
