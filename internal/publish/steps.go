@@ -40,6 +40,7 @@ func (r *flow) steps() []step {
 		{"dirty tree", r.checkDirty},
 		{"first publish", r.firstPublishAndLimits},
 		{"packaging", r.checkPackaging},
+		{"registry rules", r.checkRegistryRules},
 		{"manifests", r.checkManifests},
 		{"tools", r.checkTools},
 		{"contents", r.checkContents},

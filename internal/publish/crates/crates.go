@@ -79,6 +79,12 @@ func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error
 	return h.Client.CrateExists(ctx, j.Name())
 }
 
+// CrateExists says whether a crate (a dependency of one being released) is
+// on crates.io; the registry-rules step uses it.
+func (h *Handler) CrateExists(ctx context.Context, name string) (bool, error) {
+	return h.Client.CrateExists(ctx, name)
+}
+
 func (h *Handler) mask(t string) {
 	if h.Mask != nil {
 		h.Mask(t)
