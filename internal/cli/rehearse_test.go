@@ -36,6 +36,8 @@ const rehearseCrate = `
 [[package]]
 name = "core"
 kind = "crates"
+# "core" itself is a name crates.io reserves
+crate = "acme-core"
 path = "crates/core"
 paths = ["crates/core/**"]
 `
@@ -95,7 +97,7 @@ func rehearsalRepo(t *testing.T, workflow string, withCrate bool) string {
 	}
 	if withCrate {
 		cfg += rehearseCrate
-		files["crates/core/Cargo.toml"] = "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n"
+		files["crates/core/Cargo.toml"] = "[package]\nname = \"acme-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n"
 		files["crates/core/src/lib.rs"] = ""
 	}
 	files["putitoutthere.toml"] = cfg

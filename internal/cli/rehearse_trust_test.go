@@ -18,6 +18,8 @@ version = 1
 [[package]]
 name = "core"
 kind = "crates"
+# "core" itself is a name crates.io reserves
+crate = "acme-core"
 path = "crates/core"
 paths = ["crates/core/**"]
 
@@ -48,7 +50,7 @@ func cratesRepo(t *testing.T, cfg, workflow string) string {
 	writeFiles(t, dir, map[string]string{
 		"putitoutthere.toml":            cfg,
 		".github/workflows/release.yml": workflow,
-		"crates/core/Cargo.toml":        "[package]\nname = \"core\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n",
+		"crates/core/Cargo.toml":        "[package]\nname = \"acme-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndescription = \"d\"\nlicense = \"MIT\"\n",
 		"crates/core/src/lib.rs":        "",
 	})
 	gitIn(t, dir, "init", "-q", "-b", "main")

@@ -14,6 +14,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/putitoutthere/putitoutthere/internal/cratefile"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 )
 
 const maxJSON = 1 << 20
@@ -177,13 +178,11 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 			d := at.UTC().Format(http.TimeFormat)
 			return http.StatusTooManyRequests, "You have published too many new crates in a short period of time. Please try again after " + d + " and see https://crates.io/docs/rate-limits for more details.", d
 		}
-	} else {
-		// Updates are limited per user; trusted publishing has no user, so
-		// the emulator keys those by crate.
-		key := "crate:" + canonical(meta.Name)
-		if publisher != nil {
-			key = "user:" + publisher.Login
-		}
+	} else if publisher != nil {
+		// Updates are limited per user. Trusted publishing has no user and
+		// crates.io applies no rate limit to it (publish.rs checks
+		// rate limits only `if let Some(user_id) = auth.user_id()`).
+		key := "user:" + publisher.Login
 		if at, limited := s.take(s.newVers, key, s.opts.VersionBurst, s.opts.VersionRefill); limited {
 			d := at.UTC().Format(http.TimeFormat)
 			return http.StatusTooManyRequests, "You have published too many updates to existing crates in a short period of time. Please try again after " + d + " and see https://crates.io/docs/rate-limits for more details.", d
@@ -211,27 +210,16 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	if info.Version != meta.Vers {
 		return http.StatusBadRequest, fmt.Sprintf("metadata version `%s` does not match manifest version `%s`", meta.Vers, info.Version), nil
 	}
-	if miss := info.MissingFields(); len(miss) > 0 {
-		return http.StatusBadRequest, "missing or empty metadata fields: " + strings.Join(miss, ", ") + ". Please see https://doc.rust-lang.org/cargo/reference/manifest.html for more information on configuring these fields", nil
-	}
-	if len([]rune(info.Description)) > 1000 {
-		return http.StatusBadRequest, "The `description` is too long. A maximum of 1000 characters are currently allowed.", nil
-	}
-	for _, f := range []struct{ name, val string }{{"homepage", info.Homepage}, {"documentation", info.Documentation}, {"repository", info.Repository}} {
-		if f.val != "" && !strings.HasPrefix(f.val, "http://") && !strings.HasPrefix(f.val, "https://") {
-			return http.StatusBadRequest, fmt.Sprintf("URL for field `%s` must begin with http:// or https:// (url: %s)", f.name, f.val), nil
+	// crates.io's content rules, in publish.rs's order (internal/rules).
+	// Unknown dependencies and categories are found inside its transaction,
+	// after the version checks below, so they answer last.
+	var late []rules.Violation
+	for _, v := range rules.CratesPublish(crateManifest(info, meta), s.crateKnown) {
+		if v.Rule.ID == "crates/dependency-unknown" || v.Rule.ID == "crates/category-unknown" {
+			late = append(late, v)
+			continue
 		}
-	}
-	if len(info.Keywords) > 5 {
-		return http.StatusBadRequest, "expected at most 5 keywords per crate", nil
-	}
-	if len(info.Categories) > 5 {
-		return http.StatusBadRequest, "expected at most 5 categories per crate", nil
-	}
-	for _, d := range meta.Deps {
-		if strings.TrimSpace(d.VersionReq) == "*" {
-			return http.StatusBadRequest, "wildcard (`*`) dependency constraints are not allowed on crates.io. Crate with this problem: `" + d.Name + "` See https://doc.rust-lang.org/cargo/faq.html#can-libraries-use--as-a-version-for-their-dependencies for more information", nil
-		}
+		return http.StatusBadRequest, v.Message, nil
 	}
 
 	s.mu.Lock()
@@ -247,6 +235,9 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 				return http.StatusBadRequest, fmt.Sprintf("crate version `%s` is already uploaded", want), nil
 			}
 		}
+	}
+	if len(late) > 0 {
+		return http.StatusBadRequest, late[0].Message, nil
 	}
 	if c == nil {
 		c = s.createCrateLocked(meta.Name, publisher.Login)
@@ -401,6 +392,34 @@ func indexDeps(deps []publishDep) []indexDep {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// crateManifest is what crates.io reads: the tarball's Cargo.toml and the
+// dependencies cargo sent.
+func crateManifest(info *cratefile.Info, meta publishMeta) rules.CrateManifest {
+	m := rules.CrateManifest{Name: meta.Name, Version: meta.Vers, Description: info.Description, License: info.License,
+		LicenseFile: info.LicenseFile, Homepage: info.Homepage, Documentation: info.Documentation, Repository: info.Repository,
+		RustVersion: info.RustVersion, Keywords: info.Keywords, Categories: info.Categories}
+	for _, d := range meta.Deps {
+		cd := rules.CrateDep{Name: d.Name, Req: d.VersionReq, Kind: d.Kind}
+		if d.Registry != nil {
+			cd.Registry = *d.Registry
+		}
+		m.Deps = append(m.Deps, cd)
+	}
+	return m
+}
+
+// crateKnown: a crate the registry has (add_dependencies matches names
+// exactly).
+func (s *Server) crateKnown(name string) bool {
+	s.mu.Lock()
+	c := s.crates[canonical(name)]
+	s.mu.Unlock()
+	if c != nil && c.Name == name {
+		return true
+	}
+	return s.upstreamHas(name)
 }
 
 func isCratesIOIndex(u string) bool {

@@ -178,6 +178,20 @@ func TestPublishRecordsAndReads(t *testing.T) {
 		map[string]any{"name": "real-name", "version_req": "^0.2", "kind": "dev", "features": []string{}, "optional": false, "default_features": true, "explicit_name_in_toml": "alias", "registry": "https://github.com/rust-lang/crates.io-index"},
 		map[string]any{"name": "zother", "version_req": "^1", "kind": "build", "features": []string{}, "optional": false, "default_features": true, "registry": "sparse+https://other.example/index/"}}
 	m["features"] = map[string][]string{"default": {"std"}, "std": {}, "ser": {"dep:serde"}}
+	// crates.io refuses a dependency on another registry
+	// (src/controllers/krate/publish.rs validate_dependency) ...
+	if r := e.publish(legacyTok, publishBody(m, crate)); r.status != 400 || r.detail() != "Dependency `zother` is hosted on another registry. Cross-registry dependencies are not permitted on crates.io." {
+		t.Fatalf("cross-registry: %d %s", r.status, r.body)
+	}
+	m["deps"].([]any)[2].(map[string]any)["registry"] = nil
+	// ... and one on a crate it does not know (add_dependencies).
+	if r := e.publish(legacyTok, publishBody(m, crate)); r.status != 400 || r.detail() != "no known crate named `serde`" {
+		t.Fatalf("unknown dependency: %d %s", r.status, r.body)
+	}
+	for _, c := range []string{"serde", "real-name", "zother"} {
+		e.s.CreateCrate(c, "someone")
+		e.s.AddVersion(c, "1.0.0")
+	}
 	if r := e.publish(legacyTok, publishBody(m, crate)); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
@@ -239,7 +253,7 @@ func TestPublishRecordsAndReads(t *testing.T) {
 	alias := deps[0].(map[string]any)
 	serde := deps[1].(map[string]any)
 	other := deps[2].(map[string]any)
-	if _, has := alias["registry"]; has || other["registry"] != "sparse+https://other.example/index/" {
+	if _, has := alias["registry"]; has || other["registry"] != nil {
 		t.Fatalf("registry fields: %v", deps)
 	}
 	if alias["name"] != "alias" || alias["package"] != "real-name" || alias["kind"] != "dev" || serde["req"] != "^1" || serde["optional"] != true {
@@ -262,7 +276,7 @@ func TestPublishRecordsAndReads(t *testing.T) {
 	if r.status != 200 || r.body != string(crate) {
 		t.Fatalf("download: %d", r.status)
 	}
-	if at := e.s.Attempts(); len(at) != 1 || at[0].Status != 200 || at[0].Auth != "token" || at[0].Name != "My_Crate" {
+	if at := e.s.Attempts(); len(at) != 3 || at[2].Status != 200 || at[2].Auth != "token" || at[2].Name != "My_Crate" {
 		t.Fatalf("attempts = %+v", at)
 	}
 	if got := e.s.Versions("my-crate"); len(got) != 1 || got[0] != "0.1.0" {

@@ -199,6 +199,11 @@ func (s *Server) mint(r *http.Request, raw []byte) (string, int64, *mintError) {
 			s.pending = deletePending(s.pending, pend)
 			return "", 0, invalid("invalid-pending-publisher", "valid token, but project already exists")
 		}
+		// create_project checks the name first; its refusal comes back as
+		// invalid-payload (warehouse/oidc/views.py mint_token).
+		if v := s.checkNewProjectName(pend.project); v != nil {
+			return "", 0, invalid("invalid-payload", v.Message)
+		}
 		s.reify(pend)
 	}
 

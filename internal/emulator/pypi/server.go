@@ -50,6 +50,9 @@ type Options struct {
 	NewProjectLimit int
 	// MaxFileSize per file (default 100 MB).
 	MaxFileSize int64
+	// ProhibitedNames are project names PyPI's administrators prohibit
+	// (not public; tests and rehearsals name their own). Compared normalised.
+	ProhibitedNames []string
 	// PlainReason, when true, does not write the error text into the status
 	// line (net/http's standard reason phrase is used; the body still has it).
 	PlainReason bool

@@ -1,9 +1,13 @@
 package pypi
 
 import (
+	"archive/tar"
+	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -17,6 +21,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/macaroon"
 	"github.com/putitoutthere/putitoutthere/internal/pydist"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 )
 
 // Warehouse's upload messages (protocols.md §2.3). Do not reword: clients
@@ -35,7 +40,6 @@ const (
 	msgOldRelease      = "Uploading new files to releases older than 14 days is not allowed."
 	msgOneSdist        = "Only one sdist may be uploaded per release."
 	msgSeparator       = `Cannot upload a file with '/' or '\' in the name.`
-	msgNonPrintable    = "Cannot upload a file with non-printable characters (ordinals 0-31) in the name."
 	msgExtension       = "Invalid file extension: Use .tar.gz, .whl or .zip extension. See https://www.python.org/dev/peps/pep-0527 and https://peps.python.org/pep-0715/ for more information"
 	coreMetadataHelp   = " See https://packaging.python.org/specifications/core-metadata for more information."
 	projectHelp        = "https://pypi.org/help/#project-name"
@@ -48,12 +52,9 @@ func MsgFileExists(filename, blake2 string) string {
 }
 
 var (
-	nameRe       = regexp.MustCompile(`(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
-	hex64Re      = regexp.MustCompile(`(?i)^[a-f0-9]{64}$`)
-	hex32Re      = regexp.MustCompile(`(?i)^[a-f0-9]{32}$`)
-	nonPrintRe   = regexp.MustCompile(`[\x00-\x1f]`)
-	metaVersions = map[string]bool{"1.0": true, "1.1": true, "1.2": true, "2.0": true, "2.1": true, "2.2": true, "2.3": true, "2.4": true, "2.5": true}
-	platformRe   = regexp.MustCompile(`^(any|win32|win_amd64|win_arm64|win_ia64|linux_armv6l|linux_armv7l|manylinux1_(x86_64|i686)|manylinux2010_(x86_64|i686)|manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)|(many|musl)linux_[0-9]+_[0-9]+_[a-z0-9_]+|macosx_[0-9]+_[0-9]+_[a-z0-9_]+|ios_[0-9]+_[0-9]+_[a-z0-9_]+|android_[0-9]+_[a-z0-9_]+)$`)
+	nameRe  = regexp.MustCompile(`(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$`)
+	hex64Re = regexp.MustCompile(`(?i)^[a-f0-9]{64}$`)
+	hex32Re = regexp.MustCompile(`(?i)^[a-f0-9]{32}$`)
 )
 
 type filePart struct {
@@ -266,6 +267,11 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	if msg := validateMetadata(form); msg != "" {
 		return 400, msg + "." + coreMetadataHelp
 	}
+	// The rest of metadata.parse: packaging's validation, then Warehouse's
+	// _validate_metadata (internal/rules reports the error Warehouse picks first).
+	if vs := rules.PyPIMetadata(rules.PyFields(form.values)); len(vs) > 0 {
+		return 400, vs[0].Message
+	}
 	if form.content == nil {
 		return 400, msgNoFile
 	}
@@ -285,6 +291,10 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 		if s.opts.NewProjectLimit > 0 && s.created >= s.opts.NewProjectLimit {
 			return 429, "Too many new projects created"
 		}
+		// create_project checks the name (400 with its text for a user).
+		if v := s.checkNewProjectName(name); v != nil {
+			return 400, v.Message
+		}
 		// Created only if everything below passes.
 		proj = &Project{ID: newUUID(), Name: name, Normalized: normalize(name), Owners: []string{id.user}, deleted: map[string]bool{}}
 	}
@@ -293,12 +303,14 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 		return status, msg
 	}
 
-	filename := form.content.filename
-	if nonPrintRe.MatchString(filename) {
-		return 400, msgNonPrintable
+	// Uploading should prevent broken rendered descriptions (legacy.py).
+	if vs := rules.PyPIDescription(form.get("description"), form.get("description_content_type")); len(vs) > 0 {
+		return 400, vs[0].Message
 	}
-	if strings.ContainsAny(filename, `/\`) {
-		return 400, msgSeparator
+
+	filename := form.content.filename
+	if vs := rules.PyPIFilename(filename, form.get("filetype")); len(vs) > 0 && vs[0].Rule.ID != "pypi/filename-extension" {
+		return 400, vs[0].Message
 	}
 	filetype := form.get("filetype")
 	ext := ""
@@ -353,7 +365,15 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 			}
 		}
 	}
-	if _, err := pydist.ReadBytes(filename, data); err != nil {
+	names, err := archiveNames(filename, data)
+	if err != nil {
+		return 400, msgInvalidDist + " " + err.Error()
+	}
+	archive := rules.PyPIArchive(rules.PyDist{Filename: filename, Names: names, Metadata: rules.PyFields(form.values)}, name)
+	if v := firstOf(archive, "pypi/wheel-file-missing", "pypi/sdist-pkg-info-missing"); v != "" {
+		return 400, v
+	}
+	if _, err := pydist.ReadBytes(filename, data); err != nil && !strings.HasSuffix(filename, ".whl") {
 		return 400, msgInvalidDist + " " + err.Error()
 	}
 	vnorm := pydist.NormalizeVersion(version)
@@ -370,17 +390,18 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 		if err != nil {
 			return 400, "Invalid wheel filename (" + err.Error() + "): " + filename
 		}
+		if v := firstOf(archive, "pypi/wheel-platform-tag"); v != "" {
+			return 400, v
+		}
 		if wn.Name != fnName {
 			return 400, fmt.Sprintf("Start filename for %s with %s.", pyQuote(proj.Name), pyQuote(fnName))
 		}
 		if pydist.CanonicalVersion(wn.Version) != pydist.CanonicalVersion(version) {
 			return 400, fmt.Sprintf("Version in filename should be %s not %s.", pyQuote(vnorm), pyQuote(wn.Version))
 		}
-		for _, tag := range strings.Split(wn.Platform, ".") {
-			if !platformRe.MatchString(tag) {
-				return 400, fmt.Sprintf("Binary wheel %s has an unsupported platform tag %s.", pyQuote(filename), pyQuote(tag))
-			}
-		}
+	}
+	if v := firstOf(archive, "pypi/license-file-missing", "pypi/wheel-record-missing", "pypi/wheel-metadata-missing"); v != "" {
+		return 400, v
 	}
 	if _, ok := form.values["attestations"]; ok {
 		if msg := checkAttestations(form.get("attestations"), id); msg != "" {
@@ -405,6 +426,80 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	s.serial++
 	proj.Serial = s.serial
 	return 200, ""
+}
+
+// firstOf is the text of the first violation among ids (in the order the
+// violations came), or "".
+func firstOf(vs []rules.Violation, ids ...string) string {
+	for _, v := range vs {
+		for _, id := range ids {
+			if v.Rule.ID == id {
+				return v.Message
+			}
+		}
+	}
+	return ""
+}
+
+// archiveNames lists the members of a wheel (zip) or sdist (gzip tar).
+func archiveNames(filename string, data []byte) ([]string, error) {
+	if strings.HasSuffix(filename, ".whl") || strings.HasSuffix(filename, ".zip") {
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, errors.New("File is not a zipfile")
+		}
+		var out []string
+		for _, f := range zr.File {
+			if !strings.HasSuffix(f.Name, "/") {
+				out = append(out, f.Name)
+			}
+		}
+		return out, nil
+	}
+	gz, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, errors.New("File is not a tarfile")
+	}
+	tr := tar.NewReader(gz)
+	var out []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, errors.New("File is not a tarfile")
+		}
+		out = append(out, strings.TrimPrefix(h.Name, "./"))
+	}
+}
+
+// checkNewProjectName is check_project_name for a project about to be
+// created (warehouse/packaging/services.py): invalid, stdlib, prohibited,
+// too similar to an existing project. Caller holds mu.
+func (s *Server) checkNewProjectName(name string) *rules.Violation {
+	similar := func(ultra string) (string, bool) {
+		for _, p := range s.projects {
+			if rules.Ultranormalize(p.Name) == ultra {
+				return p.Name, true
+			}
+		}
+		return "", false
+	}
+	vs := rules.PyPIProjectName(name, nil)
+	if len(vs) == 0 {
+		for _, n := range s.opts.ProhibitedNames {
+			if normalize(n) == normalize(name) {
+				v := rules.ProhibitedName(name)
+				return &v
+			}
+		}
+		vs = rules.PyPIProjectName(name, similar)
+	}
+	if len(vs) > 0 {
+		return &vs[0]
+	}
+	return nil
 }
 
 func metaFields(form *uploadForm) [][2]string {
@@ -525,12 +620,6 @@ func validateMetadata(form *uploadForm) string {
 	mv := form.get("metadata_version")
 	if mv == "" {
 		return "'metadata-version' is a required field"
-	}
-	if !metaVersions[mv] {
-		return fmt.Sprintf("%s is not a valid metadata version", pyQuote(mv))
-	}
-	if _, err := pydist.ParseVersion(form.get("version")); err != nil {
-		return fmt.Sprintf("%s is invalid for 'version'", pyQuote(form.get("version")))
 	}
 	if v := form.get("description_content_type"); v != "" {
 		mt, _, err := mime.ParseMediaType(v)

@@ -18,6 +18,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 	"github.com/putitoutthere/putitoutthere/internal/run"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
@@ -181,6 +182,10 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 		e.Hint = "the crate does not exist on crates.io yet: publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN, then add the trusted publisher in the crate's settings"
 	case strings.Contains(msg, "429") || strings.Contains(msg, "Too Many Requests") || strings.Contains(msg, "published too many"):
 		e.Hint = "crates.io rate-limited the publish; re-run later: published crates are skipped"
+	case rules.FindByText(rules.Crates, msg) != nil:
+		r := rules.FindByText(rules.Crates, msg)
+		e.Msg += " (crates.io refused it: rule " + r.ID + ")"
+		e.Hint = r.Fix + "; re-run after fixing it: packages already published are skipped"
 	default:
 		e.Hint = "read cargo's error above; re-run after fixing it: packages already published are skipped"
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/pydist"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
@@ -137,7 +138,7 @@ var mintHints = map[string]string{
 	"invalid-token":             "the GitHub ID token was refused (signature, expiry or audience); request it for the audience PyPI's /_/oidc/audience returns, just before the exchange",
 	"invalid-pending-publisher": "the project now exists, so its pending publisher was removed; add a regular trusted publisher on the project's page",
 	"not-enabled":               "trusted publishing is disabled on this index; set PYPI_API_TOKEN to upload with an API token",
-	"invalid-payload":           "the exchange request was malformed; this is a bug in putitoutthere or an unsupported issuer",
+	"invalid-payload":           "PyPI could not use the request: for a pending publisher, the project it would create was refused (its name); otherwise the ID token's issuer is one PyPI does not accept",
 }
 
 // MintToken exchanges a GitHub ID token for a short-lived PyPI token. The
@@ -169,6 +170,12 @@ func (c *Client) MintToken(ctx context.Context, idToken string) (string, time.Ti
 			hint := mintHints[me.Code]
 			if hint == "" {
 				hint = "see PyPI's trusted-publishing troubleshooting: https://docs.pypi.org/trusted-publishers/troubleshooting/"
+			}
+			// A registry validation answer (a pending publisher's project
+			// name PyPI refuses) is explained by its rule.
+			if r := rules.FindByText(rules.PyPI, me.Description); r != nil {
+				return "", time.Time{}, diag.New(MintCode(me.Code), "PyPI refused to create the project through its pending publisher (rule %s): %s", r.ID, secret.Redact(me.Description)).
+					Wrap(me).WithHint("%s", r.Fix+"; a pending publisher creates the project on first use, so register it under the new name")
 			}
 			return "", time.Time{}, diag.New(MintCode(me.Code), "%s", secret.Redact(me.Error())).Wrap(me).WithHint("%s", hint)
 		}
@@ -404,6 +411,10 @@ func (c *Client) rejected(ctx context.Context, d *pydist.Dist, status int, respS
 			hint = "the minted token lives 15 minutes; re-run publish to mint a fresh one"
 		}
 		return "", diag.New(CodeUploadForbidden, "PyPI refused the upload of %s (HTTP 403): %s", d.Filename, msg).WithHint("%s", hint)
+	}
+	if r := rules.FindByText(rules.PyPI, msg); r != nil {
+		return "", diag.New(CodeUploadRejected, "PyPI rejected %s (HTTP %d, rule %s): %s", d.Filename, status, r.ID, msg).
+			WithHint("%s; then publish a new build", r.Fix)
 	}
 	return "", diag.New(CodeUploadRejected, "PyPI rejected %s (HTTP %d): %s", d.Filename, status, msg).
 		WithHint("fix the distribution or its metadata as PyPI's message says, then publish a new build")
