@@ -299,6 +299,10 @@ func (h *Handler) uploadFamily(ctx context.Context, j publish.Job, c *publish.Cr
 		}
 	}
 	id, err := h.npmUpload(ctx, j, j.Name(), top, c, stage)
+	if err != nil && stage && diag.CodeOf(err) == npmreg.CodePublishOver {
+		// Taken but not live (the flow asked): staged by an earlier run.
+		return append(staged, publish.StagedUpload{Name: j.Name(), Version: j.Version()}), nil
+	}
 	if err != nil {
 		return staged, err
 	}
