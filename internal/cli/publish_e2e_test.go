@@ -162,7 +162,7 @@ func newWorld(t *testing.T) *world {
 	gitRun(t, w.origin, e, "init", "-q", "--bare")
 	gitRun(t, w.dir, e, "init", "-q", "-b", "main")
 	writeFile(t, filepath.Join(w.dir, "putitoutthere.toml"), e2eConfig)
-	writeFile(t, filepath.Join(w.dir, "core/Cargo.toml"), "[package]\nname = \"piot-core\"\nversion = \"0.0.1\" # managed\nedition = \"2021\"\ndescription = \"core\"\nlicense = \"MIT\"\n")
+	writeFile(t, filepath.Join(w.dir, "core/Cargo.toml"), "[package]\nname = \"piot-core\"\nversion = \"0.0.0\" # managed\nedition = \"2021\"\ndescription = \"core\"\nlicense = \"MIT\"\n")
 	writeFile(t, filepath.Join(w.dir, "core/src/lib.rs"), "pub fn f() {}\n")
 	writeFile(t, filepath.Join(w.dir, "py/pyproject.toml"), "[project]\nname = \"py-core\"\nversion = \"0.0.0\"\n")
 	writeFile(t, filepath.Join(w.dir, "js/package.json"), "{\n  \"name\": \"js-core\",\n  \"version\": \"0.0.0\",\n  \"repository\": {\"type\": \"git\", \"url\": \"git+https://github.com/octo-org/octo-repo.git\"}\n}\n")
@@ -662,7 +662,7 @@ func TestE2EDryRunAndPreflight(t *testing.T) {
 	if len(w.crates.MintedTokens())+len(w.pypi.MintedTokens())+len(w.npm.MintedTokens()) != 0 || w.remoteTags() != "" {
 		t.Error("the dry run had side effects")
 	}
-	if b, _ := os.ReadFile(filepath.Join(w.dir, "core/Cargo.toml")); !strings.Contains(string(b), "0.0.1") {
+	if b, _ := os.ReadFile(filepath.Join(w.dir, "core/Cargo.toml")); !strings.Contains(string(b), "0.0.0") {
 		t.Error("the dry run edited a manifest")
 	}
 	// Every problem is reported, not just the first.

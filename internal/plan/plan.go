@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 )
@@ -48,6 +50,20 @@ type Facts struct {
 	Windows map[string]int
 	// LastTags, when set, is LastTags(cfg, Tags) already computed.
 	LastTags map[string]TagInfo
+	// AllTags is every tag in the repository, reachable or not (a release
+	// branch's tags): a version whose tag exists anywhere is never proposed
+	// again, and never one below a release known here. nil: Tags only.
+	AllTags []Tag
+	// Manifest maps a package name to the version its manifest declares
+	// ("" when it declares none): the baseline of a package with no release
+	// tag reachable from HEAD.
+	Manifest map[string]string
+	// Adopted is how many leading Commits were made since the config file
+	// first appeared in the first-parent history; trailers are read only from
+	// those, so history from before adoption never blocks a plan. Only used
+	// when AdoptionKnown.
+	Adopted       int
+	AdoptionKnown bool
 }
 
 // NeededTagCommits returns the distinct commits of last, sorted: the commits
@@ -106,6 +122,9 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	for _, lt := range last {
 		read = max(read, min(f.Windows[lt.Commit], len(f.Commits)))
 	}
+	if f.AdoptionKnown {
+		read = min(read, max(f.Adopted, 0))
+	}
 	// A valid trailer on a newer commit supersedes a malformed one below it:
 	// history cannot be rewritten, so "push a commit with a correct trailer"
 	// must be a way out. Walking newest first, a malformed trailer is fatal
@@ -125,9 +144,10 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	}
 
 	// `release: skip` on HEAD (or a merged tip of a HEAD merge).
+
 	skipAll := false
 	skip := newBitset(n)
-	if len(f.Commits) > 0 && (f.Head == "" || f.Commits[0].SHA == f.Head) {
+	if read > 0 && (f.Head == "" || f.Commits[0].SHA == f.Head) {
 		if rt := trailers[0]; rt != nil && rt.t.Bump == BumpSkip {
 			if !rt.t.HasList {
 				skipAll = true
@@ -142,40 +162,26 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	if skipAll {
 		return out, nil
 	}
+	tagIx, err := newTagIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	allTags := f.AllTags
+	if allTags == nil {
+		allTags = f.Tags
+	}
+	known := tagIx.best(allTags) // highest release anywhere in the repository
+	exists := make(map[string]bool, len(allTags))
+	for _, t := range allTags {
+		exists[t.Name] = true
+	}
+
+	// trailerBump is the highest trailer bump among the first w commits read
+	// that applies to package i, and where it was written.
 	changedBy := map[string]bitset{}
 	fileSets := make([]bitset, len(f.Commits)) // lazily: packages matched by each commit's change set
-	for i := range cfg.Packages {
-		p := &cfg.Packages[i]
-		if skip.has(i) {
-			continue
-		}
-		lt, tagged := last[p.Name]
-		if !tagged {
-			r := Release{Name: p.Name, Kind: p.Kind, Version: p.FirstVersion, FirstRelease: true, Reason: "first release"}
-			if r.Version == "" {
-				r.Version = config.DefaultFirstVersion
-			}
-			r.Tag = p.TagFor(r.Version)
-			out.Releases = append(out.Releases, r)
-			continue
-		}
-		direct, ok := changedBy[lt.Commit]
-		if !ok {
-			direct = globs.matchAll(f.Changed[lt.Commit])
-			changedBy[lt.Commit] = direct
-		}
-		var reasons []string
-		candidate := closure[i].intersects(direct)
-		if candidate {
-			reasons = append(reasons, changeReason(cfg, i, closure[i], direct))
-		}
-		bump, named := "", false
-		w := f.Windows[lt.Commit]
-		if w > len(f.Commits) {
-			return nil, fmt.Errorf("plan facts: window of %s (%d commits) exceeds the %d commits read", lt.Commit, w, len(f.Commits))
-		}
-		var bumpFrom string
-		for c := 0; c < w; c++ {
+	trailerBump := func(i, w int) (bump, from string, named bool) {
+		for c := 0; c < w && c < len(trailers); c++ {
 			rt := trailers[c]
 			if rt == nil || rt.t.Bump == BumpSkip {
 				continue
@@ -194,31 +200,223 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 				applies = closure[i].intersects(fileSets[c])
 			}
 			if applies && bumpRank(rt.t.Bump) > bumpRank(bump) {
-				bump, bumpFrom = rt.t.Bump, fmt.Sprintf("`%s` in %s", rt.t.Line, short(rt.from))
+				bump, from = rt.t.Bump, fmt.Sprintf("`%s` in %s", rt.t.Line, short(rt.from))
 			}
 		}
-		if !candidate && !named {
+		return bump, from, named
+	}
+
+	type cand struct {
+		rel Release
+		in  bool // a candidate, or named by a trailer
+		ok  bool // computed (not skipped)
+	}
+	cands := make([]cand, n)
+	for i := range cfg.Packages {
+		p := &cfg.Packages[i]
+		if skip.has(i) {
 			continue
 		}
-		if bump == "" {
-			bump = BumpPatch
+		var c cand
+		c.ok = true
+		c.rel = Release{Name: p.Name, Kind: p.Kind, Group: p.Group}
+		var reasons []string
+		var base *semver.Version // the version bumped from ("" for a first release)
+		bump := ""
+		lt, tagged := last[p.Name]
+		if !tagged {
+			// No release reachable from HEAD: start from the manifest.
+			mv, src := f.Manifest[p.Name], "manifest"
+			// 0.0.0 (semantic-release's "0.0.0-development") is a
+			// placeholder, not a version: it is the same as none.
+			if mv == "" || strings.HasPrefix(mv, "0.0.0") {
+				mv, src = p.FirstVersion, "first_version"
+				if mv == "" {
+					mv = config.DefaultFirstVersion
+				}
+			}
+			mvv, err := semver.StrictNewVersion(mv)
+			if err != nil {
+				return nil, diag.Usage(config.CodeConfigInvalid, "package %s: its %s version %q is not semver x.y.z", p.Name, src, mv).
+					WithHint("fix the version in the package's manifest, or set first_version")
+			}
+			c.in = true
+			c.rel.Baseline = src + " " + mv
+			rp := releasePart(mvv)
+			relTag := tagIx.existingTag(p, rp.Original(), exists)
+			kv := known[i].v
+			switch {
+			case relTag != "" || (kv != nil && !kv.LessThan(rp)):
+				// Already released: continue from the highest release known.
+				base = rp
+				why := fmt.Sprintf("no release tag reachable from HEAD; %s version %s is already released", src, mv)
+				if relTag != "" {
+					why += " (tag " + relTag + " exists)"
+				}
+				if kv != nil && kv.GreaterThan(base) {
+					base = kv
+					why += fmt.Sprintf("; highest known release is %s (tag %s, not reachable from HEAD)", kv.Original(), known[i].tag.Name)
+				}
+				reasons = append(reasons, why)
+				b, from, _ := trailerBump(i, read)
+				if b != "" {
+					bump = b
+					reasons = append(reasons, from)
+				} else {
+					bump = BumpPatch
+				}
+			default:
+				c.rel.FirstRelease = true
+				c.rel.Version = mv
+				if src == "manifest" {
+					reasons = append(reasons, "first release, at the manifest's version")
+				} else {
+					reasons = append(reasons, "first release")
+				}
+			}
 		} else {
-			reasons = append(reasons, bumpFrom)
+			c.rel.LastTag, c.rel.LastVersion = lt.Tag, lt.Version
+			c.rel.Baseline = "tag " + lt.Tag
+			direct, ok := changedBy[lt.Commit]
+			if !ok {
+				direct = globs.matchAll(f.Changed[lt.Commit])
+				changedBy[lt.Commit] = direct
+			}
+			candidate := closure[i].intersects(direct)
+			if candidate {
+				reasons = append(reasons, changeReason(cfg, i, closure[i], direct))
+			}
+			w := f.Windows[lt.Commit]
+			if w > len(f.Commits) {
+				return nil, fmt.Errorf("plan facts: window of %s (%d commits) exceeds the %d commits read", lt.Commit, w, len(f.Commits))
+			}
+			if f.AdoptionKnown {
+				w = min(w, read)
+			}
+			b, from, named := trailerBump(i, w)
+			c.in = candidate || named
+			if b == "" {
+				bump = BumpPatch
+			} else {
+				bump = b
+				reasons = append(reasons, from)
+			}
+			base, err = semver.StrictNewVersion(lt.Version)
+			if err != nil {
+				return nil, fmt.Errorf("package %s: last tag %s: %w", p.Name, lt.Tag, err)
+			}
+			if kv := known[i].v; kv != nil && kv.GreaterThan(base) {
+				reasons = append(reasons, fmt.Sprintf("highest known release is %s (tag %s, not reachable from HEAD)", kv.Original(), known[i].tag.Name))
+				base = kv
+			}
 		}
-		v, err := Bump(lt.Version, bump)
-		if err != nil {
-			return nil, fmt.Errorf("package %s: last tag %s: %w", p.Name, lt.Tag, err)
+		if base != nil {
+			v, err := Bump(base.Original(), bump)
+			if err != nil {
+				return nil, fmt.Errorf("package %s: %w", p.Name, err)
+			}
+			c.rel.Version, c.rel.Bump = v, bump
 		}
-		out.Releases = append(out.Releases, Release{
-			Name: p.Name, Kind: p.Kind, Version: v, Tag: p.TagFor(v),
-			LastTag: lt.Tag, LastVersion: lt.Version, Bump: bump,
-			Reason: strings.Join(reasons, "; "),
-		})
+		// Never a version whose tag exists anywhere (an unmerged release
+		// branch): bump past it.
+		for {
+			t := tagIx.existingTag(p, c.rel.Version, exists)
+			if t == "" {
+				break
+			}
+			v, err := Bump(c.rel.Version, BumpPatch)
+			if err != nil {
+				return nil, fmt.Errorf("package %s: %w", p.Name, err)
+			}
+			reasons = append(reasons, fmt.Sprintf("tag %s already exists, so %s is taken; bumped past it", t, c.rel.Version))
+			c.rel.Version = v
+			if c.rel.FirstRelease {
+				c.rel.FirstRelease, c.rel.Bump = false, BumpPatch
+			}
+		}
+		c.rel.Tag = p.TagFor(c.rel.Version)
+		c.rel.Reason = strings.Join(reasons, "; ")
+		cands[i] = c
+	}
+
+	// Lockstep groups: when any member is in, every member is, at the
+	// highest version among them (one tag, one GitHub Release).
+	for gi := range cfg.Groups {
+		g := &cfg.Groups[gi]
+		var members []int
+		anyIn := false
+		var top *semver.Version
+		for _, name := range g.Members {
+			j, ok := index[name]
+			if !ok || !cands[j].ok {
+				continue
+			}
+			members = append(members, j)
+			anyIn = anyIn || cands[j].in
+			if v, err := semver.StrictNewVersion(cands[j].rel.Version); err == nil && (top == nil || v.GreaterThan(top)) {
+				top = v
+			}
+		}
+		if !anyIn || top == nil {
+			for _, j := range members {
+				cands[j].in = false
+			}
+			continue
+		}
+		for _, j := range members {
+			c := &cands[j]
+			if c.rel.Version != top.Original() {
+				c.rel.Reason = joinReason(c.rel.Reason, fmt.Sprintf("at group %s's version %s", g.Name, top.Original()))
+				c.rel.Version = top.Original()
+				if c.rel.FirstRelease && c.rel.LastTag == "" {
+					c.rel.FirstRelease = false
+				}
+			}
+			if !c.in {
+				c.rel.Reason = joinReason(c.rel.Reason, "released with group "+g.Name)
+			}
+			c.in = true
+			c.rel.Tag = cfg.Packages[j].TagFor(c.rel.Version)
+		}
+	}
+
+	for i := range cfg.Packages {
+		if cands[i].ok && cands[i].in {
+			out.Releases = append(out.Releases, cands[i].rel)
+		}
 	}
 	for _, r := range out.Releases {
-		out.Rows = append(out.Rows, Rows(&cfg.Packages[index[r.Name]], r.Version)...)
+		for _, row := range Rows(&cfg.Packages[index[r.Name]], r.Version) {
+			row.Group, row.Reason = r.Group, r.Reason
+			out.Rows = append(out.Rows, row)
+		}
 	}
 	return out, nil
+}
+
+func joinReason(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// releasePart is v without pre-release and build metadata: a manifest at
+// 0.23.2-dev.0 is working towards 0.23.2.
+func releasePart(v *semver.Version) *semver.Version {
+	r, _ := semver.StrictNewVersion(fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch()))
+	return r
+}
+
+// existingTag is a tag of p's formats for version that exists, or "".
+func (ix *tagIndex) existingTag(p *config.Package, version string, exists map[string]bool) string {
+	for _, f := range p.TagFormats() {
+		t := strings.NewReplacer("{name}", p.Name, "{version}", version).Replace(f)
+		if exists[t] {
+			return t
+		}
+	}
+	return ""
 }
 
 // changeReason says why package i is a candidate: its own paths or which

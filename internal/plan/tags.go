@@ -27,68 +27,120 @@ type TagInfo struct {
 }
 
 // LastTags picks, for every package, the highest version (semver order)
-// among tags that match its tag_format (config.TagPattern). tags must already
-// be limited to those reachable from HEAD. Packages without a tag are absent
-// from the result.
+// among tags that match its tag_format or one of its previous_tag_formats
+// (config.TagPatterns). tags must already be limited to those reachable from
+// HEAD. Packages without a tag are absent from the result.
 func LastTags(cfg *config.Config, tags []Tag) (map[string]TagInfo, error) {
-	n := len(cfg.Packages)
-	matchers := make([]*config.TagMatcher, n)
-	// Packages by the literal text before {version} ("pkg-v"): a tag is only
-	// matched against packages whose prefix ends where one of its runs of
-	// digits starts, so 500 packages x thousands of tags stays linear.
-	byPrefix := map[string][]int{}
-	var scanAll []int
-	for i := range cfg.Packages {
-		m, err := config.TagPattern(&cfg.Packages[i])
-		if err != nil {
-			return nil, diag.Usage(config.CodeConfigInvalid, "%s: %v", cfg.File, err)
-		}
-		matchers[i] = m
-		prefix, _, _ := strings.Cut(m.Glob(), "*")
-		if prefix != "" && isDigit(prefix[len(prefix)-1]) {
-			// The version's first digit does not start a run of digits (e.g.
-			// tag_format "{name}{version}", name "h2"): try every tag.
-			scanAll = append(scanAll, i)
-		} else {
-			byPrefix[prefix] = append(byPrefix[prefix], i)
-		}
+	idx, err := newTagIndex(cfg)
+	if err != nil {
+		return nil, err
 	}
-	best := make([]*semver.Version, n)
-	bestTag := make([]Tag, n)
-	consider := func(i int, t Tag) {
-		s, ok := matchers[i].Match(t.Name)
-		if !ok {
-			return
-		}
-		v, err := semver.StrictNewVersion(s)
-		if err != nil {
-			return
-		}
-		// Ties (same precedence, e.g. different build metadata) go to the
-		// lexically smaller name so the choice is deterministic.
-		if b := best[i]; b == nil || v.GreaterThan(b) || (v.Equal(b) && t.Name < bestTag[i].Name) {
-			best[i], bestTag[i] = v, t
-		}
-	}
-	for _, t := range tags {
-		for j := 0; j < len(t.Name); j++ {
-			if isDigit(t.Name[j]) && (j == 0 || !isDigit(t.Name[j-1])) {
-				for _, i := range byPrefix[t.Name[:j]] {
-					consider(i, t)
-				}
-			}
-		}
-		for _, i := range scanAll {
-			consider(i, t)
-		}
-	}
-	out := make(map[string]TagInfo, n)
+	best := idx.best(tags)
+	out := make(map[string]TagInfo, len(cfg.Packages))
 	for i, p := range cfg.Packages {
-		if best[i] != nil {
-			out[p.Name] = TagInfo{Tag: bestTag[i].Name, Version: best[i].Original(), Commit: bestTag[i].Commit}
+		if best[i].v != nil {
+			out[p.Name] = TagInfo{Tag: best[i].tag.Name, Version: best[i].v.Original(), Commit: best[i].tag.Commit}
 		}
 	}
 	return out, nil
+}
+
+// tagIndex matches tags against every package's formats. Packages are
+// indexed by the literal text before {version} ("pkg-v"): a tag is only
+// matched against formats whose prefix ends where one of its runs of digits
+// starts, so 500 packages x thousands of tags stays linear.
+type tagIndex struct {
+	n        int
+	matchers [][]*config.TagMatcher
+	byPrefix map[string][]int // prefix -> packages (deduplicated per prefix)
+	scanAll  []int
+}
+
+func newTagIndex(cfg *config.Config) (*tagIndex, error) {
+	n := len(cfg.Packages)
+	ix := &tagIndex{n: n, matchers: make([][]*config.TagMatcher, n), byPrefix: map[string][]int{}}
+	for i := range cfg.Packages {
+		ms, err := config.TagPatterns(&cfg.Packages[i])
+		if err != nil {
+			return nil, diag.Usage(config.CodeConfigInvalid, "%s: %v", cfg.File, err)
+		}
+		ix.matchers[i] = ms
+		all := false
+		seen := map[string]bool{}
+		for _, m := range ms {
+			prefix, _, _ := strings.Cut(m.Glob(), "*")
+			if prefix != "" && isDigit(prefix[len(prefix)-1]) {
+				// The version's first digit does not start a run of digits
+				// (e.g. tag_format "{name}{version}", name "h2"): try every tag.
+				all = true
+			} else if !seen[prefix] {
+				seen[prefix] = true
+				ix.byPrefix[prefix] = append(ix.byPrefix[prefix], i)
+			}
+		}
+		if all {
+			ix.scanAll = append(ix.scanAll, i)
+		}
+	}
+	return ix, nil
+}
+
+// match returns the version tag t releases for package i.
+func (ix *tagIndex) match(i int, name string) (*semver.Version, bool) {
+	for _, m := range ix.matchers[i] {
+		if s, ok := m.Match(name); ok {
+			if v, err := semver.StrictNewVersion(s); err == nil {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// each calls fn for every (package, version) a tag is a release of.
+func (ix *tagIndex) each(tags []Tag, fn func(i int, t Tag, v *semver.Version)) {
+	for _, t := range tags {
+		var done []int // packages already given t (a package may list two prefixes)
+		try := func(i int) {
+			for _, d := range done {
+				if d == i {
+					return
+				}
+			}
+			done = append(done, i)
+			if v, ok := ix.match(i, t.Name); ok {
+				fn(i, t, v)
+			}
+		}
+		for j := 0; j < len(t.Name); j++ {
+			if isDigit(t.Name[j]) && (j == 0 || !isDigit(t.Name[j-1])) {
+				for _, i := range ix.byPrefix[t.Name[:j]] {
+					try(i)
+				}
+			}
+		}
+		for _, i := range ix.scanAll {
+			try(i)
+		}
+	}
+}
+
+type bestTag struct {
+	v   *semver.Version
+	tag Tag
+}
+
+// best is, per package, its highest release among tags.
+func (ix *tagIndex) best(tags []Tag) []bestTag {
+	out := make([]bestTag, ix.n)
+	ix.each(tags, func(i int, t Tag, v *semver.Version) {
+		// Ties (same precedence, e.g. different build metadata) go to the
+		// lexically smaller name so the choice is deterministic.
+		if b := out[i].v; b == nil || v.GreaterThan(b) || (v.Equal(b) && t.Name < out[i].tag.Name) {
+			out[i] = bestTag{v, t}
+		}
+	})
+	return out
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }

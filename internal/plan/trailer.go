@@ -93,7 +93,9 @@ func parseTrailerLine(line string) (t *Trailer, ok bool, err error) {
 	}
 	value := strings.TrimSpace(rest[1:])
 	if value == "" {
-		return nil, true, fmt.Errorf("no value; expected patch, minor, major or skip")
+		// "Release:" ending a line (a URL or notes on the next line) is
+		// prose, not a trailer (SPEC §3 "Adoption").
+		return nil, false, nil
 	}
 	word, after := value, ""
 	if i := strings.IndexAny(value, " \t["); i >= 0 {

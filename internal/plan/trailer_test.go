@@ -38,7 +38,7 @@ func TestParseTrailer(t *testing.T) {
 		{name: "key with space before colon", msg: "release : minor", want: &Trailer{Bump: "minor", Line: "release : minor", LineNo: 1}},
 		{name: "typo", msg: "x\n\nrelease: minro", wantErr: `line 3 ` + "`release: minro`" + `: unknown value "minro"`},
 		{name: "version instead of bump", msg: "release: 1.2.3", wantErr: `unknown value "1.2.3"`},
-		{name: "empty value", msg: "release:", wantErr: "no value"},
+		{name: "empty value is prose", msg: "Release:\nhttps://example.com/notes"},
 		{name: "unclosed list", msg: "release: minor [a, b", wantErr: "unclosed package list"},
 		{name: "list without commas", msg: "release: minor [a b]", wantErr: "not comma-separated"},
 		{name: "empty list", msg: "release: minor []", wantErr: "empty package list"},

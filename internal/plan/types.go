@@ -23,7 +23,11 @@ type Release struct {
 	LastVersion  string `json:"last_version,omitempty"`
 	Bump         string `json:"bump,omitempty"` // empty for a first release
 	FirstRelease bool   `json:"first_release"`
-	Reason       string `json:"reason"` // why it is in the plan, for humans
+	Reason       string `json:"reason"` // why it is in the plan and at this version, for humans
+	// Baseline is what the version was worked out from: "tag v1.2.3",
+	// "manifest 0.23.2", "first_version 0.1.0".
+	Baseline string `json:"baseline,omitempty"`
+	Group    string `json:"group,omitempty"` // the lockstep group released together
 }
 
 // Row is one matrix row for the build job (SPEC §3, "Matrix rows"); field
@@ -40,6 +44,10 @@ type Row struct {
 	Build         string            `json:"build,omitempty"`
 	BuildWorkflow string            `json:"build_workflow,omitempty"`
 	BundleCLI     *config.BundleCLI `json:"bundle_cli,omitempty"`
+	Group         string            `json:"group,omitempty"`
+	// Reason says why the package is released at this version (last
+	// release, bump, trailer commits, baseline), SPEC §3 "Adoption".
+	Reason string `json:"reason,omitempty"`
 }
 
 // Plan is the result: releases in config order, and their matrix rows.

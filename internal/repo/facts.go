@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 )
 
@@ -34,7 +36,7 @@ func PlanFor(ctx context.Context, dir string, cfg *config.Config) (*plan.Plan, e
 // reachable from HEAD (semver order). It refuses a shallow clone, where tags
 // are hidden.
 func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]TagInfo, error) {
-	if _, err := headAndShallow(ctx, dir); err != nil {
+	if _, _, err := headAndShallow(ctx, dir); err != nil {
 		return nil, err
 	}
 	tags, err := ReachableTags(ctx, dir)
@@ -50,8 +52,13 @@ func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]T
 // tags are read, stopped as soon as every window is covered; diff and log run
 // side by side) and, when merges without a trailer are in range, one log of
 // their merged tips.
+//
+// For adoption (SPEC §3) it also lists every tag once more without
+// --merged (side by side with the reachable ones: tags on release branches
+// count as releases) and, with one cat-file, finds where the config file
+// first appeared among the commits read.
 func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts, error) {
-	head, err := headAndShallow(ctx, dir)
+	head, top, err := headAndShallow(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +66,18 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err != nil {
 		return nil, classify(dir, err)
 	}
+	var allTags []plan.Tag
+	var allErr error
+	allDone := make(chan struct{})
+	go func() {
+		defer close(allDone)
+		allTags, allErr = listTags(ctx, dir, false)
+	}()
 	tags, err := ReachableTags(ctx, dir)
+	<-allDone
+	if err == nil {
+		err = allErr
+	}
 	if err != nil {
 		log.abort()
 		return nil, err
@@ -70,7 +88,7 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 		return nil, err
 	}
 	need := plan.NeededTagCommits(last)
-	f := &plan.Facts{Head: head, Tags: tags, LastTags: last}
+	f := &plan.Facts{Head: head, Tags: tags, LastTags: last, AllTags: allTags, Manifest: manifestVersions(cfg, dir)}
 
 	var wg sync.WaitGroup
 	var diffErr error
@@ -90,36 +108,152 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err := mergedTips(ctx, dir, f.Commits); err != nil {
 		return nil, classify(dir, err)
 	}
+	if err := adoption(ctx, dir, top, cfg, f); err != nil {
+		return nil, classify(dir, err)
+	}
 	return f, nil
 }
 
-// headAndShallow returns HEAD's commit and refuses a shallow clone.
-func headAndShallow(ctx context.Context, dir string) (string, error) {
-	out, err := git(ctx, dir, "rev-parse", "--is-shallow-repository", "--verify", "HEAD^{commit}")
+// manifestVersions reads each package's manifest version (the baseline of a
+// package with no release tag reachable from HEAD). A manifest that is
+// missing or unreadable gives "" (doctor reports it). A maturin package
+// whose pyproject.toml takes its version from Cargo.toml reads that.
+func manifestVersions(cfg *config.Config, dir string) map[string]string {
+	root := dir
+	if cfg.File != "" {
+		root = filepath.Dir(cfg.File)
+	}
+	out := make(map[string]string, len(cfg.Packages))
+	for _, p := range cfg.Packages {
+		pdir := filepath.Join(root, filepath.FromSlash(p.Path))
+		_, v, err := manifest.ReadName(p.Kind, pdir)
+		if err == nil && v == "" && p.Kind == config.KindPyPI {
+			_, v, _ = manifest.ReadName(config.KindCrates, pdir)
+		}
+		if err == nil {
+			out[p.Name] = v
+		}
+	}
+	return out
+}
+
+// adoption sets f.Adopted: how many of the commits read were made since the
+// config file first appeared in the first-parent history (SPEC §3
+// "Adoption": trailers before it are not read). The log already lists each
+// commit's files; one cat-file tells, for the commits that touched the
+// config, whether their first parent had it (an add) and whether HEAD has it.
+func adoption(ctx context.Context, dir, top string, cfg *config.Config, f *plan.Facts) error {
+	if cfg.File == "" || top == "" {
+		return nil
+	}
+	rel, ok := relInRepo(top, cfg.File)
+	if !ok {
+		return nil
+	}
+	var touched []int
+	for i, c := range f.Commits {
+		for _, file := range c.Files {
+			if file == rel {
+				touched = append(touched, i)
+				break
+			}
+		}
+	}
+	var stdin bytes.Buffer
+	fmt.Fprintf(&stdin, "%s:%s\n", f.Head, rel)
+	for _, i := range touched {
+		c := f.Commits[i]
+		if len(c.Parents) == 0 {
+			fmt.Fprintf(&stdin, "%s\n", strings.Repeat("0", len(c.SHA))) // root commit: nothing before it
+			continue
+		}
+		fmt.Fprintf(&stdin, "%s:%s\n", c.Parents[0], rel)
+	}
+	out, err := gitIn(ctx, dir, stdin.Bytes(), "cat-file", "--batch-check=%(objecttype)")
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != len(touched)+1 {
+		return fmt.Errorf("git cat-file: %d answers for %d questions", len(lines), len(touched)+1)
+	}
+	has := func(k int) bool { return lines[k] == "blob" }
+	f.AdoptionKnown = true
+	if !has(0) {
+		// Not committed yet (init just wrote it): every commit predates it.
+		f.Adopted = 0
+		return nil
+	}
+	f.Adopted = len(f.Commits)
+	for k, i := range touched { // newest first: the newest add is adoption
+		if !has(k + 1) {
+			f.Adopted = i + 1
+			break
+		}
+	}
+	return nil
+}
+
+// relInRepo is file's path relative to the work tree top, slash-separated.
+func relInRepo(top, file string) (string, bool) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	if r, err := filepath.EvalSymlinks(top); err == nil {
+		top = r
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
+
+// headAndShallow returns HEAD's commit and the work tree's top, and refuses
+// a shallow clone.
+func headAndShallow(ctx context.Context, dir string) (head, top string, err error) {
+	out, err := git(ctx, dir, "rev-parse", "--is-shallow-repository", "--show-toplevel", "--verify", "HEAD^{commit}")
 	if err != nil {
 		var ge *GitError
 		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "Needed a single revision") {
-			return "", diag.New(CodeNoCommits, "the repository at %s has no commits yet", dir).Wrap(err).
+			return "", "", diag.New(CodeNoCommits, "the repository at %s has no commits yet", dir).Wrap(err).
 				WithHint("commit your work first; the plan compares HEAD with the last release tags")
 		}
-		return "", classify(dir, err)
+		return "", "", classify(dir, err)
 	}
-	lines := strings.Fields(string(out))
-	if len(lines) != 2 {
-		return "", fmt.Errorf("git rev-parse: unexpected output %q", out)
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != 3 {
+		return "", "", fmt.Errorf("git rev-parse: unexpected output %q", out)
 	}
 	if lines[0] == "true" {
-		return "", diag.New(CodeShallowClone, "refusing to plan on a shallow clone: tags and history are missing, so every package would look like a first release").
+		return "", "", diag.New(CodeShallowClone, "refusing to plan on a shallow clone: tags and history are missing, so every package would look like a first release").
 			WithHint("set `fetch-depth: 0` on actions/checkout (or run `git fetch --unshallow --tags`)")
 	}
-	return lines[1], nil
+	return lines[2], lines[1], nil
 }
 
 // ReachableTags lists every tag reachable from HEAD with the commit it
 // points at, in one git call.
 func ReachableTags(ctx context.Context, dir string) ([]plan.Tag, error) {
-	out, err := git(ctx, dir, "for-each-ref", "--merged", "HEAD",
-		"--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	return listTags(ctx, dir, true)
+}
+
+// AllTags lists every tag of the repository, reachable from HEAD or not.
+func AllTags(ctx context.Context, dir string) ([]plan.Tag, error) {
+	return listTags(ctx, dir, false)
+}
+
+func listTags(ctx context.Context, dir string, merged bool) ([]plan.Tag, error) {
+	args := []string{"for-each-ref"}
+	if merged {
+		args = append(args, "--merged", "HEAD")
+	}
+	args = append(args, "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	out, err := git(ctx, dir, args...)
 	if err != nil {
 		return nil, classify(dir, err)
 	}

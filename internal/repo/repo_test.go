@@ -117,14 +117,16 @@ func TestPlanTagsSemverOrderAndReachability(t *testing.T) {
 	r.commit("c2", "a/x", "2")
 	r.git("tag", "-a", "a-v1.9.0", "-m", "older version tagged later") // out of date order
 	r.git("tag", "a-v1.2")                                             // not semver x.y.z: ignored
-	// A tag on an unmerged branch does not count.
+	// A tag on an unmerged branch is not the last release, but it is a
+	// release: the plan never proposes a version below it (SPEC §3
+	// "Adoption").
 	r.git("checkout", "-q", "-b", "side")
 	r.commit("side", "a/side", "1")
 	r.git("tag", "a-v5.0.0")
 	r.git("checkout", "-q", "main")
 	r.commit("fix", "a/y", "1")
 	cfg := pkgs(pk("a", "crates"))
-	if got := mustPlan(t, r.dir, cfg); got != "a@1.10.1(patch)" {
+	if got := mustPlan(t, r.dir, cfg); got != "a@5.0.1(patch)" {
 		t.Fatalf("plan = %q", got)
 	}
 	last, err := LastTags(context.Background(), r.dir, cfg)
