@@ -150,6 +150,11 @@ func TestE2EStagedPolyglotApproveThenRerun(t *testing.T) {
 		t.Fatalf("no stage record on origin: %q", out)
 	}
 
+	// status lists the staged version as its own drift.
+	out, errOut, scode := w.cli("status", "--json")
+	if scode != 0 || !strings.Contains(out, publish.DriftStagedAwaiting) || !strings.Contains(out, js.Stages[0].ID) {
+		t.Fatalf("status: exit %d\n%s\n%s", scode, out, errOut)
+	}
 	// Before approval a re-run does not stage again.
 	doc, stderr, code = w.stagedJSON()
 	if code != 0 || doc.status("js-core") != "staged" || stagedAttempts(w.npm) != 1 {
@@ -168,6 +173,9 @@ func TestE2EStagedPolyglotApproveThenRerun(t *testing.T) {
 	}
 	if stagedAttempts(w.npm) != 1 {
 		t.Fatalf("staged %d times", stagedAttempts(w.npm))
+	}
+	if out, _, _ := w.cli("status", "--json"); strings.Contains(out, publish.DriftStagedAwaiting) {
+		t.Fatalf("status still reports the approved version as staged:\n%s", out)
 	}
 	found := false
 	for _, r := range w.gh.Releases("octo-org/octo-repo") {

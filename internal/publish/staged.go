@@ -376,7 +376,11 @@ func (g *GitCLI) ReadStage(ctx context.Context, dir, remote, ref string) (string
 		if err != nil {
 			return "", false, err
 		}
-		obj, _, _ = strings.Cut(strings.TrimSpace(out), "\t")
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if o, r, ok := strings.Cut(l, "\t"); ok && r == ref {
+				obj = o
+			}
+		}
 		if obj == "" {
 			return "", false, nil
 		}
@@ -411,7 +415,7 @@ func (g *GitCLI) StageRecords(ctx context.Context, dir, remote string) (map[stri
 			return nil, err
 		}
 		for _, l := range strings.Split(strings.TrimSpace(ls), "\n") {
-			if _, ref, ok := strings.Cut(l, "\t"); ok {
+			if _, ref, ok := strings.Cut(l, "\t"); ok && !strings.HasSuffix(ref, "^{}") {
 				refs = append(refs, ref)
 			}
 		}

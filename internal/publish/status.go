@@ -123,6 +123,7 @@ func Status(ctx context.Context, o StatusOptions) []PackageStatus {
 		}
 		out = append(out, st)
 	}
+	stagedDrift(ctx, o, out)
 	return out
 }
 
