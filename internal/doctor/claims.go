@@ -90,18 +90,29 @@ func claimsPhase(ctx context.Context, st *state) *Phase {
 	p := newPhase(PhaseClaims, "trust policy (OIDC claims)", "trust-policy")
 	defer p.finish()
 	e := st.opt.Env
+	// What needs no token: the runner the publish job gets, and GitHub's
+	// subject template (with a GitHub token).
+	if is := runnerIssues(st); len(is) > 0 {
+		p.add(Fail, "npm: the publish job's runner is self-hosted", is...)
+	}
+	if is, note := subIssues(ctx, st); len(is) > 0 {
+		p.add(Fail, "OIDC subject: customised for "+st.repo, is...)
+	} else if note != "" && !e.OIDCAvailable() {
+		p.add(Neutral, "OIDC subject: "+note)
+	}
 	if !e.InActions() {
 		p.add(Neutral, "runs only inside GitHub Actions")
 		return p
 	}
 	var pkgs []*config.Package
 	for i := range st.cfg.Packages {
-		if st.cfg.Packages[i].TrustPolicy != nil {
-			pkgs = append(pkgs, &st.cfg.Packages[i])
+		pkg := &st.cfg.Packages[i]
+		if pkg.TrustPolicy != nil || usesOIDC(pkg, e) {
+			pkgs = append(pkgs, pkg)
 		}
 	}
 	if len(pkgs) == 0 {
-		p.add(Neutral, "no package declares a trust policy to compare the claims with")
+		p.add(Neutral, "no package publishes with trusted publishing or declares a trust policy")
 		return p
 	}
 	if !e.OIDCAvailable() {
@@ -122,7 +133,20 @@ func claimsPhase(ctx context.Context, st *state) *Phase {
 			}
 			byAudience[aud] = claims
 		}
-		diffClaims(p, pkg, claims)
+		var issues []Issue
+		if usesOIDC(pkg, e) {
+			issues = ruleIssues(pkg, claims)
+		}
+		if pkg.TrustPolicy != nil {
+			diffClaims(p, pkg, claims, issues)
+			continue
+		}
+		if len(issues) > 0 {
+			p.add(Fail, fmt.Sprintf("%s: %s would refuse this run's OIDC token", label(pkg), registryLabel(pkg.Kind)), issues...)
+			continue
+		}
+		p.add(Pass, fmt.Sprintf("%s: nothing in the claims that %s refuses (event `%s`, runner %s; the registration itself is checked by the exchange)", label(pkg), registryLabel(pkg.Kind),
+			auth.ClaimString(claims, "event_name"), orNone(auth.ClaimString(claims, "runner_environment"))))
 	}
 	return p
 }
@@ -143,10 +167,10 @@ func mintClaims(ctx context.Context, st *state, aud string) (map[string]any, err
 	return claims, nil
 }
 
-func diffClaims(p *Phase, pkg *config.Package, claims map[string]any) {
+func diffClaims(p *Phase, pkg *config.Package, claims map[string]any, rules []Issue) {
 	tp := pkg.TrustPolicy
 	reg := registryLabel(pkg.Kind)
-	var issues []Issue
+	issues := append([]Issue(nil), rules...)
 	mismatch := func(claim, got, want, hint string) {
 		g := "`" + got + "`"
 		if got == "" {
@@ -174,12 +198,6 @@ func diffClaims(p *Phase, pkg *config.Package, claims map[string]any) {
 	envClaim := auth.ClaimString(claims, "environment")
 	if tp.Environment != "" && !equalFor(pkg.Kind, envClaim, tp.Environment) {
 		mismatch("environment", envClaim, tp.Environment, "the claim comes from the job's `environment:`; set it to the registered environment")
-	}
-	ev := auth.ClaimString(claims, "event_name")
-	if ev == "pull_request_target" && pkg.Kind != config.KindNPM || ev == "workflow_run" && pkg.Kind == config.KindCrates {
-		issues = append(issues, Issue{Code: CodeClaimMismatch, Severity: SevError,
-			Message: fmt.Sprintf("package `%s` (%s): claim `event_name` is `%s`, which %s refuses", pkg.Name, reg, ev, reg),
-			Hint:    "publish from a `push`, `release` or `workflow_dispatch` run"})
 	}
 	if len(issues) > 0 {
 		p.add(Fail, fmt.Sprintf("%s: the OIDC token does not match the declared trust policy", label(pkg)), issues...)

@@ -72,19 +72,28 @@ func cratesPhase(ctx context.Context, st *state) *Phase {
 	any := false
 	for i := range st.cfg.Packages {
 		pkg := &st.cfg.Packages[i]
-		if pkg.Kind != config.KindCrates || pkg.TrustPolicy == nil {
+		if pkg.Kind != config.KindCrates {
 			continue
 		}
+		tp := pkg.TrustPolicy
+		if tp == nil {
+			// Nothing declared: what crates.io has is compared with what
+			// the local publish workflow will present.
+			if len(st.analysis.Targets) == 0 || pkg.UsesToken() {
+				continue
+			}
+			tp = &config.TrustPolicy{Workflow: st.analysis.Targets[0].WorkflowFor(config.KindCrates)}
+		}
 		any = true
-		checkCrate(ctx, st, p, pkg, token)
+		checkCrate(ctx, st, p, pkg, tp, token)
 	}
 	if !any {
-		p.add(Neutral, "no crates package declares a trust policy")
+		p.add(Neutral, "no crates package declares a trust policy or has a local publish workflow")
 	}
 	return p
 }
 
-func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, token string) {
+func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, tp *config.TrustPolicy, token string) {
 	name := pkg.RegistryName()
 	lbl := label(pkg)
 	configs, err := fetchGitHubConfigs(ctx, st, token, name)
@@ -117,7 +126,6 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		}
 		return
 	}
-	tp := pkg.TrustPolicy
 	repo := tp.Repository
 	if repo == "" {
 		repo = st.repo
@@ -125,6 +133,9 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 	// Without a declared environment, the job's own environment is what the
 	// token will carry, so that is what a registered config must accept.
 	wantEnv, envFrom := tp.Environment, "declared"
+	if pkg.TrustPolicy == nil {
+		envFrom = "the publish job's"
+	}
 	if wantEnv == "" {
 		for _, t := range st.analysis.Targets {
 			if t.WorkflowFor(pkg.Kind) == tp.Workflow && t.Environment() != nil && !t.Environment().Expression {
@@ -152,6 +163,11 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 		}
 		if got := c.RepositoryOwner + "/" + c.RepositoryName; repo != "" && !strings.EqualFold(got, repo) {
 			diffs = append(diffs, fmt.Sprintf("repository: crates.io has `%s`, declared `%s`", got, repo))
+		}
+		// crates.io compares the token's repository_owner_id with the one
+		// stored at registration (crates_io_trustpub, protocols.md §0).
+		if id := st.ownerID(ctx); id != 0 && c.RepositoryOwnerID != 0 && c.RepositoryOwnerID != id {
+			diffs = append(diffs, fmt.Sprintf("repository owner ID: crates.io registered %d, GitHub says %s now has %d (the repository or its owner was deleted and recreated, or transferred): the exchange is refused", c.RepositoryOwnerID, c.RepositoryOwner, id))
 		}
 		if len(diffs) == 0 {
 			p.add(Pass, fmt.Sprintf("%s: crates.io's trusted publisher matches (%s/%s, %s, environment %s)", lbl, c.RepositoryOwner, c.RepositoryName, c.WorkflowFilename, quoteOrNone(c.Env())))

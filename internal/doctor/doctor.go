@@ -71,6 +71,9 @@ type state struct {
 	// configErr is the config load error, when there is one.
 	configErr error
 	remote    string
+
+	ownerIDDone  bool
+	ownerIDValue int64
 }
 
 // Run runs every phase and returns the report. It never returns an error:

@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
+	ghemu "github.com/putitoutthere/putitoutthere/internal/emulator/github"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 )
 
@@ -143,4 +146,178 @@ func TestForkPullRequestIsNotOIDC(t *testing.T) {
 	if r := run(t, root, func(o *Options) { o.Env = check }); r.Phase(PhaseAuth).Status != Pass {
 		t.Fatalf("pull-request check:\n%s", text(r))
 	}
+}
+
+const npmToml = `[putitoutthere]
+version = 1
+
+[[package]]
+name = "js"
+kind = "npm"
+path = "js"
+paths = ["js/**"]
+`
+
+const npmManifest = `{"name":"js","version":"1.0.0","repository":{"type":"git","url":"git+https://github.com/my-org/my-repo.git"}}`
+
+// actionsEnv is the publish job's environment with the OIDC emulator.
+func actionsEnv(is *oidc.Issuer) env.Env {
+	e := env.Env{"GITHUB_JOB": "publish"}
+	for k, v := range is.Env() {
+		e[k] = v
+	}
+	return e
+}
+
+// TestSelfHostedNPM is miss 5: npm refuses trusted publishing from
+// self-hosted runners; PyPI and crates.io had already shipped.
+func TestSelfHostedNPM(t *testing.T) {
+	wf := strings.Replace(initWorkflow, "runs-on: ubuntu-latest", "runs-on: [self-hosted, linux]", 1)
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            npmToml,
+		"js/package.json":               npmManifest,
+		".github/workflows/release.yml": wf,
+	})
+	// Locally: from `runs-on:`, with its line.
+	r := run(t, root, nil)
+	is := r.Phase(PhaseClaims).Issues()
+	if r.ExitCode() != 1 || len(is) == 0 || is[0].Code != CodeSelfHostedNPM || is[0].Line != 7 {
+		t.Fatalf("local: exit %d %+v\n%s", r.ExitCode(), is, text(r))
+	}
+	// Inside Actions: from the runner and the token's runner_environment.
+	iss, err := oidc.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	id := oidc.DefaultIdentity()
+	id.Repository, id.RunnerEnvironment = "my-org/my-repo", "self-hosted"
+	iss.SetIdentity(id)
+	root = writeRepo(t, map[string]string{
+		"putitoutthere.toml":            npmToml,
+		"js/package.json":               npmManifest,
+		".github/workflows/release.yml": strings.Replace(initWorkflow, "runs-on: ubuntu-latest", "runs-on: ${{ matrix.os }}", 1),
+	})
+	r = run(t, root, func(o *Options) { o.Env = actionsEnv(iss) })
+	if r.ExitCode() != 1 || !strings.Contains(text(r), "self-hosted") {
+		t.Fatalf("actions: exit %d\n%s", r.ExitCode(), text(r))
+	}
+	// A GitHub-hosted runner passes.
+	id.RunnerEnvironment = ""
+	iss.SetIdentity(id)
+	if r := run(t, root, func(o *Options) { o.Env = actionsEnv(iss) }); r.ExitCode() != 0 {
+		t.Fatalf("github-hosted: exit %d\n%s", r.ExitCode(), text(r))
+	}
+}
+
+// TestCustomisedSubNPM is miss 4: a customised (or immutable-format) OIDC
+// subject; npm's exchange answers "package not found" (npm/cli#9969).
+func TestCustomisedSubNPM(t *testing.T) {
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            npmToml,
+		"js/package.json":               npmManifest,
+		".github/workflows/release.yml": initWorkflow,
+	})
+	iss, err := oidc.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	id := oidc.DefaultIdentity()
+	id.Repository = "my-org/my-repo"
+	id.Sub = id.ImmutableSub()
+	iss.SetIdentity(id)
+	r := run(t, root, func(o *Options) { o.Env = actionsEnv(iss) })
+	if r.ExitCode() != 1 || !hasCode(r, CodeSubCustomised) {
+		t.Fatalf("immutable sub in Actions: exit %d\n%s", r.ExitCode(), text(r))
+	}
+
+	// Locally, GitHub's API tells (GET …/actions/oidc/customization/sub).
+	gh, err := ghemu.Start(ghemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gh.Close()
+	gh.AddRepo("my-org/my-repo")
+	gh.AddUser("octocat", "ghp_doctor_test_token")
+	local := func() *Report {
+		return run(t, root, func(o *Options) {
+			o.Env = env.Env{"GITHUB_TOKEN": "ghp_doctor_test_token"}
+			for k, v := range gh.Env() {
+				o.Env[k] = v
+			}
+		})
+	}
+	if r := local(); r.ExitCode() != 0 {
+		t.Fatalf("default sub: exit %d\n%s", r.ExitCode(), text(r))
+	}
+	gh.SetSubClaimKeys("my-org/my-repo", []string{"repository_owner", "context"})
+	if r := local(); r.ExitCode() != 1 || !hasCode(r, CodeSubCustomised) {
+		t.Fatalf("customised sub: exit %d\n%s", r.ExitCode(), text(r))
+	}
+}
+
+// TestOwnerIDChanged is miss 3: the repository was deleted and recreated
+// (or transferred back): crates.io's registration holds the old owner ID.
+func TestOwnerIDChanged(t *testing.T) {
+	srv, err := crates.Start(crates.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	tok := crates.NewAPITokenString()
+	srv.AddAPIToken(tok, "trusted-publishing", "crate:my-crate")
+	srv.AddGitHubConfig("my-crate", crates.GitHubConfig{Owner: "my-org", Repo: "my-repo", OwnerID: 7, Workflow: "release.yml", Environment: "release"})
+	// No declaration: the readback is compared with the local workflow.
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": initWorkflow,
+	})
+	check := func(ownerID string) *Report {
+		return run(t, root, func(o *Options) {
+			o.Env = env.Env{"CRATES_IO_DOCTOR_TOKEN": tok, "PUTITOUTTHERE_CRATES_IO_URL": srv.URL(), "GITHUB_REPOSITORY_OWNER_ID": ownerID}
+		})
+	}
+	if r := check("7"); r.Phase(PhaseCratesIO).Status != Pass {
+		t.Fatalf("same owner:\n%s", text(r))
+	}
+	r := check("99")
+	if r.Phase(PhaseCratesIO).Status != Fail || !strings.Contains(text(r), "repository owner ID: crates.io registered 7") {
+		t.Fatalf("changed owner:\n%s", text(r))
+	}
+}
+
+// TestEventRefusedWithoutDeclaration is miss 7: a `pull_request_target` run
+// is refused by PyPI and crates.io whether or not a trust policy is
+// declared.
+func TestEventRefusedWithoutDeclaration(t *testing.T) {
+	iss, err := oidc.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	id := oidc.DefaultIdentity()
+	id.Repository, id.EventName = "my-org/my-repo", "pull_request_target"
+	iss.SetIdentity(id)
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": strings.Replace(initWorkflow, "  push:\n    branches: [main]\n", "  pull_request_target:\n", 1),
+	})
+	r := run(t, root, func(o *Options) { o.Env = actionsEnv(iss) })
+	if r.ExitCode() != 1 || !hasCode(r, CodeClaimRefused) {
+		t.Fatalf("exit %d\n%s", r.ExitCode(), text(r))
+	}
+}
+
+func hasCode(r *Report, code string) bool {
+	for _, p := range r.Phases {
+		for _, is := range p.Issues() {
+			if is.Code == code {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -97,6 +97,13 @@ type Repo struct {
 	refs          map[string]refEntry // "refs/tags/v1" -> target
 	tags          map[string]*TagObject
 	nextReleaseID int64
+	// OwnerID and ID are the numeric IDs GitHub puts in OIDC tokens
+	// (repository_owner_id, repository_id); a repository deleted and
+	// recreated, or transferred away and back, gets new ones.
+	OwnerID, ID int64
+	// SubClaimKeys customises the OIDC subject (PUT
+	// /repos/{o}/{r}/actions/oidc/customization/sub); nil = the default.
+	SubClaimKeys []string
 }
 
 type refEntry struct {
@@ -189,6 +196,8 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("GET /user", s.api(s.getUser))
 	mux.HandleFunc("GET /rate_limit", s.api(s.rateLimit))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/secrets", s.api(s.listRepoSecrets))
+	mux.HandleFunc("GET /repos/{owner}/{repo}", s.api(s.getRepo))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/actions/oidc/customization/sub", s.api(s.getSubCustomization))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/environments", s.api(s.listEnvironments))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/environments/{env}/secrets", s.api(s.listEnvSecrets))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/releases", s.api(s.createRelease))
@@ -258,9 +267,29 @@ func (s *Server) repoLocked(full string) *Repo {
 	}
 	owner, name, _ := strings.Cut(full, "/")
 	r := &Repo{Owner: owner, Name: name, DefaultSHA: strings.Repeat("c", 40), envSecrets: map[string][]Secret{},
-		refs: map[string]refEntry{}, tags: map[string]*TagObject{}, nextReleaseID: 1}
+		refs: map[string]refEntry{}, tags: map[string]*TagObject{}, nextReleaseID: 1, OwnerID: 65, ID: 1296269}
 	s.repos[strings.ToLower(full)] = r
 	return r
+}
+
+// SetIDs sets a repository's owner and repository IDs (the repo is created
+// if needed).
+func (s *Server) SetIDs(repo string, ownerID, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.repoLocked(repo)
+	r.OwnerID, r.ID = ownerID, id
+}
+
+// SetSubClaimKeys customises a repository's OIDC subject claim; nil restores
+// the default.
+func (s *Server) SetSubClaimKeys(repo string, keys []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repoLocked(repo).SubClaimKeys = append([]string(nil), keys...)
+	if keys == nil {
+		s.repoLocked(repo).SubClaimKeys = nil
+	}
 }
 
 // AddSecret adds a repository secret name (the repo is created if needed).
@@ -1069,4 +1098,35 @@ func randLetters(n int) string {
 		b[i] = letters[int(b[i])%len(letters)]
 	}
 	return string(b)
+}
+
+// getRepo serves GET /repos/{owner}/{repo}: the fields doctor reads (the
+// owner's and the repository's numeric IDs), in GitHub's shape.
+func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, c caller) {
+	repo := s.repoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": repo.ID, "name": repo.Name, "full_name": repo.Owner + "/" + repo.Name, "private": false, "visibility": "public",
+		"owner": map[string]any{"login": repo.Owner, "id": repo.OwnerID, "type": "Organization"},
+	})
+}
+
+// getSubCustomization serves GET /repos/{owner}/{repo}/actions/oidc/customization/sub:
+// {"use_default": true} or {"use_default": false, "include_claim_keys": [...]}.
+func (s *Server) getSubCustomization(w http.ResponseWriter, r *http.Request, c caller) {
+	repo := s.repoFor(w, r, c)
+	if repo == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if repo.SubClaimKeys == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"use_default": true})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"use_default": false, "include_claim_keys": repo.SubClaimKeys})
 }

@@ -14,6 +14,10 @@ import (
 const (
 	msgExchangeNotFound     = "OIDC token exchange error - package not found"
 	msgExchangeUnauthorized = "OIDC token exchange error - unauthorized"
+	// npm supports only GitHub-hosted runners for trusted publishing
+	// (protocols.md §4.2 and its notes: 422 "Unsupported GitHub Actions
+	// runner environment").
+	msgExchangeRunner = "OIDC token exchange error - Unsupported GitHub Actions runner environment"
 )
 
 // exchange handles POST /-/npm/v1/oidc/token/exchange/package/{escapedName}.
@@ -42,6 +46,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, escaped string
 		return
 	}
 	rec.Claims = map[string]any(claims)
+	if re, _ := claims["runner_environment"].(string); re != "" && re != "github-hosted" {
+		answer(http.StatusUnprocessableEntity, msgExchangeRunner)
+		return
+	}
 
 	s.mu.Lock()
 	p := s.packages[name]
@@ -95,6 +103,12 @@ func matches(tp TrustedPublisher, claims map[string]any) bool {
 		return false
 	}
 	if tp.Environment != "" && str("environment") != tp.Environment {
+		return false
+	}
+	// npm looks the publisher up by the subject's default shape: a
+	// customised or immutable-format `sub` finds no package (npm/cli#9969,
+	// protocols.md §4.2).
+	if sub, ok := claims["sub"].(string); ok && !strings.HasPrefix(sub, "repo:"+str("repository")+":") {
 		return false
 	}
 	return true

@@ -325,6 +325,18 @@ func TestExchangeAnswers(t *testing.T) {
 		t.Error("a trusted publisher needs an existing package")
 	}
 	good, _ := iss.Mint(srv.Audience())
+	id := oidc.DefaultIdentity()
+	id.RunnerEnvironment = "self-hosted"
+	iss.SetIdentity(id)
+	selfHosted, _ := iss.Mint(srv.Audience())
+	id = oidc.DefaultIdentity()
+	id.Sub = id.ImmutableSub()
+	iss.SetIdentity(id)
+	immutableSub, _ := iss.Mint(srv.Audience())
+	id.Sub = "repository_owner:octo-org:context:environment:release"
+	iss.SetIdentity(id)
+	customSub, _ := iss.Mint(srv.Audience())
+	iss.SetIdentity(oidc.DefaultIdentity())
 	portAud, _ := iss.Mint("npm:" + srv.Host())
 	otherIss, _ := oidc.Start()
 	t.Cleanup(otherIss.Close)
@@ -337,6 +349,9 @@ func TestExchangeAnswers(t *testing.T) {
 	}{
 		{"match", "@acme%2fthing", good, 201, ""},
 		{"decoded slash", "@acme/thing", good, 404, "OIDC token exchange error - package not found"},
+		{"self-hosted runner", "@acme%2fthing", selfHosted, 422, "OIDC token exchange error - Unsupported GitHub Actions runner environment"},
+		{"immutable sub", "@acme%2fthing", immutableSub, 404, "OIDC token exchange error - package not found"},
+		{"customised sub", "@acme%2fthing", customSub, 404, "OIDC token exchange error - package not found"},
 		{"no publisher", "no-publisher", good, 404, "OIDC token exchange error - package not found"},
 		{"unknown package", "ghost", good, 404, "OIDC token exchange error - package not found"},
 		{"audience with port", "@acme%2fthing", portAud, 401, "OIDC token exchange error - unauthorized"},

@@ -44,7 +44,34 @@ type Identity struct {
 	EventName         string // push, workflow_dispatch, pull_request_target, ...
 	Actor             string
 	RunID             string
-	Visibility        string // repository_visibility; "" = public
+	// RunnerEnvironment is `github-hosted` ("") or `self-hosted`.
+	RunnerEnvironment string
+	// Visibility is repository_visibility: public ("") | private | internal.
+	Visibility string
+	// Sub overrides the `sub` claim: a repository or organisation that
+	// customises its subject (GET /repos/{o}/{r}/actions/oidc/customization/sub)
+	// or uses the immutable format (repo:ORG@OWNERID/REPO@REPOID:…) gets a
+	// subject of another shape. "" = GitHub's default shape.
+	Sub string
+}
+
+// DefaultSub is GitHub's default subject for the identity:
+// repo:ORG/REPO:environment:NAME, or repo:ORG/REPO:ref:REF.
+func (id Identity) DefaultSub() string {
+	if id.Environment != "" {
+		return "repo:" + id.Repository + ":environment:" + id.Environment
+	}
+	if strings.HasPrefix(id.EventName, "pull_request") {
+		return "repo:" + id.Repository + ":pull_request"
+	}
+	return "repo:" + id.Repository + ":ref:" + id.Ref
+}
+
+// ImmutableSub is the subject in GitHub's immutable format, with the owner
+// and repository IDs after each name.
+func (id Identity) ImmutableSub() string {
+	owner, name, _ := strings.Cut(id.Repository, "/")
+	return strings.Replace(id.DefaultSub(), "repo:"+id.Repository, "repo:"+owner+"@"+id.RepositoryOwnerID+"/"+name+"@"+id.RepositoryID, 1)
 }
 
 // DefaultIdentity is a push to main of octo-org/octo-repo running release.yml
@@ -80,9 +107,13 @@ func (id Identity) Claims() map[string]any {
 	if jobRef == "" {
 		jobRef = id.Ref
 	}
-	sub := "repo:" + id.Repository + ":ref:" + id.Ref
-	if id.Environment != "" {
-		sub = "repo:" + id.Repository + ":environment:" + id.Environment
+	sub := id.DefaultSub()
+	if id.Sub != "" {
+		sub = id.Sub
+	}
+	runner := id.RunnerEnvironment
+	if runner == "" {
+		runner = "github-hosted"
 	}
 	c := map[string]any{
 		"sub":                   sub,
@@ -105,7 +136,7 @@ func (id Identity) Claims() map[string]any {
 		"run_id":                id.RunID,
 		"run_number":            "7",
 		"run_attempt":           "1",
-		"runner_environment":    "github-hosted",
+		"runner_environment":    runner,
 		"head_ref":              "",
 		"base_ref":              "",
 	}
@@ -190,7 +221,8 @@ func (is *Issuer) Env() map[string]string {
 		"GITHUB_EVENT_NAME":              id.EventName,
 		"GITHUB_RUN_ID":                  id.RunID,
 		"GITHUB_RUN_ATTEMPT":             "1",
-		"RUNNER_ENVIRONMENT":             "github-hosted",
+		"RUNNER_ENVIRONMENT":             orDefault(id.RunnerEnvironment, "github-hosted"),
+		"GITHUB_REPOSITORY_ID":           id.RepositoryID,
 	}
 }
 
@@ -363,4 +395,11 @@ func visibility(id Identity) string {
 		return "public"
 	}
 	return id.Visibility
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
