@@ -9,9 +9,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2"
 
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/config"
@@ -91,14 +94,21 @@ func standIns(clone string, pkg *config.Package, row plan.Row) (map[string]file,
 	name, version := pkg.RegistryName(), row.Version
 	switch pkg.Kind {
 	case config.KindCrates:
-		cargo, err := os.ReadFile(filepath.Join(pkgDir, "Cargo.toml"))
-		if err != nil {
+		// What cargo package would write: workspace inheritance resolved
+		// (license.workspace = true is a license), path dependencies gone.
+		cargo, err := manifest.PackagedCargoToml(pkgDir, version)
+		if cargo == nil {
+			if _, serr := os.Stat(filepath.Join(pkgDir, "Cargo.toml")); serr == nil {
+				return nil, err
+			}
 			cargo = []byte(cratefile.Manifest(name, version, "rehearsal stand-in", "MIT"))
-		} else if out, _, err := manifest.SetTOMLVersion(cargo, "package", version, "name"); err == nil {
-			cargo = out
+		}
+		files := map[string]string{"Cargo.toml": string(cargo), "src/lib.rs": ""}
+		for _, p := range crateTargetPaths(cargo) {
+			files[p] = ""
 		}
 		return map[string]file{
-			name + "-" + version + ".crate": {cratefile.Build(name, version, map[string]string{"Cargo.toml": string(cargo), "src/lib.rs": ""}), 0o644},
+			name + "-" + version + ".crate": {cratefile.Build(name, version, files), 0o644},
 		}, nil
 	case config.KindPyPI:
 		dist := pydist.FilenameName(name)
@@ -279,4 +289,36 @@ func copyTree(src, dst string) error {
 		}
 		return out.Close()
 	})
+}
+
+// crateTargetPaths are the [lib] and [[bin]] source paths a manifest
+// declares: the stand-in holds them as the real .crate would.
+func crateTargetPaths(cargo []byte) []string {
+	var m struct {
+		Lib *struct {
+			Path string `toml:"path"`
+		} `toml:"lib"`
+		Bin []struct {
+			Path string `toml:"path"`
+		} `toml:"bin"`
+	}
+	if toml.Unmarshal(cargo, &m) != nil {
+		return nil
+	}
+	var out []string
+	add := func(p string) {
+		p = path.Clean(filepath.ToSlash(p))
+		if p != "." && !path.IsAbs(p) && !strings.HasPrefix(p, "../") {
+			out = append(out, p)
+		}
+	}
+	if m.Lib != nil && m.Lib.Path != "" {
+		add(m.Lib.Path)
+	}
+	for _, b := range m.Bin {
+		if b.Path != "" {
+			add(b.Path)
+		}
+	}
+	return out
 }
