@@ -64,6 +64,9 @@ type Facts struct {
 	// when AdoptionKnown.
 	Adopted       int
 	AdoptionKnown bool
+	// Forced names packages to release whatever changed, with the reason
+	// (a sibling moves to a version their requirement must be rewritten for).
+	Forced map[string]string
 }
 
 // NeededTagCommits returns the distinct commits of last, sorted: the commits
@@ -309,6 +312,10 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 				reasons = append(reasons, fmt.Sprintf("highest known release is %s (tag %s, not reachable from HEAD)", kv.Original(), known[i].tag.Name))
 				base = kv
 			}
+		}
+		if why, ok := f.Forced[p.Name]; ok {
+			c.in = true
+			reasons = append(reasons, why)
 		}
 		if base != nil {
 			v, err := Bump(base.Original(), bump)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/siblings"
 )
 
 // TagInfo is a package's last release tag.
@@ -29,7 +31,24 @@ func PlanFor(ctx context.Context, dir string, cfg *config.Config) (*plan.Plan, e
 	if err != nil {
 		return nil, err
 	}
-	return plan.Compute(cfg, f)
+	p, err := plan.Compute(cfg, f)
+	if err != nil {
+		return nil, err
+	}
+	// A package whose requirement on a sibling of the run must be rewritten
+	// is released too; its own new version may in turn need rewrites, so
+	// the plan is made again until nothing more is forced.
+	for range cfg.Packages {
+		forced := siblings.Forced(dir, cfg, p)
+		if maps.Equal(forced, f.Forced) {
+			break
+		}
+		f.Forced = forced
+		if p, err = plan.Compute(cfg, f); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // LastTags returns the last release tag of every package that has one
