@@ -84,7 +84,7 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 						accepted = accepted || CargoReqAllows(r, planned)
 					}
 					if !accepted {
-						add("%s: requires %s %q, which does not accept %s, the version this run publishes; update the requirement (version = \"%s\") in the commit that releases it", rel(f), dep, strings.Join(reqs[dep], `", "`), planned, planned)
+						add("%s: requires %s %q, which does not accept %s, the version this run publishes; build the .crate from a checkout stamped by `putitoutthere prepare` (it rewrites the requirement as publish does), or update it (version = \"%s\") in the commit that releases it", rel(f), dep, strings.Join(reqs[dep], `", "`), planned, planned)
 					}
 				}
 			}

@@ -273,6 +273,7 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 		newInitCmd(app),
 		newPlanCmd(app),
 		newPublishCmd(app),
+		newPrepareCmd(app),
 		newDoctorCmd(app),
 		newPreflightCmd(app),
 		newStatusCmd(app),

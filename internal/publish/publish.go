@@ -475,6 +475,10 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 		res.Status = StatusAlreadyPublished
 	} else {
 		c := r.creds[j.Package.Name]
+		if err := r.writeRequirements(j, res); err != nil {
+			r.revoke(ctx, j.Package.Name, c)
+			return fail(err, CodeManifestWrite, fmt.Sprintf("rewriting %s's sibling requirements", j.Package.Name), "fix the manifest named above and re-run")
+		}
 		if r.o.SetVersion != nil {
 			file, hint, err := r.o.SetVersion(j.Package.Kind, filepath.Join(r.o.Root, filepath.FromSlash(j.Package.Path)), j.Version())
 			if err != nil && j.Package.Kind == config.KindPyPI && diag.CodeOf(err) == manifest.CodeManifestMissing {

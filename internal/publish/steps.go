@@ -42,6 +42,7 @@ func (r *flow) steps() []step {
 		{"packaging", r.checkPackaging},
 		{"registry rules", r.checkRegistryRules},
 		{"manifests", r.checkManifests},
+		{"requirements", r.checkRequirements},
 		{"tools", r.checkTools},
 		{"contents", r.checkContents},
 		{"trust exchange", r.authorizeAll},

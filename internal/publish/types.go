@@ -17,6 +17,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/siblings"
 )
 
 // Job is one package's release as a handler sees it.
@@ -32,6 +33,9 @@ type Job struct {
 	// kind then registry name: what a sibling's requirement or `workspace:`
 	// range must name.
 	RunVersions map[string]map[string]string
+	// Requirements are the job's sibling requirements this run rewrites
+	// (the sibling moves to a version they do not accept).
+	Requirements []siblings.Edit
 }
 
 // Name is the registry name the job publishes under.

@@ -409,3 +409,27 @@ func unique(edits []Edit) []Edit {
 	}
 	return out
 }
+
+// ApplyTo writes the edits of kind into file, a copy of the manifest they
+// name (the package folder publish uploads from artifacts/).
+func ApplyTo(file, kind string, edits []Edit) error {
+	var mine []Edit
+	for _, e := range unique(edits) {
+		if e.Kind == kind {
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) == 0 {
+		return nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for _, e := range mine {
+		if data, err = apply(data, e); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	return manifest.WriteFile(file, data)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/putitoutthere/putitoutthere/internal/siblings"
 )
 
 var _ publish.Checker = (*Handler)(nil)
@@ -100,13 +101,20 @@ func (h *Handler) packedEntries(ctx context.Context, j publish.Job, dir string) 
 }
 
 // replaceWorkspace writes the real versions over every `workspace:` range
-// of the folder about to be published, as pnpm and yarn do when they pack.
+// of the folder about to be published, as pnpm and yarn do when they pack,
+// and, in a copy under artifacts/, the sibling requirements this run
+// rewrites (publish wrote them in the repository's own package.json).
 func (h *Handler) replaceWorkspace(j publish.Job, dir string) error {
+	src := filepath.Join(j.Root, filepath.FromSlash(j.Package.Path))
+	if filepath.Clean(dir) != filepath.Clean(src) {
+		if err := siblings.ApplyTo(filepath.Join(dir, "package.json"), config.KindNPM, j.Requirements); err != nil {
+			return err
+		}
+	}
 	ws, err := manifest.NPMWorkspace(j.Root)
 	if err != nil {
 		return err
 	}
-	src := filepath.Join(j.Root, filepath.FromSlash(j.Package.Path))
 	_, err = manifest.ReplaceWorkspaceProtocol(dir, src, ws, j.RunVersions[config.KindNPM], false)
 	return err
 }
