@@ -134,6 +134,9 @@ func Run(ctx context.Context, opt Options) *Report {
 	cfgPhase.finish()
 
 	r.Phases = append(r.Phases, cfgPhase, authPhase(ctx, st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))
+	if ph := npmStagingPhase(st); ph != nil {
+		r.Phases = append(r.Phases, ph)
+	}
 	if opt.Artifacts {
 		r.Phases = append(r.Phases, artifactsPhase(ctx, st))
 	}
