@@ -49,7 +49,7 @@ var newPyPIClient = func(e env.Env, h *httpx.Client) pypih.Client { return pypir
 
 func newPublishCmd(app *App) *cobra.Command {
 	var dryRun, preflight bool
-	var timeout, wait time.Duration
+	var wait time.Duration
 	c := &cobra.Command{
 		Use:   "publish",
 		Short: "Publish the plan in dependency order, tag it and create the GitHub Releases",
@@ -60,18 +60,11 @@ upload, create and push the tag, create the GitHub Release. A failure stops the
 run; re-running publishes only what is missing and repairs missing tags.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if timeout > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, timeout)
-				defer cancel()
-			}
-			return runPublish(ctx, app, dryRun, preflight, wait)
+			return runPublish(cmd.Context(), app, dryRun, preflight, wait)
 		},
 	}
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "check everything and run each ecosystem's own dry run; publish nothing")
 	c.Flags().BoolVar(&preflight, "preflight-check", false, "run only the checks that precede the first upload")
-	c.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
 	c.Flags().DurationVar(&wait, "wait", 0, "after staging npm packages for approval, poll up to this long (e.g. 30m) until each is approved (then tag and release it) or rejected; 0 = do not wait")
 	return c
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,11 @@ type App struct {
 	annotated bool
 	// actions: inside GitHub Actions whatever Env says (see InActions).
 	actions bool
+
+	// Timeout is --timeout (0 = none); deadline is the context it made.
+	Timeout        time.Duration
+	deadline       context.Context
+	cancelDeadline context.CancelFunc
 }
 
 // ConfigFile is the path of the config file to read.
@@ -177,6 +183,9 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	root.SetOut(app.Out)
 	root.SetErr(app.Err)
 	err := root.ExecuteContext(ctx)
+	if app.cancelDeadline != nil {
+		defer app.cancelDeadline()
+	}
 	if err == nil {
 		return diag.ExitOK
 	}
@@ -185,6 +194,10 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	}
 	if errors.Is(err, diag.ErrSilentUsage) {
 		return diag.ExitUsage
+	}
+	if app.deadline != nil && errors.Is(app.deadline.Err(), context.DeadlineExceeded) && (!isDiag(err) || diag.CodeOf(err) == diag.CodeInternal) {
+		err = diag.New("PIOT_TIMEOUT", "stopped after --timeout %s", app.Timeout).Wrap(err).
+			WithHint("raise --timeout (the action's timeout input); a re-run of publish skips what was already published")
 	}
 	if ctx.Err() != nil && !isDiag(err) {
 		err = diag.New("PIOT_INTERRUPTED", "interrupted").Wrap(err)
@@ -255,6 +268,14 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 				return diag.Usage(diag.CodeUsage, "--cwd %s is not a directory", cwd)
 			}
 			app.Cwd = abs
+			if app.Timeout < 0 {
+				return diag.Usage(diag.CodeUsage, "--timeout %s is negative", app.Timeout)
+			}
+			if app.Timeout > 0 {
+				ctx, cancel := context.WithTimeout(cmd.Context(), app.Timeout)
+				app.deadline, app.cancelDeadline = ctx, cancel
+				cmd.SetContext(ctx)
+			}
 			if app.ConfigPath == "" && cmd.Name() != "init" { // init finds the repository root itself
 				app.Cwd = configRoot(abs)
 			}
@@ -268,6 +289,7 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 	pf.StringVar(&cwd, "cwd", ".", "run as if started in this directory")
 	pf.StringVar(&app.ConfigPath, "config", "", "path to the config file (default <cwd>/putitoutthere.toml)")
 	pf.BoolVar(&app.JSON, "json", false, "print one JSON document on stdout")
+	pf.DurationVar(&app.Timeout, "timeout", 0, "give up after this long (e.g. 30m); 0 = no limit")
 
 	root.AddCommand(
 		newInitCmd(app),

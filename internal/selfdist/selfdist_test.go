@@ -51,7 +51,7 @@ func TestActionMetadataMatchesDocs(t *testing.T) {
 		_, rest, _ := strings.Cut(string(doc), "## "+section)
 		rest, _, _ = strings.Cut(rest, "\n## ")
 		var names []string
-		for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|").FindAllStringSubmatch(rest, -1) {
+		for _, m := range regexp.MustCompile("(?m)^\\| `([a-z_-]+)` \\|").FindAllStringSubmatch(rest, -1) {
 			names = append(names, m[1])
 		}
 		sort.Strings(names)
