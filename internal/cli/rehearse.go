@@ -16,6 +16,7 @@ import (
 
 func newRehearseCmd(app *App) *cobra.Command {
 	var trust []string
+	var m rehearse.Options
 	c := &cobra.Command{
 		Use:   "rehearse",
 		Short: "Run plan and publish against in-process registry emulators; touch nothing real",
@@ -27,13 +28,19 @@ publish job would present, and runs publish there. A renamed workflow or
 environment reproduces the registry's refusal locally. Your repository, tags
 and remotes are only read.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRehearse(cmd, app, trust) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRehearse(cmd, app, trust, m) },
 	}
 	c.Flags().StringArrayVar(&trust, "trust", nil, "register a trusted publisher: PACKAGE=OWNER/REPO:WORKFLOW.yml[:ENVIRONMENT] (repeatable)")
+	c.Flags().StringVar(&m.Event, "event", "", "the event the publish run is triggered by (default: read from the publish workflow's on:)")
+	c.Flags().StringVar(&m.Ref, "ref", "", "the ref the publish run is triggered on, e.g. refs/tags/v1.2.3 (default refs/heads/main)")
+	c.Flags().StringVar(&m.Runner, "runner", "", "github-hosted or self-hosted (default: read from the publish job's runs-on:)")
+	c.Flags().StringVar(&m.OwnerID, "owner-id", "", "the repository owner's numeric ID the run's tokens carry")
+	c.Flags().StringVar(&m.RegisteredOwnerID, "registered-owner-id", "", "the owner ID the trusted publishers were registered with (default: the same as --owner-id)")
+	c.Flags().StringVar(&m.Sub, "oidc-sub", "", "the OIDC subject shape: default, immutable, or a literal subject")
 	return c
 }
 
-func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
+func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Options) error {
 	ctx := cmd.Context()
 	cfg, err := config.Load(app.ConfigFile())
 	if err != nil {
@@ -51,7 +58,8 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string) error {
 		fmt.Fprintln(app.Out, "nothing to release: the plan is empty, so there is nothing to rehearse")
 		return nil
 	}
-	s, err := rehearse.Start(ctx, rehearse.Options{Root: app.Cwd, Config: cfg, Plan: p, Trust: trust, Env: app.Env})
+	s, err := rehearse.Start(ctx, rehearse.Options{Root: app.Cwd, Config: cfg, Plan: p, Trust: trust, Env: app.Env,
+		Event: m.Event, Ref: m.Ref, Runner: m.Runner, OwnerID: m.OwnerID, RegisteredOwnerID: m.RegisteredOwnerID, Sub: m.Sub})
 	if err != nil {
 		return err
 	}

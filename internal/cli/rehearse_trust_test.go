@@ -104,3 +104,34 @@ func rehearseWith(t *testing.T, dir string, extra ...string) (int, string) {
 	code := MainEnv(context.Background(), args, Stdio{In: strings.NewReader(""), Out: &out, Err: &errb}, e)
 	return code, out.String() + errb.String()
 }
+
+// TestRehearseModelsTheRun: the trigger and the owner ID are modelled, not
+// pretended a push by the same owner (miss 7 and miss 3).
+func TestRehearseModelsTheRun(t *testing.T) {
+	// A publish workflow triggered only by pull_request_target: PyPI
+	// refuses the token, before anything is uploaded.
+	prt := strings.Replace(rehearseWorkflow, "on:\n  push:\n    branches: [main]\n", "on:\n  pull_request_target:\n", 1)
+	dir := rehearsalRepo(t, prt, false)
+	code, out, _ := rehearseIn(t, dir)
+	if code != 1 || !strings.Contains(out, "pull_request_target") || strings.Contains(out, `"path": "/legacy/"`) {
+		t.Fatalf("pull_request_target: exit %d\n%s", code, out)
+	}
+	// --event overrides what the workflow says.
+	dir = rehearsalRepo(t, rehearseWorkflow, false)
+	if code, out, _ := rehearseIn(t, dir, "--event", "pull_request_target"); code != 1 || !strings.Contains(out, "PIOT_PYPI") {
+		t.Fatalf("--event: exit %d\n%s", code, out)
+	}
+	// The owner ID changed since the registration: PyPI refuses.
+	code, out, _ = rehearseIn(t, dir, "--owner-id", "99", "--registered-owner-id", "65")
+	if code != 1 || !strings.Contains(out, "PIOT_PYPI_INVALID_PUBLISHER") || !strings.Contains(out, "registered with owner ID 65; the run's tokens carry 99") {
+		t.Fatalf("owner id: exit %d\n%s", code, out)
+	}
+	// The same owner: the rehearsal passes, and says what it cannot see.
+	code, out, _ = rehearseIn(t, dir, "--owner-id", "99")
+	if code != 0 || !strings.Contains(out, "a registration changed on the registry and not in the declaration is not visible here") {
+		t.Fatalf("same owner: exit %d\n%s", code, out)
+	}
+	if code, out, _ := rehearseIn(t, dir, "--runner", "laptop"); code != 2 || !strings.Contains(out, "PIOT_REHEARSE_MODEL_FLAG") {
+		t.Fatalf("bad --runner: exit %d\n%s", code, out)
+	}
+}

@@ -17,8 +17,6 @@ const (
 	CodeClaimRefused      = "PIOT_DOCTOR_CLAIM_REFUSED"
 	CodeSelfHostedNPM     = "PIOT_DOCTOR_NPM_SELF_HOSTED"
 	CodeSubCustomised     = "PIOT_DOCTOR_SUB_CUSTOMISED"
-	CodeOwnerIDMismatch   = "PIOT_DOCTOR_OWNER_ID_MISMATCH"
-	CodeGitHubUnreachable = "PIOT_DOCTOR_GITHUB_UNREADABLE"
 )
 
 // claimRule is one thing a registry refuses in a token, whatever its

@@ -35,6 +35,7 @@ import (
 const (
 	CodeTrustFlag = "PIOT_REHEARSE_TRUST_FLAG"
 	CodeSetup     = "PIOT_REHEARSE_SETUP"
+	CodeModelFlag = "PIOT_REHEARSE_MODEL_FLAG"
 )
 
 // The rehearsal's GitHub identity when nothing better is known.
@@ -54,6 +55,18 @@ type Options struct {
 	// read (a set fallback token is replaced by an emulator token of the same
 	// name), never their values.
 	Env env.Env
+
+	// Run modelling (flags); "" = read from the publish workflow.
+	Event  string // the triggering event (push, release, pull_request_target, workflow_run, …)
+	Ref    string // the triggering ref (refs/heads/main, refs/tags/v1.2.3)
+	Runner string // github-hosted | self-hosted
+	// OwnerID is the repository owner's ID the run's tokens carry;
+	// RegisteredOwnerID the one the trusted publishers were registered
+	// with. They differ after a repository is deleted and recreated, or
+	// transferred away and back. "" = the same default for both.
+	OwnerID, RegisteredOwnerID string
+	// Sub is the OIDC subject shape: default | immutable | a literal value.
+	Sub string
 }
 
 // Registration is one trusted publisher the emulators were given.
@@ -88,6 +101,10 @@ type Session struct {
 	Workflow      string // the caller workflow file ("" when none found)
 	Registrations []Registration
 	Notes         []string // what the rehearsal assumed or synthesised
+
+	// What the publish workflow says about the run (identify).
+	event, ref string
+	selfHosted bool
 
 	*emulator.Set // the emulators publish talks to
 
@@ -161,6 +178,9 @@ func Start(ctx context.Context, o Options) (_ *Session, err error) {
 	}
 
 	s.identify(ctx, o)
+	if err := s.model(o); err != nil {
+		return nil, err
+	}
 	s.Set.OIDC.SetIdentity(s.Identity)
 	owner, _, _ := strings.Cut(s.Identity.Repository, "/")
 	if id, err := strconv.ParseInt(s.Identity.RepositoryOwnerID, 10, 64); err == nil {
@@ -234,6 +254,8 @@ func (s *Session) identify(ctx context.Context, o Options) {
 	} else if e != nil {
 		s.Notes = append(s.Notes, fmt.Sprintf("%s: the publish job's environment is an expression (%s); the rehearsal runs without one", t.Job().ID, e.Name))
 	}
+	s.event, s.ref = workflowEvent(t.Caller())
+	s.selfHosted = t.Job().SelfHosted()
 	if g := t.Check("id-token"); g.OK {
 		s.OIDC = true
 	} else {
@@ -253,6 +275,7 @@ func (s *Session) identify(ctx context.Context, o Options) {
 // declare is assumed.
 func (s *Session) identifyRemote(id oidc.Identity, t *workflow.Target, o Options) {
 	s.Workflow = t.Caller().File
+	s.event, s.ref = workflowEvent(t.Caller())
 	id.WorkflowFile = t.Caller().File
 	id.Workflow = strings.TrimSuffix(strings.TrimSuffix(t.Caller().File, ".yml"), ".yaml")
 	if t.Caller().Name != "" {
@@ -290,6 +313,63 @@ func orNone(s string) string {
 		return "none (no trust policy declares one)"
 	}
 	return "`" + s + "`"
+}
+
+// model applies what the rehearsal was told (flags) or reads from the
+// publish workflow about the run: the event and ref, the runner, the owner
+// ID and the subject. The registries' own rules then judge them as they
+// would the real run's token.
+func (s *Session) model(o Options) error {
+	id := &s.Identity
+	ev, evFrom := o.Event, "--event"
+	if ev == "" {
+		ev, evFrom = s.event, "the publish workflow's `on:`"
+	}
+	if ev != "" {
+		id.EventName = ev
+		if ev != "push" {
+			s.Notes = append(s.Notes, fmt.Sprintf("the run is modelled as a `%s` event (from %s)", ev, evFrom))
+		}
+	}
+	if o.Ref != "" {
+		if !strings.HasPrefix(o.Ref, "refs/") {
+			return diag.Usage(CodeModelFlag, "--ref %q: give a full ref (refs/heads/main, refs/tags/v1.2.3)", o.Ref)
+		}
+		id.Ref = o.Ref
+	} else if s.ref != "" {
+		id.Ref = s.ref
+	}
+	runner, runFrom := o.Runner, "--runner"
+	if runner == "" && s.selfHosted {
+		runner, runFrom = "self-hosted", "the publish job's `runs-on:`"
+	}
+	switch runner {
+	case "", "github-hosted":
+	case "self-hosted":
+		id.RunnerEnvironment = runner
+		s.Notes = append(s.Notes, "the publish job runs on a self-hosted runner (from "+runFrom+")")
+	default:
+		return diag.Usage(CodeModelFlag, "--runner %q: must be github-hosted or self-hosted", runner)
+	}
+	for _, v := range []struct{ flag, val string }{{"--owner-id", o.OwnerID}, {"--registered-owner-id", o.RegisteredOwnerID}} {
+		if _, err := strconv.ParseInt(v.val, 10, 64); v.val != "" && err != nil {
+			return diag.Usage(CodeModelFlag, "%s %q: must be a number (GitHub's numeric owner ID)", v.flag, v.val)
+		}
+	}
+	if o.OwnerID != "" {
+		id.RepositoryOwnerID = o.OwnerID
+	}
+	if o.RegisteredOwnerID != "" && o.RegisteredOwnerID != id.RepositoryOwnerID {
+		s.Notes = append(s.Notes, fmt.Sprintf("the trusted publishers were registered with owner ID %s; the run's tokens carry %s (a repository deleted and recreated, or transferred)", o.RegisteredOwnerID, id.RepositoryOwnerID))
+	}
+	switch o.Sub {
+	case "", "default":
+	case "immutable":
+		id.Sub = id.ImmutableSub()
+	default:
+		id.Sub = o.Sub
+	}
+	return nil
 }
 
 type trustFlag struct {
@@ -334,6 +414,9 @@ func parseTrust(flags []string, cfg *config.Config) (map[string]trustFlag, error
 func (s *Session) register(o Options, flags map[string]trustFlag) error {
 	idOwner, idRepo, _ := strings.Cut(s.Identity.Repository, "/")
 	ownerID := s.Identity.RepositoryOwnerID
+	if o.RegisteredOwnerID != "" {
+		ownerID = o.RegisteredOwnerID
+	}
 	for i := range o.Config.Packages {
 		p := &o.Config.Packages[i]
 		rel := releaseOf(o.Plan, p.Name)
@@ -416,7 +499,33 @@ func (s *Session) register(o Options, flags map[string]trustFlag) error {
 		}
 		s.Registrations = append(s.Registrations, reg)
 	}
+	s.driftNote()
 	return nil
+}
+
+// driftNote says what the rehearsal cannot see: it registers trusted
+// publishers from the same identity it mints tokens for (the workflow) or
+// from the declaration, never from what the registries really hold, so a
+// registration that differs from both passes here and fails publish.
+func (s *Session) driftNote() {
+	var fromWorkflow, fromDecl []string
+	for _, r := range s.Registrations {
+		if r.Workflow == "" {
+			continue
+		}
+		switch r.Source {
+		case "workflow":
+			fromWorkflow = append(fromWorkflow, r.Package)
+		case "trust_policy":
+			fromDecl = append(fromDecl, r.Package)
+		}
+	}
+	if len(fromWorkflow) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("registration drift not checked for %s: with no [package.trust_policy] their trusted publishers were registered from the publish workflow, the same identity the rehearsal mints tokens for, so a registry that holds something else cannot be seen here; declare the registrations, pass --trust, or run `putitoutthere preflight` in the publish job (it performs the registries' exchanges)", strings.Join(fromWorkflow, ", ")))
+	}
+	if len(fromDecl) > 0 {
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: registered from [package.trust_policy]; a registration changed on the registry and not in the declaration is not visible here (`putitoutthere preflight` in the publish job asks the registries)", strings.Join(fromDecl, ", ")))
+	}
 }
 
 func releaseOf(p *plan.Plan, name string) *plan.Release {
@@ -554,4 +663,22 @@ func declaredRepository(cfg *config.Config) string {
 		}
 	}
 	return repo
+}
+
+// workflowEvent picks the event a release run of w is triggered by: push
+// (with its first branch), then release, workflow_dispatch, schedule; a
+// workflow triggered only otherwise (pull_request_target, workflow_run) is
+// modelled as that event, not pretended a push.
+func workflowEvent(w *workflow.Workflow) (event, ref string) {
+	for _, pref := range []string{"push", "release", "workflow_dispatch", "schedule"} {
+		if _, ok := w.HasEvent(pref); ok {
+			return pref, ""
+		}
+	}
+	for _, e := range w.Events {
+		if e.Name != "workflow_call" {
+			return e.Name, ""
+		}
+	}
+	return "", ""
 }
