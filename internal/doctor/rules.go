@@ -14,9 +14,9 @@ import (
 
 // Codes of the registries' own rules on the token's claims.
 const (
-	CodeClaimRefused      = "PIOT_DOCTOR_CLAIM_REFUSED"
-	CodeSelfHostedNPM     = "PIOT_DOCTOR_NPM_SELF_HOSTED"
-	CodeSubCustomised     = "PIOT_DOCTOR_SUB_CUSTOMISED"
+	CodeClaimRefused  = "PIOT_DOCTOR_CLAIM_REFUSED"
+	CodeSelfHostedNPM = "PIOT_DOCTOR_NPM_SELF_HOSTED"
+	CodeSubCustomised = "PIOT_DOCTOR_SUB_CUSTOMISED"
 )
 
 // claimRule is one thing a registry refuses in a token, whatever its
