@@ -236,9 +236,10 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			Progress: progressf(app)}
 	}
 	if tok, repoSlug := e.Value("GITHUB_TOKEN"), e.Value("GITHUB_REPOSITORY"); tok != "" && repoSlug != "" {
-		owner, name, ok := strings.Cut(repoSlug, "/")
+		owner, name, ok := ghactions.SplitRepository(repoSlug)
 		if !ok {
-			return opts, diag.Usage("PIOT_GITHUB_REPOSITORY", "GITHUB_REPOSITORY=%q is not owner/repo", repoSlug)
+			return opts, diag.Usage("PIOT_GITHUB_REPOSITORY", "GITHUB_REPOSITORY=%q is not owner/repo", repoSlug).
+				WithHint("GitHub Actions sets it; outside Actions set it to exactly OWNER/REPO (letters, digits, '-', '.', '_'), or unset it")
 		}
 		gh := github.New(e)
 		gh.HTTP = hc

@@ -46,6 +46,9 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 	if err != nil {
 		return err
 	}
+	if err := rehearse.CheckTrust(trust, cfg); err != nil {
+		return err
+	}
 	p, err := repo.PlanFor(ctx, app.Cwd, cfg)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -189,6 +190,18 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	if err == nil {
 		return diag.ExitOK
 	}
+	// Stopped by a signal: one clear line, and the shell's 128+signal code,
+	// whatever the command was doing when the signal arrived.
+	var se *SignalError
+	if errors.As(context.Cause(ctx), &se) {
+		// Under --json a command that already printed its document keeps it
+		// the only one.
+		if !app.JSON || !errors.Is(err, diag.ErrSilent) {
+			report(app, diag.New("PIOT_INTERRUPTED", "interrupted (%s)", se.Name()).
+				WithHint("re-run the command; publish resumes from what already landed"))
+		}
+		return se.ExitCode()
+	}
 	if errors.Is(err, diag.ErrSilent) {
 		return diag.ExitFail
 	}
@@ -212,6 +225,27 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 	}
 	report(app, err)
 	return diag.ExitCode(err)
+}
+
+// SignalError is the cause of a context cancelled by SIGINT or SIGTERM.
+type SignalError struct{ Signal os.Signal }
+
+func (e *SignalError) Error() string { return "interrupted by " + e.Name() }
+
+// Name is the signal's conventional name.
+func (e *SignalError) Name() string {
+	if e.Signal == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// ExitCode is 128 + the signal number, as a shell reports a killed process.
+func (e *SignalError) ExitCode() int {
+	if e.Signal == syscall.SIGTERM {
+		return 128 + 15
+	}
+	return 128 + 2
 }
 
 func isDiag(err error) bool {
@@ -304,6 +338,26 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 		newRehearseCmd(app),
 		newVersionCmd(app),
 	)
+	// cobra's completion command prints its help and exits 0 for a shell it
+	// does not support (`completion tcsh`): make that a usage error.
+	// The generated scripts are written where cobra's root writes when the
+	// command is created: set it first.
+	if app.Out != nil {
+		root.SetOut(app.Out)
+	}
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				if len(args) == 0 {
+					return cmd.Help()
+				}
+				return diag.Usage(diag.CodeUsage, "unsupported shell %q for `%s`", args[0], cmd.CommandPath()).
+					WithHint("supported shells: bash, zsh, fish, powershell")
+			}
+		}
+	}
 	return root
 }
 

@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-	"os"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -64,7 +64,7 @@ func checkInheritedVersions(cfg *Config, repoRoot string) []Problem {
 }
 
 func inheritsVersion(file string) bool {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return false
 	}
@@ -90,7 +90,7 @@ func workspaceRootOf(repoRoot, dir string) string {
 	root, _ := filepath.Abs(repoRoot)
 	d, _ := filepath.Abs(dir)
 	for {
-		data, err := os.ReadFile(filepath.Join(d, "Cargo.toml"))
+		data, err := safefile.ReadFile(filepath.Join(d, "Cargo.toml"), safefile.MaxManifest)
 		if err == nil {
 			var m map[string]any
 			if toml.Unmarshal(data, &m) == nil {

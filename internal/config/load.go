@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 )
 
 // Codes raised by Load and Parse. The top-level error carries one of
@@ -80,8 +82,20 @@ func ProblemsOf(err error) []Problem {
 // Load reads and validates the config file at path. Problems are returned as
 // one *diag.Error (exit 2) listing every problem with file:line:col and key.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxConfig)
 	if err != nil {
+		if errors.Is(err, safefile.ErrNotRegular) {
+			if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
+				return nil, diag.Usage(CodeConfigNotFound, "%s is a directory, not a config file", path).
+					WithHint("pass --config the path of putitoutthere.toml itself (e.g. --config %s)", filepath.Join(path, FileName))
+			}
+			return nil, diag.Usage(CodeConfigNotFound, "%s is not a regular file", path).Wrap(err).
+				WithHint("the config must be a plain file; a symlink may point only at a regular file")
+		}
+		if errors.Is(err, safefile.ErrTooLarge) {
+			return nil, diag.Usage(CodeConfigInvalid, "%s is too large to be a config file", path).Wrap(err).
+				WithHint("putitoutthere.toml is read whole and may be at most %d bytes", safefile.MaxConfig)
+		}
 		if os.IsNotExist(err) {
 			return nil, diag.Usage(CodeConfigNotFound, "no config file at %s", path).
 				WithHint("run `putitoutthere init` to write one, or pass --config PATH")
@@ -138,6 +152,9 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 func parse(name string, data []byte) (*Config, error) {
+	// Editors on Windows may save a UTF-8 byte order mark; it is not TOML
+	// but carries no meaning, so it is dropped.
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	root, serr := parseTree(data)
 	if serr != nil {
 		p := Problem{File: name, Pos: serr.pos, Msg: syntaxMsg(serr.msg), Code: CodeConfigSyntax}
@@ -156,6 +173,9 @@ func syntaxMsg(s string) string {
 	s = strings.TrimPrefix(s, "toml: ")
 	return "TOML syntax error: " + s
 }
+
+// maxProblemLen bounds one problem's message.
+const maxProblemLen = 400
 
 func problemsError(name string, ps []Problem) *diag.Error {
 	sort.SliceStable(ps, func(i, j int) bool {
@@ -185,8 +205,10 @@ func problemsError(name string, ps []Problem) *diag.Error {
 	if code == CodeConfigSyntax {
 		e.Msg = fmt.Sprintf("%s is not valid TOML", name)
 	}
-	for _, p := range ps {
-		e.Details = append(e.Details, p.String())
+	for i := range ps {
+		// A message quotes values from the file: a huge one is not echoed whole.
+		ps[i].Msg = safefile.Truncate(ps[i].Msg, maxProblemLen)
+		e.Details = append(e.Details, ps[i].String())
 	}
 	e.Err = &ProblemsError{File: name, Problems: ps, summary: e.Msg}
 	e.Hint = "fix each line above; docs/configuration.md lists every key, its type and default"

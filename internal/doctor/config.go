@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,7 +144,7 @@ func sameName(kind, a, b string) bool {
 // repository it is built from (E422).
 func npmRepoWarnings(st *state, p *Phase) {
 	repo := st.repo
-	if r := st.opt.Env.Value("GITHUB_REPOSITORY"); r != "" {
+	if r := st.opt.Env.Value("GITHUB_REPOSITORY"); validRepo(r) {
 		repo = r
 	}
 	for i := range st.cfg.Packages {
@@ -152,7 +153,7 @@ func npmRepoWarnings(st *state, p *Phase) {
 			continue
 		}
 		rel := filepath.ToSlash(filepath.Join(pkg.Path, "package.json"))
-		data, err := os.ReadFile(filepath.Join(st.opt.Root, filepath.FromSlash(rel)))
+		data, err := safefile.ReadFile(filepath.Join(st.opt.Root, filepath.FromSlash(rel)), safefile.MaxWorkflow)
 		if err != nil {
 			continue // the manifest check reported it
 		}

@@ -2,7 +2,8 @@ package doctor
 
 import (
 	"context"
-	"os"
+	"github.com/putitoutthere/putitoutthere/internal/ghactions"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"path/filepath"
 	"strings"
 	"time"
@@ -127,7 +128,7 @@ func Run(ctx context.Context, opt Options) *Report {
 	st.remote = st.originURL(ctx)
 	if owner, name, ok := ParseRemote(st.remote); ok {
 		st.repo = owner + "/" + name
-	} else if r := opt.Env.Value("GITHUB_REPOSITORY"); strings.Count(r, "/") == 1 {
+	} else if r := opt.Env.Value("GITHUB_REPOSITORY"); validRepo(r) {
 		st.repo = r // a checkout without an origin remote, inside Actions
 	}
 	npmRepoWarnings(st, cfgPhase)
@@ -179,10 +180,15 @@ func skipped(id, title, prefix string) *Phase {
 // action, so `uses: ./` steps run it.
 func isLocalAction(root string) bool {
 	for _, n := range []string{"action.yml", "action.yaml"} {
-		data, err := os.ReadFile(filepath.Join(root, n))
+		data, err := safefile.ReadFile(filepath.Join(root, n), safefile.MaxWorkflow)
 		if err == nil && strings.Contains(strings.ToLower(string(data)), "putitoutthere") {
 			return true
 		}
 	}
 	return false
+}
+
+func validRepo(s string) bool {
+	_, _, ok := ghactions.SplitRepository(s)
+	return ok
 }

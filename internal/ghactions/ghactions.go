@@ -131,3 +131,28 @@ func appendFile(path, s string) error {
 	}
 	return f.Close()
 }
+
+// SplitRepository splits GITHUB_REPOSITORY into owner and repository name,
+// and reports whether it is exactly one valid owner/repo: an owner of
+// GitHub's login characters (letters, digits, hyphens; at most 39) and a name
+// of letters, digits, '.', '-' and '_' (at most 100, not "." or ".."). The
+// value ends up in API paths and tag messages, so `a/b/c` or `../../evil/x`
+// is refused rather than trimmed.
+func SplitRepository(s string) (owner, repo string, ok bool) {
+	owner, repo, found := strings.Cut(s, "/")
+	if !found || owner == "" || repo == "" || len(owner) > 39 || len(repo) > 100 || repo == "." || repo == ".." ||
+		strings.HasPrefix(owner, "-") {
+		return "", "", false
+	}
+	for _, r := range owner {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return "", "", false
+		}
+	}
+	for _, r := range repo {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return "", "", false
+		}
+	}
+	return owner, repo, true
+}

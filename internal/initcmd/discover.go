@@ -3,6 +3,7 @@ package initcmd
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"path"
 	"path/filepath"
@@ -243,7 +244,7 @@ func isEmptyList(v any) bool {
 }
 
 func readTOML(file string) (map[string]any, error) {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +256,7 @@ func readTOML(file string) (map[string]any, error) {
 }
 
 func readJSON(file string) (map[string]any, error) {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

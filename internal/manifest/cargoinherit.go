@@ -3,7 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"os"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"path/filepath"
 	"sort"
 
@@ -34,7 +34,7 @@ func FindCargoWorkspace(dir string) (*CargoWorkspace, error) {
 		return nil, err
 	}
 	for {
-		data, err := os.ReadFile(filepath.Join(d, "Cargo.toml"))
+		data, err := safefile.ReadFile(filepath.Join(d, "Cargo.toml"), safefile.MaxManifest)
 		if err == nil {
 			var m map[string]any
 			if err := toml.Unmarshal(data, &m); err != nil {
@@ -182,7 +182,7 @@ func deepCopy(v any) any {
 // resolved.
 func ReadResolvedCargo(dir string) (map[string]any, error) {
 	file := filepath.Join(dir, "Cargo.toml")
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

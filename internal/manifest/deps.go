@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -53,7 +53,7 @@ func (d Dep) Ships() bool { return d.Kind != DepDev }
 // separate manifest: read it with kind crates.
 func ReadDeps(kind, dir string) ([]Dep, error) {
 	file := filepath.Join(dir, FileFor(kind))
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -14,7 +14,7 @@ import (
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 func setPackageJSON(file, version string, dry bool) (*Change, error) {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
 	}
@@ -198,7 +198,7 @@ func skipValue(data []byte, i int) (int, error) {
 // SetNPMField replaces (or inserts) one top-level field of package.json in
 // dir with v (any JSON-encodable value), preserving the rest of the file.
 func SetNPMField(file, key string, v any) error {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return err
 	}

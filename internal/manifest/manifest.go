@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -56,7 +57,7 @@ type Change struct {
 // kind in dir. A Cargo version inherited from the workspace is resolved.
 func ReadName(kind, dir string) (name, version string, err error) {
 	file := filepath.Join(dir, FileFor(kind))
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return "", "", diag.New(CodeManifestMissing, "%s not found", file).
@@ -155,7 +156,7 @@ func setVersion(kind, dir, version string, dry bool) (*Change, error) {
 
 func setCargo(dir, version string, dry bool) (*Change, error) {
 	file := filepath.Join(dir, "Cargo.toml")
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
 	}
@@ -180,7 +181,7 @@ func setCargo(dir, version string, dry bool) (*Change, error) {
 
 func setPyproject(dir, version string, dry bool) (*Change, error) {
 	file := filepath.Join(dir, "pyproject.toml")
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
 	}
@@ -245,7 +246,7 @@ func findWorkspaceRoot(dir string) (string, error) {
 			return "", errors.New("no workspace root")
 		}
 		d = parent
-		data, err := os.ReadFile(filepath.Join(d, "Cargo.toml"))
+		data, err := safefile.ReadFile(filepath.Join(d, "Cargo.toml"), safefile.MaxManifest)
 		if err != nil {
 			continue
 		}
@@ -259,7 +260,7 @@ func findWorkspaceRoot(dir string) (string, error) {
 }
 
 func workspaceVersion(root string) (string, error) {
-	data, err := os.ReadFile(filepath.Join(root, "Cargo.toml"))
+	data, err := safefile.ReadFile(filepath.Join(root, "Cargo.toml"), safefile.MaxManifest)
 	if err != nil {
 		return "", err
 	}
@@ -277,7 +278,7 @@ func workspaceVersion(root string) (string, error) {
 }
 
 func editTOMLFile(file, table, version, insertAfter string, dry bool) (*Change, error) {
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -68,7 +68,7 @@ func NPMWorkspace(root string) (map[string]NPMPackage, error) {
 		if d.Name() != "package.json" {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := safefile.ReadFile(p, safefile.MaxManifest)
 		if err != nil {
 			return nil
 		}
@@ -157,7 +157,7 @@ func ReplaceWorkspaceProtocol(dir, srcDir string, ws map[string]NPMPackage, vers
 		srcDir = dir
 	}
 	file := filepath.Join(dir, "package.json")
-	data, err := os.ReadFile(file)
+	data, err := safefile.ReadFile(file, safefile.MaxManifest)
 	if err != nil {
 		return nil, diag.New(CodeManifestMissing, "%s not found", file).Wrap(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"io"
 	"io/fs"
 	"os"
@@ -136,7 +137,7 @@ func standIns(clone string, pkg *config.Package, row plan.Row) (map[string]file,
 					return nil
 				}
 				rel, _ := filepath.Rel(pkgDir, p)
-				data, err := os.ReadFile(p)
+				data, err := safefile.ReadFile(p, safefile.MaxManifest)
 				if err != nil {
 					return err
 				}
@@ -174,7 +175,7 @@ func binName(pkgDir string, pkg *config.Package) string {
 	if i := strings.LastIndex(n, "/"); i >= 0 {
 		n = n[i+1:]
 	}
-	data, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
+	data, err := safefile.ReadFile(filepath.Join(pkgDir, "package.json"), safefile.MaxManifest)
 	if err != nil {
 		return n
 	}

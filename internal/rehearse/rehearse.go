@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/ghactions"
 	"io"
 	"os"
 	"os/exec"
@@ -204,7 +205,8 @@ func (s *Session) identify(ctx context.Context, o Options) {
 		}
 	}
 	if id.Repository == "" {
-		if r := o.Env.Value("GITHUB_REPOSITORY"); strings.Count(r, "/") == 1 {
+		if _, _, ok := ghactions.SplitRepository(o.Env.Value("GITHUB_REPOSITORY")); ok {
+			r := o.Env.Value("GITHUB_REPOSITORY")
 			id.Repository = r
 		}
 	}
@@ -377,6 +379,13 @@ type trustFlag struct {
 }
 
 // parseTrust reads --trust package=owner/repo:workflow.yml[:environment].
+// CheckTrust validates --trust flags against cfg without starting anything,
+// so a bad flag is a usage error even when there is nothing to rehearse.
+func CheckTrust(flags []string, cfg *config.Config) error {
+	_, err := parseTrust(flags, cfg)
+	return err
+}
+
 func parseTrust(flags []string, cfg *config.Config) (map[string]trustFlag, error) {
 	out := map[string]trustFlag{}
 	for _, f := range flags {

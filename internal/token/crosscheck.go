@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"github.com/putitoutthere/putitoutthere/internal/ghactions"
 	"os/exec"
 	"slices"
 	"strings"
@@ -93,7 +94,7 @@ func Check(cfg *config.Config, creds []Credential, e env.Env) CrossCheck {
 // GITHUB_REPOSITORY, else the `origin` remote of dir.
 func CurrentRepo(ctx context.Context, e env.Env, dir string) (owner, repo string, ok bool) {
 	if v := e.Value("GITHUB_REPOSITORY"); v != "" {
-		if o, r, found := strings.Cut(v, "/"); found && o != "" && r != "" && !strings.Contains(r, "/") {
+		if o, r, found := ghactions.SplitRepository(v); found {
 			return o, r, true
 		}
 	}

@@ -7,6 +7,7 @@ package workflow
 
 import (
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"path"
 	"path/filepath"
@@ -366,7 +367,7 @@ func LoadDir(root string) ([]*Workflow, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			data, err := os.ReadFile(filepath.Join(dir, name))
+			data, err := safefile.ReadFile(filepath.Join(dir, name), safefile.MaxWorkflow)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading %s/%s: %w", Dir, name, err)
 				return

@@ -3,6 +3,7 @@ package npm
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"io"
 	"io/fs"
 	"os"
@@ -20,7 +21,7 @@ import (
 // un-bumped version always is.
 func (h *Handler) bumpedCopy(dir, version string) (string, func(), error) {
 	none := func() {}
-	data, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	data, err := safefile.ReadFile(filepath.Join(dir, "package.json"), safefile.MaxManifest)
 	if err != nil {
 		return dir, none, nil // npm reports it in its own words
 	}

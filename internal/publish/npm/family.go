@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,7 +73,7 @@ type topManifest struct {
 }
 
 func readTop(dir string) (*topManifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	b, err := safefile.ReadFile(filepath.Join(dir, "package.json"), safefile.MaxManifest)
 	if err != nil {
 		return nil, err
 	}
