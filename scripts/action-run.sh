@@ -6,8 +6,8 @@ set -uo pipefail
 
 cmd=${PIOT_COMMAND:-}
 case "$cmd" in
-  plan|publish|doctor|status|preflight|rehearse|version) ;;
-  *) echo "::error title=putitoutthere::input command must be one of plan, publish, doctor, status, preflight, rehearse, version (got '$cmd')"; exit 2 ;;
+  plan|publish|doctor|status|preflight|rehearse|prepare|version) ;;
+  *) echo "::error title=putitoutthere::input command must be one of plan, publish, doctor, status, preflight, rehearse, prepare, version (got '$cmd')"; exit 2 ;;
 esac
 args=("$cmd")
 if [ -n "${PIOT_CONFIG:-}" ]; then args+=(--config "$PIOT_CONFIG"); fi

@@ -13,7 +13,8 @@ func TestWorkflowsLint(t *testing.T) {
 	immediate, _ := RenderRelease("immediate", "main")
 	scheduled, _ := RenderRelease("scheduled", "main")
 	check, _ := RenderCheck()
-	for name, data := range map[string][]byte{"release.yml": immediate, "release-scheduled.yml": scheduled, "putitoutthere-check.yml": check} {
+	pnpm, _ := RenderReleaseFor("immediate", "main", nil, JSTool{Manager: "pnpm", Install: "pnpm install --frozen-lockfile", Exec: "pnpm exec", AtRoot: true, Corepack: true})
+	for name, data := range map[string][]byte{"release.yml": immediate, "release-scheduled.yml": scheduled, "putitoutthere-check.yml": check, "release-pnpm.yml": pnpm} {
 		l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
 		if err != nil {
 			t.Fatal(err)

@@ -94,7 +94,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	} else if c, err := config.Parse(FileConfig, cfgText); err == nil {
 		tokens = TokensFor(c)
 	}
-	release, err := RenderReleaseWith(res.Cadence, res.Branch, tokens)
+	release, err := RenderReleaseFor(res.Cadence, res.Branch, tokens, DetectJSTool(opt.Root))
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ type workflowData struct {
 	Branch    string
 	Scheduled bool
 	Tokens    []TokenEnv
+	JS        JSTool
 }
 
 // TokenEnv is one registry token the publish step is given.
@@ -54,10 +55,19 @@ func RenderRelease(cadence, branch string) ([]byte, error) {
 // RenderReleaseWith renders release.yml, giving the publish step the
 // registry tokens listed (see TokensFor).
 func RenderReleaseWith(cadence, branch string, tokens []TokenEnv) ([]byte, error) {
+	return RenderReleaseFor(cadence, branch, tokens, JSTool{})
+}
+
+// RenderReleaseFor renders release.yml for a repository whose npm packages
+// install and build with js (DetectJSTool); the zero JSTool is npm.
+func RenderReleaseFor(cadence, branch string, tokens []TokenEnv, js JSTool) ([]byte, error) {
 	if branch == "" {
 		branch = "main"
 	}
-	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled, Tokens: tokens})
+	if js.Manager == "" {
+		js = JSTool{Manager: "npm", Exec: "npx", Install: `if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then npm ci; else npm install; fi`}
+	}
+	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled, Tokens: tokens, JS: js})
 }
 
 // TokensFor lists the token variables the publish step needs: one per
