@@ -17,6 +17,7 @@ import (
 func newRehearseCmd(app *App) *cobra.Command {
 	var trust []string
 	var m rehearse.Options
+	var approve bool
 	c := &cobra.Command{
 		Use:   "rehearse",
 		Short: "Run plan and publish against in-process registry emulators; touch nothing real",
@@ -28,7 +29,7 @@ publish job would present, and runs publish there. A renamed workflow or
 environment reproduces the registry's refusal locally. Your repository, tags
 and remotes are only read.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRehearse(cmd, app, trust, m) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRehearse(cmd, app, trust, m, approve) },
 	}
 	c.Flags().StringArrayVar(&trust, "trust", nil, "register a trusted publisher: PACKAGE=OWNER/REPO:WORKFLOW.yml[:ENVIRONMENT] (repeatable)")
 	c.Flags().StringVar(&m.Event, "event", "", "the event the publish run is triggered by (default: read from the publish workflow's on:)")
@@ -37,10 +38,12 @@ and remotes are only read.`,
 	c.Flags().StringVar(&m.OwnerID, "owner-id", "", "the repository owner's numeric ID the run's tokens carry")
 	c.Flags().StringVar(&m.RegisteredOwnerID, "registered-owner-id", "", "the owner ID the trusted publishers were registered with (default: the same as --owner-id)")
 	c.Flags().StringVar(&m.Sub, "oidc-sub", "", "the OIDC subject shape: default, immutable, or a literal subject")
+	c.Flags().BoolVar(&m.NPMStageOnly, "npm-stage-only", false, "register npm trusted publishers that allow only `npm stage publish` (npm's default since 2026-09-03)")
+	c.Flags().BoolVar(&approve, "approve", false, "approve every staged npm version on the maintainer's behalf and run publish again, which tags and releases them")
 	return c
 }
 
-func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Options) error {
+func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Options, approve bool) error {
 	ctx := cmd.Context()
 	cfg, err := config.Load(app.ConfigFile())
 	if err != nil {
@@ -62,7 +65,7 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		return nil
 	}
 	s, err := rehearse.Start(ctx, rehearse.Options{Root: app.Cwd, Config: cfg, Plan: p, Trust: trust, Env: app.Env,
-		Event: m.Event, Ref: m.Ref, Runner: m.Runner, OwnerID: m.OwnerID, RegisteredOwnerID: m.RegisteredOwnerID, Sub: m.Sub})
+		Event: m.Event, Ref: m.Ref, Runner: m.Runner, OwnerID: m.OwnerID, RegisteredOwnerID: m.RegisteredOwnerID, Sub: m.Sub, NPMStageOnly: m.NPMStageOnly})
 	if err != nil {
 		return err
 	}
@@ -82,6 +85,26 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		opts.Log = io.Discard
 	}
 	rep, perr := publish.Run(ctx, opts)
+	// Staged npm versions wait for a maintainer: with --approve the
+	// rehearsal approves them and publishes again, as the re-run after an
+	// approval would (tags and GitHub Releases).
+	var approved []string
+	var after *publish.Report
+	if perr == nil && rep != nil && rep.Outcome == "staged" && approve {
+		if approved, perr = s.ApproveStages(); perr == nil {
+			if !app.JSON {
+				fmt.Fprintln(app.Out)
+				writePublishReport(app.Out, rep)
+				fmt.Fprintf(app.Out, "\napproved on the maintainer's behalf: %s\npublishing again:\n", strings.Join(approved, ", "))
+			}
+			if opts, perr = publishOptions(ctx, &rapp, cfg); perr == nil {
+				if app.JSON {
+					opts.Log = io.Discard
+				}
+				after, perr = publish.Run(ctx, opts)
+			}
+		}
+	}
 	exchanges := s.Exchanges()
 	app.Summary(rehearseSummary(s, rep, perr))
 
@@ -100,6 +123,13 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		if rep != nil {
 			doc["outcome"] = rep.Outcome
 		}
+		if approved != nil {
+			doc["approved"] = approved
+		}
+		if after != nil {
+			doc["after_approval"] = after
+			doc["outcome"] = after.Outcome
+		}
 		if perr != nil {
 			doc["outcome"] = "failed"
 			doc["error"] = map[string]any{"code": diag.CodeOf(perr), "message": perr.Error(), "hint": diag.HintOf(perr)}
@@ -113,6 +143,9 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		return nil
 	}
 	fmt.Fprintln(app.Out)
+	if after != nil {
+		rep = after
+	}
 	writePublishReport(app.Out, rep)
 	writeExchanges(app.Out, exchanges)
 	if perr != nil {
@@ -124,6 +157,10 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		}
 		fmt.Fprintln(app.Out, "\nrehearsal FAILED: the real publish would stop here too (details below)")
 		return perr
+	}
+	if rep != nil && rep.Outcome == "staged" {
+		fmt.Fprintln(app.Out, "\nrehearsal passed: the npm package(s) above were staged and wait for a maintainer's approval; no tag or GitHub Release is made for them until they are live (rehearse with --approve to rehearse that re-run); nothing real was touched")
+		return nil
 	}
 	fmt.Fprintln(app.Out, "\nrehearsal passed: every registry accepted the release; nothing real was touched")
 	return nil
@@ -155,6 +192,9 @@ func writeRehearsalSetup(w io.Writer, s *rehearse.Session) {
 			envs := ""
 			if r.Environment != "" {
 				envs = ", environment " + r.Environment
+			}
+			if r.NPMActions != "" {
+				envs += ", allows " + r.NPMActions
 			}
 			fmt.Fprintf(w, "  %-9s %s: %s %s, workflow %s%s (from %s)\n", r.Registry, r.Package, kind, r.Repository, r.Workflow, envs, r.Source)
 		}

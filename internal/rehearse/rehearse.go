@@ -68,6 +68,10 @@ type Options struct {
 	OwnerID, RegisteredOwnerID string
 	// Sub is the OIDC subject shape: default | immutable | a literal value.
 	Sub string
+	// NPMStageOnly registers npm trusted publishers that allow only
+	// `npm stage publish` (npm's default for connections created since
+	// 2026-09-03 unless "Allow npm publish" is ticked).
+	NPMStageOnly bool
 }
 
 // Registration is one trusted publisher the emulators were given.
@@ -78,7 +82,9 @@ type Registration struct {
 	Workflow    string `json:"workflow"`
 	Environment string `json:"environment,omitempty"`
 	Pending     bool   `json:"pending,omitempty"` // PyPI pending publisher (project not yet created)
-	Source      string `json:"source"`            // trust_policy | --trust | workflow
+	// NPMActions is what an npm trusted publisher allows ("" = publish and stage publish).
+	NPMActions string `json:"npm_actions,omitempty"`
+	Source     string `json:"source"` // trust_policy | --trust | workflow
 }
 
 // Exchange is one request a registry answered during the rehearsal.
@@ -496,7 +502,12 @@ func (s *Session) register(o Options, flags map[string]trustFlag) error {
 						err = s.NPM.CreatePackageVersion(n, maintainer, v)
 					}
 					if err == nil {
-						err = s.NPM.AddTrustedPublisher(n, npmemu.TrustedPublisher{Owner: t.owner, Repo: t.repo, Workflow: t.workflow, Environment: t.environment})
+						tp := npmemu.TrustedPublisher{Owner: t.owner, Repo: t.repo, Workflow: t.workflow, Environment: t.environment}
+						if o.NPMStageOnly {
+							tp.Permissions = []string{npmemu.PermCreateStagedPackage}
+							reg.NPMActions = "stage publish only"
+						}
+						err = s.NPM.AddTrustedPublisher(n, tp)
 					}
 				}
 			} else {
@@ -690,4 +701,19 @@ func workflowEvent(w *workflow.Workflow) (event, ref string) {
 		}
 	}
 	return "", ""
+}
+
+// ApproveStages approves every staged npm version on the maintainer's
+// behalf, as `npm stage approve` would after 2FA, and returns the stages
+// approved (package@version stage-id), oldest first: a family's members
+// before its top-level package.
+func (s *Session) ApproveStages() ([]string, error) {
+	var out []string
+	for _, st := range s.NPM.Stages() {
+		if err := s.NPM.Approve(st.ID); err != nil {
+			return out, err
+		}
+		out = append(out, st.PackageName+"@"+st.Version+" "+st.ID)
+	}
+	return out, nil
 }
