@@ -23,14 +23,18 @@ var UserAgent = "putitoutthere (+https://github.com/putitoutthere/putitoutthere)
 
 // Policy is how a Client retries. Tests shrink the delays.
 type Policy struct {
-	Attempts   int           // total tries, ≥1
-	BaseDelay  time.Duration // first backoff
-	MaxDelay   time.Duration // cap for backoff and for Retry-After
-	PerRequest time.Duration // deadline for one try (0 = none)
+	Attempts  int           // total tries, ≥1
+	BaseDelay time.Duration // first backoff
+	MaxDelay  time.Duration // cap for backoff and for Retry-After
+	// PerRequest bounds silence in one try (0 = none): the try is abandoned
+	// when nothing of the request body was sent and nothing of the answer
+	// received for this long. An upload that keeps making progress is never
+	// cut, however long it takes.
+	PerRequest time.Duration
 }
 
 // DefaultPolicy: 4 tries, 1 s → 8 s backoff, Retry-After honoured up to 2 min,
-// 60 s per try.
+// a try abandoned after 60 s without progress.
 var DefaultPolicy = Policy{Attempts: 4, BaseDelay: time.Second, MaxDelay: 2 * time.Minute, PerRequest: 60 * time.Second}
 
 // Client wraps *http.Client with the retry policy.
@@ -95,23 +99,25 @@ func (c *Client) Do(ctx context.Context, req *http.Request, body []byte) (*http.
 	}
 	var lastErr error
 	for attempt := 1; attempt <= p.Attempts; attempt++ {
-		tryCtx, cancel := ctx, context.CancelFunc(func() {})
-		if p.PerRequest > 0 {
-			tryCtx, cancel = context.WithTimeout(ctx, p.PerRequest)
-		}
+		tryCtx, cancel := context.WithCancelCause(ctx)
+		watch := newWatchdog(p.PerRequest, cancel)
 		r := req.Clone(tryCtx)
 		if body != nil {
-			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.Body = io.NopCloser(watch.reader(bytes.NewReader(body)))
 			r.ContentLength = int64(len(body))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(watch.reader(bytes.NewReader(body))), nil }
 		}
 		resp, err := c.httpClient().Do(r)
 		var respBody []byte
 		if err == nil {
-			respBody, err = io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+			respBody, err = io.ReadAll(io.LimitReader(watch.reader(resp.Body), 32<<20))
 			resp.Body.Close()
 		}
-		cancel()
+		watch.stop()
+		if err != nil && errors.Is(context.Cause(tryCtx), errIdle) && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%s)", errIdle, p.PerRequest)
+		}
+		cancel(nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
@@ -146,6 +152,51 @@ func (c *Client) Do(ctx context.Context, req *http.Request, body []byte) (*http.
 		}
 	}
 	return nil, nil, lastErr
+}
+
+// errIdle: a try made no progress for the policy's PerRequest.
+var errIdle = errors.New("no data sent or received")
+
+// watchdog cancels a try after d without progress; every read of the request
+// body (the transport sending it) or of the answer counts as progress.
+type watchdog struct {
+	d time.Duration
+	t *time.Timer
+}
+
+func newWatchdog(d time.Duration, cancel context.CancelCauseFunc) *watchdog {
+	w := &watchdog{d: d}
+	if d > 0 {
+		w.t = time.AfterFunc(d, func() { cancel(errIdle) })
+	}
+	return w
+}
+
+func (w *watchdog) touch() {
+	if w.t != nil {
+		w.t.Reset(w.d)
+	}
+}
+
+func (w *watchdog) stop() {
+	if w.t != nil {
+		w.t.Stop()
+	}
+}
+
+func (w *watchdog) reader(r io.Reader) io.Reader { return &progressReader{r: r, w: w} }
+
+type progressReader struct {
+	r io.Reader
+	w *watchdog
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.w.touch()
+	}
+	return n, err
 }
 
 func (c *Client) httpClient() *http.Client {
