@@ -392,6 +392,19 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 			out.Releases = append(out.Releases, cands[i].rel)
 		}
 	}
+	// A tag git (or the filesystem under .git/refs) refuses would fail only
+	// after the upload, on every re-run: refuse it here, before anything.
+	var badTags []string
+	for _, r := range out.Releases {
+		if err := config.CheckTagName(r.Tag); err != nil {
+			badTags = append(badTags, fmt.Sprintf("%s %s: %v", r.Name, r.Version, err))
+		}
+	}
+	if len(badTags) > 0 {
+		e := diag.Usage(CodeTagInvalid, "tag_format produces tag names git cannot create")
+		e.Details = badTags
+		return nil, e.WithHint("fix tag_format in %s: only {name}, {version} and characters valid in a git ref (no spaces, ~ ^ : ? * [ \\, no .., no component ending in .lock), each /-separated part at most %d bytes", cfg.File, config.MaxTagComponent)
+	}
 	for _, r := range out.Releases {
 		for _, row := range Rows(&cfg.Packages[index[r.Name]], r.Version) {
 			row.Group, row.Reason = r.Group, r.Reason
@@ -400,6 +413,9 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	}
 	return out, nil
 }
+
+// CodeTagInvalid: a planned release's tag is not a name git can create.
+const CodeTagInvalid = "PIOT_TAG_INVALID"
 
 func joinReason(a, b string) string {
 	if a == "" {

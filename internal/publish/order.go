@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
@@ -70,37 +69,6 @@ func TopoOrder(cfg *config.Config, rels []plan.Release) ([]plan.Release, error) 
 	return out, nil
 }
 
-// CheckTagName applies git's ref-name rules (git check-ref-format) to
-// refs/tags/<tag>, and refuses a leading "-" (it would read as an option).
-// Tags reach git only as exec arguments, never through a shell.
-func CheckTagName(tag string) error {
-	if tag == "" {
-		return fmt.Errorf("empty tag name")
-	}
-	if strings.HasPrefix(tag, "-") {
-		return fmt.Errorf("tag %q starts with '-'", tag)
-	}
-	if tag == "@" || strings.Contains(tag, "@{") {
-		return fmt.Errorf("tag %q contains '@{' or is '@'", tag)
-	}
-	if strings.Contains(tag, "..") {
-		return fmt.Errorf("tag %q contains '..'", tag)
-	}
-	if strings.Contains(tag, "//") || strings.HasPrefix(tag, "/") || strings.HasSuffix(tag, "/") {
-		return fmt.Errorf("tag %q has an empty path component", tag)
-	}
-	if strings.HasSuffix(tag, ".") {
-		return fmt.Errorf("tag %q ends with '.'", tag)
-	}
-	for _, r := range tag {
-		if r < 0x20 || r == 0x7f || strings.ContainsRune(" ~^:?*[\\", r) {
-			return fmt.Errorf("tag %q contains %q, which git does not allow in a ref", tag, r)
-		}
-	}
-	for _, comp := range strings.Split(tag, "/") {
-		if strings.HasPrefix(comp, ".") || strings.HasSuffix(comp, ".lock") {
-			return fmt.Errorf("tag %q has a component starting with '.' or ending with '.lock'", tag)
-		}
-	}
-	return nil
-}
+// CheckTagName is config.CheckTagName: git's ref-name rules and the
+// filesystem's limits, checked before any side effect.
+func CheckTagName(tag string) error { return config.CheckTagName(tag) }
