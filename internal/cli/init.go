@@ -105,6 +105,9 @@ func printInit(app *App, res *initcmd.Result) {
 	for _, s := range res.Ignored {
 		fmt.Fprintf(w, "  left out %s: %s\n", s.File, s.Reason)
 	}
+	for _, warning := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", warning)
+	}
 	if res.TagFormatHint {
 		if len(res.Packages) == 1 {
 			fmt.Fprintln(w, "the history has v* tags: tag_format = \"v{version}\" continues them")

@@ -132,6 +132,7 @@ func Run(ctx context.Context, opt Options) *Report {
 		st.repo = r // a checkout without an origin remote, inside Actions
 	}
 	npmRepoWarnings(st, cfgPhase)
+	npmLifecycleChecks(st, cfgPhase)
 	cfgPhase.finish()
 
 	r.Phases = append(r.Phases, cfgPhase, authPhase(ctx, st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))

@@ -47,6 +47,9 @@ type Result struct {
 	TagFormatHint bool   `json:"tag_format_hint"`
 	Cadence       string `json:"cadence"`
 	Branch        string `json:"branch"`
+	// Warnings are things the maintainer must change before the first
+	// release (an npm lifecycle script that publishes on its own).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Run discovers packages and writes every file that does not exist yet (all
@@ -76,6 +79,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		return nil, err
 	}
 	res.Packages = append(res.Packages, found...)
+	res.Warnings = append(res.Warnings, lifecycleWarnings(opt.Root, found)...)
 	res.Ignored = append(res.Ignored, ignored...)
 	res.TagFormatHint = hasVTags(ctx, opt.Root)
 
