@@ -236,3 +236,29 @@ func (a *Attestation) PredicateType() string {
 	_ = json.Unmarshal(a.Envelope.Statement, &st)
 	return st.PredicateType
 }
+
+// SubjectSHA256 is the statement's first subject's sha256 ("" if none).
+func (a *Attestation) SubjectSHA256() string {
+	var st Statement
+	if json.Unmarshal(a.Envelope.Statement, &st) != nil || len(st.Subject) == 0 {
+		return ""
+	}
+	return st.Subject[0].Digest["sha256"]
+}
+
+// VerifyOffline makes the checks that need no trust root: the certificate's
+// identity against the publisher and the statement against the file.
+func VerifyOffline(a *Attestation, pub Publisher, filename, sha256hex string, o Options) (string, error) {
+	issuer := o.Issuer
+	if issuer == "" {
+		issuer = GitHubIssuer
+	}
+	cert, err := x509.ParseCertificate(a.VerificationMaterial.Certificate)
+	if err != nil {
+		return "", &Error{Reason: "invalid X.509 certificate", Unknown: true}
+	}
+	if err := CheckPublisher(cert, pub, issuer); err != nil {
+		return "", err
+	}
+	return checkStatement(a.Envelope.Statement, filename, sha256hex)
+}

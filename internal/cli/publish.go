@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -29,6 +30,7 @@ import (
 	pypireg "github.com/putitoutthere/putitoutthere/internal/registry/pypi"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
 	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
 // maskOut receives ::add-mask:: commands. It is the raw stderr: the
@@ -232,8 +234,12 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 		if base == "" {
 			base = "https://pypi.org"
 		}
+		fulcio, rekor := attest.Endpoints(e)
 		opts.Handlers[config.KindPyPI] = &pypih.Handler{Client: newPyPIClient(e, hc), BaseURL: base, IDToken: idToken, Mask: mask, HTTP: hc,
-			Progress: progressf(app)}
+			Progress: progressf(app),
+			Sigstore: &pypih.Sigstore{FulcioURL: fulcio, RekorURL: rekor, TrustedRoot: func(ctx context.Context) (root.TrustedMaterial, error) {
+				return attest.TrustedRoot(ctx, e, nil)
+			}}}
 	}
 	if tok, repoSlug := e.Value("GITHUB_TOKEN"), e.Value("GITHUB_REPOSITORY"); tok != "" && repoSlug != "" {
 		owner, name, ok := ghactions.SplitRepository(repoSlug)

@@ -10,6 +10,7 @@ import (
 	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	pypiemu "github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
+	sigstoreemu "github.com/putitoutthere/putitoutthere/internal/emulator/sigstore"
 	"github.com/putitoutthere/putitoutthere/internal/pydist/pydisttest"
 )
 
@@ -45,7 +46,12 @@ func init() {
 				ts.Fatalf("crates: %v", err)
 			}
 			ts.Defer(e.crates.Close)
-			if e.pypi, err = pypiemu.Start(pypiemu.Options{Verifier: e.is}); err != nil {
+			sig, err := sigstoreemu.Start(sigstoreemu.Options{Verifier: e.is})
+			if err != nil {
+				ts.Fatalf("sigstore: %v", err)
+			}
+			ts.Defer(sig.Close)
+			if e.pypi, err = pypiemu.Start(pypiemu.Options{Verifier: e.is, Sigstore: sig.TrustedRoot(), SigstoreEnv: sig.Env()}); err != nil {
 				ts.Fatalf("pypi: %v", err)
 			}
 			ts.Defer(e.pypi.Close)

@@ -154,7 +154,8 @@ func TestRehearse(t *testing.T) {
 		want     []string // substrings of the output
 		uploads  bool     // whether PyPI uploads happen
 	}{
-		{name: "happy path", workflow: rehearseWorkflow, code: 0, want: []string{`"outcome": "ok"`, `"path": "/legacy/"`, `"status": 200`}, uploads: true},
+		{name: "happy path", workflow: rehearseWorkflow, code: 0, want: []string{`"outcome": "ok"`, `"path": "/legacy/"`, `"status": 200`,
+			"PEP 740 attestation(s) signed for release.yml @ acme/mono and verified against the files"}, uploads: true},
 		{name: "workflow renamed", workflow: rehearseWorkflow, rename: "patch-release.yml", code: 1,
 			want: []string{"PIOT_PYPI_INVALID_PUBLISHER", "invalid-publisher", "patch-release.yml"}},
 		{name: "environment renamed", workflow: strings.Replace(rehearseWorkflow, "environment: release", "environment: production", 1), code: 1,

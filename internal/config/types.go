@@ -102,6 +102,9 @@ type Package struct {
 	// pypi
 	PyPI      string
 	BundleCLI *BundleCLI
+	// NoAttestations is `attestations = false`: upload without PEP 740
+	// publish attestations (made by default with trusted publishing).
+	NoAttestations bool
 
 	// npm
 	NPM    string

@@ -32,7 +32,7 @@ var (
 	groupKeys    = []string{"name", "tag_format", "previous_tag_formats"}
 	headerKeys   = []string{"version", "cadence"}
 	commonKeys   = []string{"name", "kind", "path", "paths", "depends_on", "first_version", "tag_format", "previous_tag_formats", "group", "build_workflow", "trust_policy", "auth"}
-	kindKeys     = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name", "npm_publish"}}
+	kindKeys     = map[string][]string{KindCrates: {"crate", "features", "no_default_features"}, KindPyPI: {"pypi", "build", "targets", "bundle_cli", "attestations"}, KindNPM: {"npm", "access", "tag", "build", "targets", "member_name", "npm_publish"}}
 	trustKeys    = []string{"workflow", "environment", "repository"}
 	bundleKeys   = []string{"bin", "stage_to", "crate_path"}
 	targetKeys   = []string{"triple", "runner"}
@@ -459,6 +459,10 @@ func (v *validator) pypi(t *tnode, label string, p *Package) {
 		} else {
 			p.Targets = v.targets(f, label, false)
 		}
+	}
+	// PEP 740 attestations are made under trusted publishing unless turned off.
+	if b, ok := v.boolean(t.get("attestations"), label, "attestations"); ok {
+		p.NoAttestations = !b
 	}
 	if f := t.get("bundle_cli"); f != nil {
 		switch {

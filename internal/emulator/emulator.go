@@ -10,6 +10,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/sigstore"
 )
 
 // Set is a running set of emulators, each on its own 127.0.0.1 port.
@@ -19,6 +20,9 @@ type Set struct {
 	PyPI   *pypi.Server
 	NPM    *npm.Server
 	GitHub *github.Server
+	// Sigstore is the certificate authority and transparency log
+	// attestations are signed with; PyPI verifies them against its root.
+	Sigstore *sigstore.Server
 }
 
 // Start starts every emulator with default options; on an error the ones
@@ -37,7 +41,10 @@ func Start() (s *Set, err error) {
 	if s.Crates, err = crates.Start(crates.Options{Verifier: s.OIDC}); err != nil {
 		return s, err
 	}
-	if s.PyPI, err = pypi.Start(pypi.Options{Verifier: s.OIDC}); err != nil {
+	if s.Sigstore, err = sigstore.Start(sigstore.Options{Verifier: s.OIDC}); err != nil {
+		return s, err
+	}
+	if s.PyPI, err = pypi.Start(pypi.Options{Verifier: s.OIDC, Sigstore: s.Sigstore.TrustedRoot(), SigstoreEnv: s.Sigstore.Env()}); err != nil {
 		return s, err
 	}
 	if s.NPM, err = npm.Start(npm.Options{Verifier: s.OIDC}); err != nil {
@@ -65,6 +72,9 @@ func (s *Set) Close() {
 	}
 	if s.GitHub != nil {
 		s.GitHub.Close()
+	}
+	if s.Sigstore != nil {
+		s.Sigstore.Close()
 	}
 }
 

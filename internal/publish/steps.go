@@ -49,6 +49,7 @@ func (r *flow) steps() []step {
 		{"staged publishing", r.checkStaging},
 		{"preflight", r.endPreflight},
 		{"lock", r.lock},
+		{"attestations", r.attestAll},
 		{"publish", r.publishAll},
 		{"await approvals", r.awaitApprovals},
 		{"releases", r.repairAfterPublish},

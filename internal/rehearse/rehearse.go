@@ -587,6 +587,11 @@ func (s *Session) buildEnv(o Options) {
 	for k, v := range s.GitHub.Env() {
 		e[k] = v
 	}
+	// PyPI attestations are signed by the Sigstore emulator and verified by
+	// the PyPI emulator against its trust root.
+	for k, v := range s.Sigstore.Env() {
+		e[k] = v
+	}
 	e["PUTITOUTTHERE_CRATES_IO_URL"] = s.Crates.URL()
 	e["PUTITOUTTHERE_NPM_REGISTRY"] = s.NPM.URL()
 	s.GitHub.AddRepo(s.Identity.Repository)

@@ -189,3 +189,41 @@ func filesJSON(base string, rel *Release) []any {
 	}
 	return out
 }
+
+// serveProvenance is the integrity API (warehouse/api/integrity.py,
+// route /integrity/{project}/{release}/{filename}/provenance): the file's
+// PEP 740 provenance object, one attestation bundle for the publisher.
+func (s *Server) serveProvenance(w http.ResponseWriter, r *http.Request) {
+	project, version, filename := r.PathValue("project"), r.PathValue("version"), r.PathValue("filename")
+	s.mu.Lock()
+	var f *File
+	if p := s.projects[normalize(project)]; p != nil {
+		if rel := p.release(version); rel != nil {
+			for _, x := range rel.Files {
+				if x.Filename == filename {
+					f = x
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/vnd.pypi.integrity.v1+json")
+	if f == nil {
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"message": "Not Found"})
+		return
+	}
+	if len(f.Attestations) == 0 || f.AttestedBy == nil {
+		w.WriteHeader(http.StatusNotFound)
+		_ = json.NewEncoder(w).Encode(map[string]string{"message": "No provenance available for " + f.Filename})
+		return
+	}
+	pub := map[string]any{"kind": "GitHub", "repository": f.AttestedBy.Owner + "/" + f.AttestedBy.Repo, "workflow": f.AttestedBy.Workflow, "environment": nil}
+	if f.AttestedBy.Environment != "" {
+		pub["environment"] = f.AttestedBy.Environment
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"version":             1,
+		"attestation_bundles": []any{map[string]any{"publisher": pub, "attestations": f.Attestations}},
+	})
+}

@@ -7,6 +7,7 @@ package pypi
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
@@ -58,6 +60,13 @@ type Options struct {
 	PlainReason bool
 	// Now is the server clock (time.Now).
 	Now func() time.Time
+	// Sigstore is the trust root attestations are verified with (the
+	// Sigstore emulator's). Nil: attestations are checked for shape only,
+	// as Warehouse's NullIntegrityService does.
+	Sigstore root.TrustedMaterial
+	// SigstoreEnv are the variables pointing a signer at that Sigstore;
+	// Env includes them, so a client pointed at this PyPI signs there.
+	SigstoreEnv map[string]string
 }
 
 // Publisher is a GitHub trusted publisher as registered on PyPI.
@@ -87,6 +96,10 @@ type File struct {
 	RequiresPython string
 	UploadTime     time.Time
 	Data           []byte
+	// Attestations uploaded with the file (PEP 740), and the publisher
+	// they were verified against.
+	Attestations []json.RawMessage
+	AttestedBy   *Publisher
 }
 
 // Release is one version of a project.
@@ -181,6 +194,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("/legacy", s.serveMissingSlash)
 	mux.HandleFunc("/pypi/", s.serveJSON)
 	mux.HandleFunc("/packages/", s.serveFile)
+	mux.HandleFunc("GET /integrity/{project}/{version}/{filename}/provenance", s.serveProvenance)
 	s.srv = httptest.NewServer(s.Faults.Wrap(mux))
 	return s, nil
 }
@@ -196,10 +210,14 @@ func (s *Server) UploadURL() string { return s.srv.URL + "/legacy/" }
 
 // Env returns the variables that point putitoutthere at this emulator.
 func (s *Server) Env() map[string]string {
-	return map[string]string{
+	e := map[string]string{
 		"PUTITOUTTHERE_PYPI_URL":        s.URL(),
 		"PUTITOUTTHERE_PYPI_UPLOAD_URL": s.UploadURL(),
 	}
+	for k, v := range s.opts.SigstoreEnv {
+		e[k] = v
+	}
+	return e
 }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
@@ -428,6 +446,24 @@ func (s *Server) Files(project, version string) []string {
 		}
 	}
 	return out
+}
+
+// File is the stored file of project named filename (nil when absent).
+func (s *Server) File(project, filename string) *File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.projects[pydist.Normalize(project)]
+	if !ok {
+		return nil
+	}
+	for _, r := range p.Releases {
+		for _, f := range r.Files {
+			if f.Filename == filename {
+				return f
+			}
+		}
+	}
+	return nil
 }
 
 // UploadAttempts is how many upload requests named filename.

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/macaroon"
 	"github.com/putitoutthere/putitoutthere/internal/pydist"
 	"github.com/putitoutthere/putitoutthere/internal/rules"
@@ -403,8 +404,11 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	if v := firstOf(archive, "pypi/license-file-missing", "pypi/wheel-record-missing", "pypi/wheel-metadata-missing"); v != "" {
 		return 400, v
 	}
+	var atts []json.RawMessage
+	var attPub *Publisher
 	if _, ok := form.values["attestations"]; ok {
-		if msg := checkAttestations(form.get("attestations"), id); msg != "" {
+		var msg string
+		if atts, attPub, msg = s.checkAttestations(form.get("attestations"), id, filename, dg.SHA256); msg != "" {
 			return 400, "Invalid attestations supplied during upload: " + msg
 		}
 	}
@@ -422,6 +426,7 @@ func (s *Server) upload(r *http.Request, form *uploadForm, ferr error) (int, str
 	rel.Files = append(rel.Files, &File{
 		Filename: filename, Packagetype: filetype, PythonVersion: form.get("pyversion"),
 		Size: len(data), Digests: dg, RequiresPython: form.get("requires_python"), UploadTime: now.UTC(), Data: data,
+		Attestations: atts, AttestedBy: attPub,
 	})
 	s.serial++
 	proj.Serial = s.serial
@@ -630,28 +635,79 @@ func validateMetadata(form *uploadForm) string {
 	return ""
 }
 
-// checkAttestations validates the shape of PEP 740 attestations. The
-// emulator cannot verify Sigstore bundles; well-formed ones are accepted.
-func checkAttestations(raw string, id *identity) string {
+// checkAttestations is Warehouse's IntegrityService.parse_attestations
+// (warehouse/attestations/services.py): attestations come only with a
+// trusted-publishing token, as a non-empty JSON list of at most one per
+// supported predicate type, each verified against the uploaded file and the
+// publisher's identity (pypi-attestations Attestation.verify). Without a
+// Sigstore trust root the emulator is Warehouse's NullIntegrityService:
+// well-formed attestations are kept unverified. Caller holds mu.
+func (s *Server) checkAttestations(raw string, id *identity, filename, sha256hex string) ([]json.RawMessage, *Publisher, string) {
 	if id.publisherID == "" {
-		return "Attestations are only supported when using Trusted Publishing"
+		return nil, nil, "Attestations are only supported when using Trusted Publishing"
+	}
+	var pub *Publisher
+	for _, p := range s.publishers {
+		if p.ID == id.publisherID {
+			pp := p.Publisher
+			pub = &pp
+		}
+	}
+	if pub == nil {
+		return nil, nil, "Attestations are only supported when using Trusted Publishing"
 	}
 	var list []map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(raw), &list); err != nil {
-		return "Malformed attestations: " + err.Error()
-	}
-	if len(list) == 0 {
-		return "Malformed attestations: an empty attestation set is not permitted"
+		return nil, nil, "Malformed attestations: " + err.Error()
 	}
 	for _, a := range list {
 		for _, k := range []string{"version", "verification_material", "envelope"} {
 			if _, ok := a[k]; !ok {
-				return "Malformed attestations: missing field " + k
+				return nil, nil, "Malformed attestations: missing field " + k
 			}
 		}
 	}
-	return ""
+	var parsed []*attest.Attestation
+	if err := json.Unmarshal([]byte(raw), &parsed); err != nil {
+		return nil, nil, "Malformed attestations: " + err.Error()
+	}
+	if len(parsed) == 0 {
+		return nil, nil, "Malformed attestations: an empty attestation set is not permitted"
+	}
+	for _, a := range parsed {
+		if a == nil || a.Version != 1 {
+			return nil, nil, "Malformed attestations: version: Input should be 1"
+		}
+		if len(a.VerificationMaterial.TransparencyEntries) == 0 {
+			return nil, nil, "Malformed attestations: verification_material.transparency_entries: List should have at least 1 item after validation, not 0"
+		}
+	}
+	if len(parsed) > maxAttestations {
+		return nil, nil, fmt.Sprintf("A maximum of %d attestations per file are supported", maxAttestations)
+	}
+	if s.opts.Sigstore != nil {
+		seen := map[string]bool{}
+		ap := attest.Publisher{Repository: pub.Owner + "/" + pub.Repo, Workflow: pub.Workflow, Environment: pub.Environment}
+		for _, a := range parsed {
+			pt, err := attest.Verify(a, s.opts.Sigstore, ap, filename, sha256hex, attest.Options{Issuer: s.opts.Issuer})
+			if err != nil {
+				return nil, nil, err.Error()
+			}
+			if seen[pt] {
+				return nil, nil, fmt.Sprintf("Multiple attestations for the same file with the same predicate type (%s) are not supported", pt)
+			}
+			seen[pt] = true
+		}
+	}
+	out := make([]json.RawMessage, len(list))
+	for i := range list {
+		out[i], _ = json.Marshal(parsed[i])
+	}
+	return out, pub, ""
 }
+
+// maxAttestations is len(SUPPORTED_ATTESTATION_TYPES).
+const maxAttestations = 2
 
 // serveFile serves an uploaded file at the URL the JSON API lists.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {

@@ -51,6 +51,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
 )
 
@@ -176,19 +177,12 @@ func (s *Server) TrustedRootURL() string { return s.srv.URL + "/api/v1/trusted_r
 // TrustedRoot is the trust root, for verifiers in the same process.
 func (s *Server) TrustedRoot() *root.TrustedRoot { return s.trusted }
 
-// Environment variables that point putitoutthere's signer at a Sigstore.
-const (
-	EnvFulcioURL   = "PUTITOUTTHERE_SIGSTORE_FULCIO_URL"
-	EnvRekorURL    = "PUTITOUTTHERE_SIGSTORE_REKOR_URL"
-	EnvTrustedRoot = "PUTITOUTTHERE_SIGSTORE_TRUSTED_ROOT"
-)
-
 // Env returns the variables that point putitoutthere at this emulator.
 func (s *Server) Env() map[string]string {
 	return map[string]string{
-		EnvFulcioURL:   s.URL(),
-		EnvRekorURL:    s.URL(),
-		EnvTrustedRoot: s.TrustedRootURL(),
+		attest.EnvFulcioURL:   s.URL(),
+		attest.EnvRekorURL:    s.URL(),
+		attest.EnvTrustedRoot: s.TrustedRootURL(),
 	}
 }
 

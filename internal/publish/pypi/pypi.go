@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
@@ -38,7 +39,8 @@ type Client interface {
 	Files(ctx context.Context, project, version string) ([]string, error)
 	// UploadFile uploads one distribution; present is true when PyPI already
 	// had that exact file (a re-run or a retry that landed).
-	UploadFile(ctx context.Context, token, path string) (present bool, err error)
+	// atts, when set, go in the upload's `attestations` field.
+	UploadFile(ctx context.Context, token, path string, atts []*attest.Attestation) (present bool, err error)
 }
 
 // Handler implements publish.Handler for PyPI.
@@ -52,6 +54,10 @@ type Handler struct {
 	HTTP *httpx.Client
 	// Progress receives one line per file.
 	Progress func(format string, a ...any)
+	// Sigstore signs PEP 740 attestations; nil = none.
+	Sigstore *Sigstore
+
+	attested map[string][]*attest.Attestation // by file path, from Attest
 }
 
 var _ publish.Handler = (*Handler)(nil)
@@ -218,7 +224,7 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 			}
 			*c = *nc
 		}
-		present, err := h.Client.UploadFile(ctx, c.Token, f.Path)
+		present, err := h.Client.UploadFile(ctx, c.Token, f.Path, h.attested[f.Path])
 		if err != nil {
 			var de *diag.Error
 			if d, ok := err.(*diag.Error); ok {

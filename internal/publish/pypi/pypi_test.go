@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -39,7 +40,7 @@ func (f *fakeClient) VersionExists(context.Context, string, string) (bool, error
 	return f.exists, nil
 }
 func (f *fakeClient) Files(context.Context, string, string) ([]string, error) { return f.remote, nil }
-func (f *fakeClient) UploadFile(_ context.Context, tok, p string) (bool, error) {
+func (f *fakeClient) UploadFile(_ context.Context, tok, p string, _ []*attest.Attestation) (bool, error) {
 	f.uploads = append(f.uploads, tok+" "+filepath.Base(p))
 	return false, nil
 }

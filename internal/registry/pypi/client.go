@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/attest"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
@@ -36,20 +37,21 @@ const (
 
 // Stable codes raised by the client (docs/errors.md, "PyPI").
 const (
-	CodeUnreachable       = "PIOT_PYPI_UNREACHABLE"
-	CodeNotEnabled        = "PIOT_PYPI_NOT_ENABLED"
-	CodeNoTrustedPublish  = "PIOT_PYPI_NO_TRUSTED_PUBLISHING"
-	CodeMintFailed        = "PIOT_PYPI_MINT_FAILED"
-	CodeInvalidPublisher  = "PIOT_PYPI_INVALID_PUBLISHER"
-	CodeInvalidReuseToken = "PIOT_PYPI_INVALID_REUSE_TOKEN"
-	CodeInvalidToken      = "PIOT_PYPI_INVALID_TOKEN"
-	CodeInvalidPending    = "PIOT_PYPI_INVALID_PENDING_PUBLISHER"
-	CodeInvalidPayload    = "PIOT_PYPI_INVALID_PAYLOAD"
-	CodeBadDistribution   = "PIOT_PYPI_BAD_DISTRIBUTION"
-	CodeUploadForbidden   = "PIOT_PYPI_UPLOAD_FORBIDDEN"
-	CodeFileExists        = "PIOT_PYPI_FILE_EXISTS"
-	CodeUploadRejected    = "PIOT_PYPI_UPLOAD_REJECTED"
-	CodeUploadUnavailable = "PIOT_PYPI_UPLOAD_UNAVAILABLE"
+	CodeUnreachable        = "PIOT_PYPI_UNREACHABLE"
+	CodeNotEnabled         = "PIOT_PYPI_NOT_ENABLED"
+	CodeNoTrustedPublish   = "PIOT_PYPI_NO_TRUSTED_PUBLISHING"
+	CodeMintFailed         = "PIOT_PYPI_MINT_FAILED"
+	CodeInvalidPublisher   = "PIOT_PYPI_INVALID_PUBLISHER"
+	CodeInvalidReuseToken  = "PIOT_PYPI_INVALID_REUSE_TOKEN"
+	CodeInvalidToken       = "PIOT_PYPI_INVALID_TOKEN"
+	CodeInvalidPending     = "PIOT_PYPI_INVALID_PENDING_PUBLISHER"
+	CodeInvalidPayload     = "PIOT_PYPI_INVALID_PAYLOAD"
+	CodeBadDistribution    = "PIOT_PYPI_BAD_DISTRIBUTION"
+	CodeUploadForbidden    = "PIOT_PYPI_UPLOAD_FORBIDDEN"
+	CodeFileExists         = "PIOT_PYPI_FILE_EXISTS"
+	CodeUploadRejected     = "PIOT_PYPI_UPLOAD_REJECTED"
+	CodeUploadUnavailable  = "PIOT_PYPI_UPLOAD_UNAVAILABLE"
+	CodeAttestationRefused = "PIOT_PYPI_ATTESTATION_REFUSED"
 )
 
 // Client talks to one PyPI (or TestPyPI, or an emulator).
@@ -273,8 +275,8 @@ const (
 
 // UploadFile is Upload for the publish handler: present is true when PyPI
 // already had that exact file.
-func (c *Client) UploadFile(ctx context.Context, token, path string) (bool, error) {
-	r, err := c.Upload(ctx, token, path)
+func (c *Client) UploadFile(ctx context.Context, token, path string, atts []*attest.Attestation) (bool, error) {
+	r, err := c.UploadAttested(ctx, token, path, atts)
 	return r == AlreadyPresent, err
 }
 
@@ -283,13 +285,34 @@ func (c *Client) UploadFile(ctx context.Context, token, path string) (bool, erro
 // PIOT_PYPI_FILE_EXISTS. A timeout or 5xx after sending is settled by asking
 // the JSON API before retrying. 4xx answers are never retried.
 func (c *Client) Upload(ctx context.Context, token, path string) (UploadResult, error) {
+	return c.UploadAttested(ctx, token, path, nil)
+}
+
+// UploadAttested is Upload with PEP 740 attestations in the `attestations`
+// field. Each must name the bytes read for the upload (the file may not
+// change between signing and sending); otherwise it is refused here with
+// the words PyPI would use.
+func (c *Client) UploadAttested(ctx context.Context, token, path string, atts []*attest.Attestation) (UploadResult, error) {
 	secret.Register(token)
 	d, err := pydist.Read(path)
 	if err != nil {
 		return "", diag.New(CodeBadDistribution, "cannot upload %s: %v", path, err).Wrap(err).
 			WithHint("rebuild the distribution; a wheel needs *.dist-info/METADATA and an sdist PKG-INFO")
 	}
-	ctype, body := form(d)
+	var attField string
+	if len(atts) > 0 {
+		for _, a := range atts {
+			if got := a.SubjectSHA256(); got != d.Digests.SHA256 {
+				return "", diag.New(CodeAttestationRefused, "PyPI would refuse %s (HTTP 400): Invalid attestations supplied during upload: %s", d.Filename,
+					(&attest.Error{Reason: "subject does not match distribution digest"}).Error()).
+					WithHint("%s changed after it was attested (attested sha256 %s, now %s); rebuild and publish again from the build job's artifacts", d.Filename, got, d.Digests.SHA256)
+			}
+		}
+		if attField, err = attest.Marshal(atts); err != nil {
+			return "", err
+		}
+	}
+	ctype, body := form(d, attField)
 	before, _ := c.fileDigests(ctx, d.Name(), d.Version())
 	if sum, ok := before[d.Filename]; ok && sum != d.Digests.SHA256 {
 		return "", fileExists(d, c.UploadURL, "PyPI already lists "+d.Filename+" with other contents")
@@ -403,6 +426,10 @@ func (c *Client) rejected(ctx context.Context, d *pydist.Dist, status int, respS
 		}
 		return "", fileExists(d, c.UploadURL, msg)
 	}
+	if status == http.StatusBadRequest && strings.Contains(msg, "Invalid attestations supplied during upload") {
+		return "", diag.New(CodeAttestationRefused, "PyPI refused the attestation of %s (HTTP 400): %s", d.Filename, msg).
+			WithHint("%s", attestationHint(msg))
+	}
 	if status == http.StatusForbidden {
 		hint := "check the token: PYPI_API_TOKEN must be a token scoped to this project (or user-wide), or the trusted publisher must list this project"
 		if strings.Contains(msg, "Invalid or non-existent authentication") {
@@ -440,7 +467,7 @@ func Message(status int, respStatus, body string) string {
 }
 
 // form builds the multipart upload body, one file per request, the way twine does.
-func form(d *pydist.Dist) (string, []byte) {
+func form(d *pydist.Dist, attestations string) (string, []byte) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	_ = mw.WriteField(":action", "file_upload")
@@ -450,6 +477,10 @@ func form(d *pydist.Dist) (string, []byte) {
 	}
 	_ = mw.WriteField("sha256_digest", d.Digests.SHA256)
 	_ = mw.WriteField("blake2_256_digest", d.Digests.Blake2256)
+	if attestations != "" {
+		// A JSON array of PEP 740 objects (twine: --attestations).
+		_ = mw.WriteField("attestations", attestations)
+	}
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="content"; filename=%q`, d.Filename))
 	h.Set("Content-Type", "application/octet-stream")
@@ -457,4 +488,17 @@ func form(d *pydist.Dist) (string, []byte) {
 	_, _ = w.Write(d.Data)
 	_ = mw.Close()
 	return mw.FormDataContentType(), buf.Bytes()
+}
+
+// attestationHint says what to do about an attestation PyPI refused.
+func attestationHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "only supported when using Trusted Publishing"):
+		return "PyPI verifies attestations against a trusted publisher; publish with trusted publishing (id-token: write) or set attestations = false for the package"
+	case strings.Contains(msg, "OIDCSourceRepositoryURI"), strings.Contains(msg, "Build Config URI"), strings.Contains(msg, "OIDCIssuerV2"):
+		return "the signing certificate names another repository or workflow than the project's trusted publisher on PyPI; publish from the workflow the publisher names (PyPI compares the top-level workflow, not a reusable one it calls)"
+	case strings.Contains(msg, "distribution digest"), strings.Contains(msg, "distribution name"):
+		return "the file differs from the one that was attested; rebuild and publish the build job's artifacts unchanged"
+	}
+	return "fix the attestation as PyPI's message says, or set attestations = false for the package to upload without one"
 }

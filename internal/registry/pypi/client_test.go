@@ -170,7 +170,7 @@ func TestUploadAndReadBack(t *testing.T) {
 		t.Fatalf("files %v %v", files, err)
 	}
 	// Re-run: the same file again is AlreadyPresent.
-	present, err := f.c.UploadFile(ctx, tok, wheel)
+	present, err := f.c.UploadFile(ctx, tok, wheel, nil)
 	if err != nil || !present {
 		t.Fatalf("re-upload: %v %v", present, err)
 	}
