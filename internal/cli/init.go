@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 const (
 	CodeInitNothingWritten = "PIOT_INIT_NOTHING_WRITTEN"
 	CodeInitWrite          = "PIOT_INIT_WRITE"
+	CodeInitSymlink        = "PIOT_INIT_SYMLINK"
 )
 
 func newInitCmd(app *App) *cobra.Command {
@@ -46,6 +48,11 @@ Existing files are left alone unless --force is given.`,
 				opt.Cadence = cadence
 			}
 			res, err := initcmd.Run(cmd.Context(), opt)
+			var se *initcmd.SymlinkError
+			if errors.As(err, &se) {
+				return diag.New(CodeInitSymlink, "init: %v", err).Wrap(err).
+					WithHint("replace %s with a regular file or directory (or remove it) and re-run; nothing was written through it", se.Link)
+			}
 			if err != nil {
 				return diag.New(CodeInitWrite, "init: %v", err).Wrap(err).
 					WithHint("fix the path or permission named above and re-run; files already written are kept (and skipped on the re-run)")

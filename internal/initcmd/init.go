@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,18 +144,89 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// SymlinkError: init was about to write through a symbolic link. A committed
+// symlink (CLAUDE.md -> ../outside/bashrc, .github/workflows -> elsewhere)
+// would make init append to or overwrite a file outside the repository.
+type SymlinkError struct {
+	Rel  string // the file init writes
+	Link string // the path (rel or one of its parent directories) that is a symlink
+}
+
+func (e *SymlinkError) Error() string {
+	if e.Link == e.Rel {
+		return fmt.Sprintf("refusing to write %s: it is a symbolic link; init writes only regular files inside the repository", e.Rel)
+	}
+	return fmt.Sprintf("refusing to write %s: %s is a symbolic link; init writes only inside the repository", e.Rel, e.Link)
+}
+
+// checkNoSymlink returns a *SymlinkError when rel, or a directory on the way
+// to it below root, is a symbolic link. What does not exist yet is fine.
+func checkNoSymlink(root, rel string) error {
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	cur := root
+	for i, part := range parts {
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("checking %s: %w", rel, err)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return &SymlinkError{Rel: rel, Link: strings.Join(parts[:i+1], "/")}
+		}
+		if i < len(parts)-1 && !fi.IsDir() {
+			return fmt.Errorf("cannot write %s: %s is not a directory", rel, strings.Join(parts[:i+1], "/"))
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes data to p through a temporary file renamed into place:
+// a rename replaces a path, it never follows a link placed there meanwhile.
+func writeAtomic(p string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), ".piot-init-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, p)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+	}
+	return werr
+}
+
 // writeFile writes root/rel unless it exists (and force is off).
 func writeFile(root, rel string, data []byte, force bool) (bool, error) {
 	p := filepath.Join(root, filepath.FromSlash(rel))
 	if _, err := os.Lstat(p); err == nil && !force {
-		return false, nil
+		return false, nil // kept as it is: nothing is written
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("checking %s: %w", rel, err)
+	}
+	if err := checkNoSymlink(root, rel); err != nil {
+		return false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return false, fmt.Errorf("creating the directory for %s: %w", rel, err)
 	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
+	// Created meanwhile as a link? Checked again right before the write.
+	if err := checkNoSymlink(root, rel); err != nil {
+		return false, err
+	}
+	if err := writeAtomic(p, data); err != nil {
 		return false, fmt.Errorf("writing %s: %w", rel, err)
 	}
 	return true, nil
@@ -164,7 +236,7 @@ func writeFile(root, rel string, data []byte, force bool) (bool, error) {
 // loses what the file holds, so it needs no --force.
 func appendClaude(root string) (bool, error) {
 	p := filepath.Join(root, FileClaude)
-	old, err := os.ReadFile(p)
+	old, err := safefile.ReadFile(p, safefile.MaxManifest)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, fmt.Errorf("reading %s: %w", FileClaude, err)
 	}
@@ -173,13 +245,16 @@ func appendClaude(root string) (bool, error) {
 			return false, nil
 		}
 	}
+	if err := checkNoSymlink(root, FileClaude); err != nil {
+		return false, err
+	}
 	var b bytes.Buffer
 	b.Write(old)
 	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
 		b.WriteByte('\n')
 	}
 	b.WriteString(ClaudeImport + "\n")
-	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+	if err := writeAtomic(p, b.Bytes()); err != nil {
 		return false, fmt.Errorf("writing %s: %w", FileClaude, err)
 	}
 	return true, nil
