@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -47,7 +48,11 @@ whose registry cannot be read is reported on its line and makes it exit 1.`,
 			if err != nil {
 				return err
 			}
-			sts := publish.Status(ctx, publish.StatusOptions{Root: app.Cwd, Config: cfg, Env: app.Env, LastTags: tags, Plan: p, Handlers: opts.Handlers, Git: opts.Git})
+			sts := publish.Status(ctx, publish.StatusOptions{Root: app.Cwd, Config: cfg, Env: app.Env, LastTags: tags, Plan: p, Handlers: opts.Handlers, Git: opts.Git,
+				Progress: statusProgress(app, len(cfg.Packages))})
+			if app.IsTerminal {
+				fmt.Fprint(app.Err, "\r\033[K") // clear the progress line
+			}
 			app.Summary(statusSummary(sts, p, warnings))
 			failed := false
 			for _, s := range sts {
@@ -127,4 +132,27 @@ func writeStatus(w io.Writer, sts []publish.PackageStatus, p *plan.Plan) {
 	if p != nil && len(p.Releases) == 0 {
 		fmt.Fprintln(w, "nothing to release")
 	}
+}
+
+// statusProgress shows registry reads as they finish: one updating line on
+// a terminal, a timestamped line per package in CI, nothing otherwise (a
+// pipe gets only the table).
+func statusProgress(app *App, total int) func(done, total int, name string) {
+	var mu sync.Mutex
+	switch {
+	case app.IsTerminal && total > 1:
+		return func(done, total int, name string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(app.Err, "\r\033[Kreading registries: %d/%d (%s)", done, total, name)
+		}
+	case progressClock(app) != nil:
+		say := progressf(app)
+		return func(done, total int, name string) {
+			mu.Lock()
+			defer mu.Unlock()
+			say("status: read %s (%d/%d)", name, done, total)
+		}
+	}
+	return nil
 }
