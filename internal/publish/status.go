@@ -98,6 +98,7 @@ func Status(ctx context.Context, o StatusOptions) []PackageStatus {
 		}(i)
 	}
 	wg.Wait()
+	stagedDrift(ctx, o, out)
 	return out
 }
 
