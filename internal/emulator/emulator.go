@@ -78,10 +78,10 @@ func (s *Set) Close() {
 	}
 }
 
-// Registries are the registries' fault injectors by display name, in a
-// fixed order (crates.io, PyPI, npm, GitHub).
+// Registries are the services' fault injectors by display name, in a
+// fixed order (crates.io, PyPI, npm, GitHub, Sigstore).
 func (s *Set) Registries() []Named {
-	return []Named{{"crates.io", &s.Crates.Faults}, {"PyPI", &s.PyPI.Faults}, {"npm", &s.NPM.Faults}, {"GitHub", &s.GitHub.Faults}}
+	return []Named{{"crates.io", &s.Crates.Faults}, {"PyPI", &s.PyPI.Faults}, {"npm", &s.NPM.Faults}, {"GitHub", &s.GitHub.Faults}, {"Sigstore", &s.Sigstore.Faults}}
 }
 
 // Named is a registry's name and its fault injector (and request log).

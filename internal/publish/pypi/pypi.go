@@ -238,6 +238,8 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 			state := "uploaded"
 			if present {
 				state = "already on PyPI"
+			} else if len(h.attested[f.Path]) > 0 {
+				state = "uploaded with its PEP 740 attestation"
 			}
 			h.Progress("%s %s: %s %s", j.Name(), j.Version(), filepath.Base(f.Rel), state)
 		}
