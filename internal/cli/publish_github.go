@@ -115,6 +115,8 @@ var statusMark = map[string]string{
 	publish.StatusReady:            "🔍",
 	publish.StatusFailed:           "❌",
 	publish.StatusNotAttempted:     "⏸️",
+	publish.StatusStaged:           "⏳",
+	publish.StatusRejected:         "🚫",
 }
 
 // publishSummary is the step summary: a row per package with links to the
@@ -160,6 +162,11 @@ func publishSummary(app *App, rep *publish.Report, runErr error) string {
 			fmt.Fprintf(&b, "| %s %s | %s | %s | %s | %s | %s |\n", statusMark[p.Status], p.Status, mdEscape(p.Name), ver, mdEscape(p.Registry), tag, rel)
 		}
 		b.WriteString("\n")
+	}
+	for _, p := range rep.Packages {
+		if p.Status == publish.StatusStaged && p.Approve != "" {
+			fmt.Fprintf(&b, "> [!NOTE]\n> **%s %s is staged** and is not live until approved: %s\n\n", mdEscape(p.Name), mdEscape(p.Version), mdEscape(p.Approve))
+		}
 	}
 	for _, u := range rep.RepairedReleases {
 		fmt.Fprintf(&b, "Repaired release: %s\n\n", u)

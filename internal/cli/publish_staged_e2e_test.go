@@ -262,3 +262,28 @@ func TestE2EStagedWaitForApproval(t *testing.T) {
 		t.Fatalf("exit %d %s %s %+v\n%s", code, doc.Outcome, stagedStatuses(doc), doc.Error, stderr)
 	}
 }
+
+// When the exchange does not say the connection may only stage (npm's
+// client reads only `token`), the registry's refusal of `npm publish` is the
+// signal: an "auto" package is staged in the same run instead of failing it.
+func TestE2EStagedAutoAfterRefusal(t *testing.T) {
+	w, _ := stagedWorld(t)
+	w.npm.OmitExchangePermissions()
+	doc, stderr, code := w.stagedJSON()
+	if code != 0 || doc.Outcome != "staged" || stagedStatuses(doc) != "core=published py-core=published js-core=staged" {
+		t.Fatalf("exit %d outcome %s %s %+v\n%s", code, doc.Outcome, stagedStatuses(doc), doc.Error, stderr)
+	}
+	js := doc.Packages[2]
+	if !strings.Contains(strings.Join(js.Notes, "\n"), "OIDC permission denied for this action") || len(js.Stages) != 1 || js.Stages[0].ID == "" {
+		t.Fatalf("js-core = %+v", js)
+	}
+	refused := 0
+	for _, a := range w.npm.Attempts() {
+		if a.Name == "js-core" && !a.Staged && a.Status == 403 {
+			refused++
+		}
+	}
+	if refused != 1 || stagedAttempts(w.npm) != 1 {
+		t.Fatalf("npm publish refused %d times, staged %d times", refused, stagedAttempts(w.npm))
+	}
+}

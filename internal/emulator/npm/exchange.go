@@ -75,6 +75,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, escaped string
 	s.tokens[tok] = &token{value: tok, kind: KindOIDC, user: "", packages: []string{name}, perm: PermReadWrite, repo: repo, actions: actions, created: now, expiry: now.Add(s.opts.OIDCTokenTTL)}
 	rec.Status = http.StatusCreated
 	s.exchanges = append(s.exchanges, rec)
+	omit := s.opts.ExchangeOmitsPermissions
 	s.mu.Unlock()
 	reply := map[string]any{"token": tok}
 	// The confirmed answer is {"token"} (npm's lib/utils/oidc.js reads only
@@ -82,7 +83,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, escaped string
 	// which actions the token may take, in npm's trust-config names; that
 	// field is an assumption of this emulator (ExchangeOmitsPermissions
 	// turns it off), and clients must work without it.
-	if tp.Permissions != nil && !s.opts.ExchangeOmitsPermissions {
+	if tp.Permissions != nil && !omit {
 		reply["permissions"] = tp.Permissions
 	}
 	writeJSON(w, http.StatusCreated, reply)

@@ -259,3 +259,11 @@ func (s *Server) listStages(w http.ResponseWriter, r *http.Request, t *token) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(mine)})
 }
+
+// OmitExchangePermissions makes the OIDC exchange answer with the token only
+// from now on (Options.ExchangeOmitsPermissions), as npm's registry may.
+func (s *Server) OmitExchangePermissions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.ExchangeOmitsPermissions = true
+}
