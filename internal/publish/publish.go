@@ -439,6 +439,9 @@ func (r *flow) revoke(ctx context.Context, name string, c *Credential) {
 }
 
 func (r *flow) dryRun(ctx context.Context, j Job, res *Result, published bool, problems *[]string) {
+	if !published && r.stagedEarlier(j) {
+		return // staged by an earlier run: a real publish uploads nothing for it
+	}
 	if published {
 		res.Status = StatusAlreadyPublished
 		r.logf("%s %s: already on %s; would ensure tag %s", j.Name(), j.Version(), res.Registry, j.Release.Tag)
