@@ -11,12 +11,15 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
 // Codes of the --artifacts and --deep phases.
 const (
 	CodeArtifactMissing = "PIOT_DOCTOR_ARTIFACT_MISSING"
+	// CodeRegistryRule: an artifact breaks a registry upload rule.
+	CodeRegistryRule = "PIOT_REGISTRY_RULE"
 	CodePlanFailed      = "PIOT_DOCTOR_PLAN_FAILED"
 	CodeTokenScope      = "PIOT_DOCTOR_TOKEN_SCOPE"
 	CodeTokenInspect    = "PIOT_DOCTOR_TOKEN_INSPECT_FAILED"
@@ -57,6 +60,37 @@ func artifactsPhase(ctx context.Context, st *state) *Phase {
 				Hint:    "download every build job's artifact into artifacts/{artifact_name}/ before publish (actions/download-artifact with `path: artifacts`)"})
 		}
 		p.add(Fail, fmt.Sprintf("%s: %s/%s", row.Name, artifacts.Dir, row.ArtifactName), issues...)
+	}
+	// The registries' upload rules, on the same files publish would upload
+	// (docs/registry-rules.md).
+	planned := map[string]string{}
+	for _, rel := range pl.Releases {
+		if pkg := st.cfg.Package(rel.Name); pkg != nil && pkg.Kind == config.KindCrates {
+			planned[pkg.RegistryName()] = rel.Version
+		}
+	}
+	for _, rel := range pl.Releases {
+		pkg := st.cfg.Package(rel.Name)
+		if pkg == nil {
+			continue
+		}
+		var rows []plan.Row
+		for _, row := range pl.Rows {
+			if row.Name == rel.Name {
+				rows = append(rows, row)
+			}
+		}
+		lines := artifacts.CheckRules(st.opt.Root, rows, artifacts.Want{Package: pkg.Name, Kind: pkg.Kind, Name: pkg.RegistryName(), Version: rel.Version, Crates: planned})
+		if len(lines) == 0 {
+			continue
+		}
+		var issues []Issue
+		for _, l := range lines {
+			file, msg, _ := strings.Cut(l, ": ")
+			issues = append(issues, Issue{Code: CodeRegistryRule, Severity: SevError, File: file, Message: fmt.Sprintf("package `%s`: %s", pkg.Name, msg),
+				Hint: "fix what the rule says and rebuild the artifact; publish would stop here before its first upload"})
+		}
+		p.add(Fail, fmt.Sprintf("%s: registry rules", rel.Name), issues...)
 	}
 	return p
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/cratefile"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
@@ -645,5 +646,35 @@ func TestDeclaredRunningWorkflowOnlyFailsInPublishWorkflows(t *testing.T) {
 				t.Errorf("no note line:\n%s", text(r))
 			}
 		})
+	}
+}
+
+// doctor --artifacts applies the registries' upload rules to the artifacts
+// publish would upload (here crates.io's license expression).
+func TestArtifactsRegistryRules(t *testing.T) {
+	crate := cratefile.Build("my-crate", "0.2.0", map[string]string{
+		"Cargo.toml": cratefile.Manifest("my-crate", "0.2.0", "a crate", "MIT OR Apache2"),
+		"src/lib.rs": "",
+	})
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": initWorkflow,
+	})
+	if err := os.MkdirAll(filepath.Join(root, "artifacts", "my-crate-crate"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "artifacts", "my-crate-crate", "my-crate-0.2.0.crate"), crate, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := []plan.Row{{Name: "my-crate", Kind: "crates", Version: "0.2.0", Target: "noarch", ArtifactName: "my-crate-crate"}}
+	rels := []plan.Release{{Name: "my-crate", Kind: "crates", Version: "0.2.0"}}
+	r := run(t, root, func(o *Options) {
+		o.Artifacts = true
+		o.Plan = func(context.Context, *config.Config) (*plan.Plan, error) { return &plan.Plan{Releases: rels, Rows: rows}, nil }
+	})
+	p := r.Phase(PhaseArtifacts)
+	if p.Status != Fail || len(p.Issues()) != 1 || p.Issues()[0].Code != CodeRegistryRule || !strings.Contains(p.Issues()[0].Message, "rule crates/license-invalid") || r.ExitCode() != 1 {
+		t.Fatalf("artifacts:\n%s", text(r))
 	}
 }
