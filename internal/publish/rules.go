@@ -6,6 +6,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 )
 
 // CodeRegistryRule: an artifact breaks a rule its registry enforces at
@@ -16,6 +17,11 @@ const CodeRegistryRule = "PIOT_REGISTRY_RULE"
 // exists, for dependencies outside the run.
 type crateLookup interface {
 	CrateExists(ctx context.Context, name string) (bool, error)
+}
+
+// projectLookup is implemented by the PyPI handler.
+type projectLookup interface {
+	ProjectExists(ctx context.Context, name string) (bool, error)
 }
 
 // checkRegistryRules applies every registry's upload rules to the files
@@ -46,9 +52,19 @@ func (r *flow) checkRegistryRules(ctx context.Context) error {
 		}
 	}
 	var problems []string
+	pl, _ := r.o.Handlers[config.KindPyPI].(projectLookup)
 	for _, j := range r.jobs {
 		if r.published[j.Package.Name] {
 			continue
+		}
+		// A project PyPI does not have yet is created by the first upload
+		// (or the pending publisher's exchange): PyPI's name rules apply.
+		if j.Package.Kind == config.KindPyPI && pl != nil {
+			if ok, err := pl.ProjectExists(ctx, j.Name()); err == nil && !ok {
+				for _, v := range rules.PyPIProjectName(j.Name(), nil) {
+					problems = append(problems, j.Package.Name+": new project "+j.Name()+": "+v.String())
+				}
+			}
 		}
 		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), Crates: planned, CrateExists: exists}
 		for _, pr := range artifacts.CheckRules(r.o.Root, j.Rows, w) {

@@ -128,7 +128,7 @@ var PyPIRules = register([]*Rule{
 		Text:  "The name {name} isn't allowed." + projectNameSee,
 		Fix:   "choose another project name"},
 	{ID: "pypi/name-too-similar", Registry: PyPI, Status: 422, Source: srcServices + " (ultranormalize_name)", Coverage: Partial,
-		Limit: "needs every project name on PyPI; checked against the projects the tool can see (the emulator's, and PyPI's JSON API for the planned name's close spellings when reachable)",
+		Limit: "needs every project name on PyPI: the emulator checks it against its projects; before an upload the tool checks only the names it can know (invalid, standard-library), so a name too similar to a PyPI project is found at the pending publisher's exchange, which is still before the first upload",
 		Text:  "The name {name} is too similar to an existing project." + projectNameSee,
 		Fix:   "choose a name that does not collide with an existing project once '.', '_', '-' are dropped and l/i/1 and o/0 are equated"},
 })

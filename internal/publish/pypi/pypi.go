@@ -129,6 +129,18 @@ func (h *Handler) Published(ctx context.Context, j publish.Job) (bool, error) {
 // pending publishers, so a missing project never blocks.
 func (h *Handler) PackageExists(ctx context.Context, j publish.Job) (bool, error) { return true, nil }
 
+// ProjectExists says whether the project exists on PyPI (false when the
+// client cannot tell offline); the registry-rules step checks a new
+// project's name against PyPI's name rules.
+func (h *Handler) ProjectExists(ctx context.Context, name string) (bool, error) {
+	if pe, ok := h.Client.(interface {
+		ProjectExists(ctx context.Context, project string) (bool, error)
+	}); ok {
+		return pe.ProjectExists(ctx, name)
+	}
+	return true, nil
+}
+
 func (h *Handler) mask(t string) {
 	if h.Mask != nil {
 		h.Mask(t)

@@ -223,6 +223,24 @@ func (c *Client) VersionExists(ctx context.Context, project, version string) (bo
 	return false, unreachable("looking up "+project+" "+version, err)
 }
 
+// ProjectExists reports whether the project exists on the index (a new one
+// is created by its first upload or pending publisher, subject to PyPI's
+// name rules).
+func (c *Client) ProjectExists(ctx context.Context, project string) (bool, error) {
+	u := c.BaseURL + "/pypi/" + url.PathEscape(pydist.Normalize(project)) + "/json"
+	_, _, err := c.get(ctx, u)
+	switch httpx.StatusOf(err) {
+	case 0:
+		if err != nil {
+			return false, unreachable("looking up "+project, err)
+		}
+		return true, nil
+	case http.StatusNotFound:
+		return false, nil
+	}
+	return false, unreachable("looking up "+project, err)
+}
+
 // fileDigests maps filename → sha256 for project's version (nil when absent).
 func (c *Client) fileDigests(ctx context.Context, project, version string) (map[string]string, error) {
 	_, body, err := c.get(ctx, c.versionURL(project, version))
