@@ -12,6 +12,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
+	"github.com/putitoutthere/putitoutthere/internal/rules"
 )
 
 // Want is what one package's artifacts must say about themselves.
@@ -107,6 +108,12 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 				}
 				if NormalizePyVersion(m.Version) != NormalizePyVersion(w.Version) {
 					add("%s: distribution version is %q, the plan says %s", rel(f), m.Version, w.Version)
+					if strings.Contains(m.Version, "+") {
+						// setuptools-scm's default on a dirty or untagged checkout.
+						for _, v := range rules.PyPIMetadata(rules.PyFields{"version": {m.Version}}) {
+							add("%s: %s", rel(f), v)
+						}
+					}
 				}
 				if isWheel {
 					if pr := WheelHoldsPackage(f.Path); pr != "" {
