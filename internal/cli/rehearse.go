@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"testing"
 
 	"github.com/spf13/cobra"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
+	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/rehearse"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
@@ -65,7 +68,8 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		return nil
 	}
 	s, err := rehearse.Start(ctx, rehearse.Options{Root: app.Cwd, Config: cfg, Plan: p, Trust: trust, Env: app.Env,
-		Event: m.Event, Ref: m.Ref, Runner: m.Runner, OwnerID: m.OwnerID, RegisteredOwnerID: m.RegisteredOwnerID, Sub: m.Sub, NPMStageOnly: m.NPMStageOnly})
+		Event: m.Event, Ref: m.Ref, Runner: m.Runner, OwnerID: m.OwnerID, RegisteredOwnerID: m.RegisteredOwnerID, Sub: m.Sub, NPMStageOnly: m.NPMStageOnly,
+		CratesUpstream: cratesUpstream(app.Env)})
 	if err != nil {
 		return err
 	}
@@ -123,6 +127,9 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 		if rep != nil {
 			doc["outcome"] = rep.Outcome
 		}
+		if u := s.UnresolvedCrates(); len(u) > 0 {
+			doc["unresolved_dependencies"] = u
+		}
 		if approved != nil {
 			doc["approved"] = approved
 		}
@@ -154,6 +161,17 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 			// absence here says nothing about the publish job.
 			fmt.Fprintln(app.Out, "\nrehearsal could not run: this machine lacks a tool the rehearsal runs (details below); install it and rehearse again")
 			return perr
+		}
+		if u := s.UnresolvedCrates(); len(u) > 0 {
+			// Not the release's fault: the rehearsal could not reach the
+			// crates its crates depend on.
+			fmt.Fprintf(app.Out, "\nrehearsal could not resolve these crate dependencies from %s:\n", s.CratesUpstream())
+			for _, d := range u {
+				fmt.Fprintf(app.Out, "  %s\n", d)
+			}
+			fmt.Fprintf(app.Out, "a rehearsal needs the dependencies' registry: run it with network access, or set %s to a reachable sparse index (a mirror)\n", EnvRehearseCratesUpstream)
+			return diag.New(CodeRehearseUnresolved, "rehearsal could not resolve %d crate dependenc(ies) from %s", len(u), s.CratesUpstream()).Wrap(perr).
+				WithHint("run the rehearsal with network access, or point %s at a reachable registry index", EnvRehearseCratesUpstream)
 		}
 		fmt.Fprintln(app.Out, "\nrehearsal FAILED: the real publish would stop here too (details below)")
 		return perr
@@ -224,4 +242,29 @@ func writeExchanges(w io.Writer, xs []rehearse.Exchange) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// EnvRehearseCratesUpstream names the sparse index the rehearsal's crates.io
+// emulator reads every crate not being released from (dependencies);
+// "none" turns it off. Default: crates.io's index.
+const EnvRehearseCratesUpstream = "PUTITOUTTHERE_REHEARSE_CRATES_UPSTREAM"
+
+// CodeRehearseUnresolved: the rehearsal could not get the crates the
+// released crates depend on (offline, or a registry the upstream lacks).
+const CodeRehearseUnresolved = "PIOT_REHEARSE_DEPENDENCIES_UNRESOLVED"
+
+// cratesUpstream is the rehearsal's upstream index. Test binaries default
+// to none: tests never reach the network, and set it to a local emulator
+// when they need one.
+func cratesUpstream(e env.Env) string {
+	v, set := e.Get(EnvRehearseCratesUpstream)
+	switch {
+	case set && (v == "" || v == "none" || v == "off"):
+		return ""
+	case set:
+		return v
+	case testing.Testing():
+		return ""
+	}
+	return crates.CratesIOIndex
 }

@@ -20,9 +20,9 @@ const (
 	CodeArtifactMissing = "PIOT_DOCTOR_ARTIFACT_MISSING"
 	// CodeRegistryRule: an artifact breaks a registry upload rule.
 	CodeRegistryRule = "PIOT_REGISTRY_RULE"
-	CodePlanFailed      = "PIOT_DOCTOR_PLAN_FAILED"
-	CodeTokenScope      = "PIOT_DOCTOR_TOKEN_SCOPE"
-	CodeTokenInspect    = "PIOT_DOCTOR_TOKEN_INSPECT_FAILED"
+	CodePlanFailed   = "PIOT_DOCTOR_PLAN_FAILED"
+	CodeTokenScope   = "PIOT_DOCTOR_TOKEN_SCOPE"
+	CodeTokenInspect = "PIOT_DOCTOR_TOKEN_INSPECT_FAILED"
 )
 
 // artifactsPhase is phase 7: every row of the current plan has its artifact.

@@ -671,7 +671,9 @@ func TestArtifactsRegistryRules(t *testing.T) {
 	rels := []plan.Release{{Name: "my-crate", Kind: "crates", Version: "0.2.0"}}
 	r := run(t, root, func(o *Options) {
 		o.Artifacts = true
-		o.Plan = func(context.Context, *config.Config) (*plan.Plan, error) { return &plan.Plan{Releases: rels, Rows: rows}, nil }
+		o.Plan = func(context.Context, *config.Config) (*plan.Plan, error) {
+			return &plan.Plan{Releases: rels, Rows: rows}, nil
+		}
 	})
 	p := r.Phase(PhaseArtifacts)
 	if p.Status != Fail || len(p.Issues()) != 1 || p.Issues()[0].Code != CodeRegistryRule || !strings.Contains(p.Issues()[0].Message, "rule crates/license-invalid") || r.ExitCode() != 1 {

@@ -72,6 +72,9 @@ type Options struct {
 	// `npm stage publish` (npm's default for connections created since
 	// 2026-09-03 unless "Allow npm publish" is ticked).
 	NPMStageOnly bool
+	// CratesUpstream is the sparse index the crates.io emulator passes
+	// through to for every crate not being released ("" = none).
+	CratesUpstream string
 }
 
 // Registration is one trusted publisher the emulators were given.
@@ -115,8 +118,35 @@ type Session struct {
 
 	*emulator.Set // the emulators publish talks to
 
-	tmp string
+	tmp      string
+	upstream string   // crates.io emulator's upstream index ("" = none)
+	released []string // registry names of the crates being released
 }
+
+// UnresolvedCrates lists the dependencies the crates.io emulator could not
+// get from its upstream (unreachable or unknown there), with the reason.
+// Without an upstream it is empty.
+func (s *Session) UnresolvedCrates() []string {
+	if s.upstream == "" || s.Crates == nil {
+		return nil
+	}
+	own := map[string]bool{}
+	for _, n := range s.released {
+		own[strings.ReplaceAll(strings.ToLower(n), "-", "_")] = true
+	}
+	var out []string
+	for _, u := range s.Crates.Unresolved() {
+		name, _, _ := strings.Cut(u, " ")
+		if !own[strings.ReplaceAll(strings.ToLower(name), "-", "_")] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// CratesUpstream is the upstream index the crates.io emulator passes
+// through to ("" = none).
+func (s *Session) CratesUpstream() string { return s.upstream }
 
 // Close stops the emulators and removes the clone.
 func (s *Session) Close() {
@@ -182,6 +212,18 @@ func Start(ctx context.Context, o Options) (_ *Session, err error) {
 	}
 	for _, r := range s.Registries() {
 		r.Faults.Record(true)
+	}
+	if o.CratesUpstream != "" {
+		s.Crates.SetUpstream(o.CratesUpstream)
+		s.upstream = o.CratesUpstream
+		for _, p := range o.Config.Packages {
+			if p.Kind == config.KindCrates {
+				s.released = append(s.released, p.RegistryName())
+			}
+		}
+		if len(s.released) > 0 {
+			s.Notes = append(s.Notes, "crates.io emulator: the crates being released are served by the emulator; every other crate (dependencies) is read from "+o.CratesUpstream)
+		}
 	}
 
 	s.identify(ctx, o)

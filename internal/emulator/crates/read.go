@@ -102,12 +102,19 @@ func (s *Server) encodeVersionLocked(c *crateRec, v *versionRec) map[string]any 
 func (s *Server) handleCrate(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	c := s.crates[canonical(name)]
 	if c == nil {
+		s.mu.Unlock()
+		// A crate of the upstream registry exists too (for the checks that
+		// ask whether a dependency is known); the emulator holds no data on it.
+		if s.upstreamHas(name) {
+			writeJSON(w, http.StatusOK, map[string]any{"crate": map[string]any{"id": name, "name": name}, "versions": []any{}, "keywords": []any{}, "categories": []any{}})
+			return
+		}
 		writeErr(w, http.StatusNotFound, fmt.Sprintf("crate `%s` does not exist", name))
 		return
 	}
+	defer s.mu.Unlock()
 	vs := make([]any, 0, len(c.Versions))
 	for i := len(c.Versions) - 1; i >= 0; i-- {
 		vs = append(vs, s.encodeVersionLocked(c, c.Versions[i]))
@@ -170,6 +177,13 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	if data == nil {
+		if up := s.upstreamOf(); up != nil {
+			if b, err := up.download(r.Context(), name, num); err == nil {
+				data = b
+			}
+		}
+	}
 	if data == nil {
 		writeErr(w, http.StatusNotFound, fmt.Sprintf("crate `%s` does not have a version `%s`", name, num))
 		return
@@ -425,6 +439,7 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	var buf bytes.Buffer
+	local := map[string]bool{}
 	for _, c := range s.crates {
 		if strings.ToLower(c.Name) != strings.ToLower(name) {
 			continue
@@ -433,6 +448,7 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) {
 			if !v.Indexed {
 				continue
 			}
+			local[v.Num] = true
 			line := indexLine{Name: c.Name, Vers: v.Num, Deps: v.Deps, Cksum: v.Checksum, Yanked: v.Yanked, V: 1,
 				Pubtime: v.CreatedAt.UTC().Format("2006-01-02T15:04:05Z")}
 			if line.Deps == nil {
@@ -456,6 +472,11 @@ func (s *Server) handleIndexFile(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
+	// Every other version (and every crate not being released) comes from
+	// the upstream registry, when one is set.
+	if more, ok := s.upstreamLines(r.Context(), p, name, local); ok {
+		buf.Write(more)
+	}
 	if buf.Len() == 0 {
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return

@@ -179,6 +179,9 @@ type bucket struct {
 
 // Server is a running crates.io emulator.
 type Server struct {
+	// up, when set, is the registry index reads and downloads of crates
+	// the emulator does not hold pass through to (SetUpstream).
+	up     *upstream
 	Faults fault.Injector
 
 	opts Options
