@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
+
+	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/plan"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
@@ -31,6 +35,7 @@ func (r *flow) checkRequirements(ctx context.Context) error {
 			}
 		}
 	}
+	r.orderByRequirements(edits)
 	var pending []siblings.Edit
 	for _, j := range r.jobs {
 		if !r.published[j.Package.Name] {
@@ -68,4 +73,50 @@ func (r *flow) writeRequirements(j Job, res *Result) error {
 		r.logf("%s: %s", j.Package.Name, note)
 	}
 	return nil
+}
+
+// orderByRequirements puts every dependent after the siblings its rewritten
+// requirements name, as if it declared depends_on on them: cargo cannot
+// publish a crate requiring core 1.0 before core 1.0 is on crates.io, and
+// npm and pip installs in between would fail. Dev-dependencies do not
+// order (they often form cycles); an order that would cycle is left as
+// depends_on made it.
+func (r *flow) orderByRequirements(edits []siblings.Edit) {
+	extra := map[string][]string{}
+	for _, e := range edits {
+		if strings.Contains(e.Section, "dev-dependencies") || strings.Contains(e.Section, "dev_dependencies") {
+			continue
+		}
+		extra[e.Package] = append(extra[e.Package], e.Sibling)
+	}
+	if len(extra) == 0 {
+		return
+	}
+	cfg := *r.o.Config
+	cfg.Packages = append([]config.Package(nil), cfg.Packages...)
+	for i := range cfg.Packages {
+		if add := extra[cfg.Packages[i].Name]; len(add) > 0 {
+			cfg.Packages[i].DependsOn = append(append([]string(nil), cfg.Packages[i].DependsOn...), add...)
+		}
+	}
+	rels := make([]plan.Release, len(r.jobs))
+	for i, j := range r.jobs {
+		rels[i] = plan.Release{Name: j.Package.Name}
+	}
+	order, err := TopoOrder(&cfg, rels)
+	if err != nil {
+		return
+	}
+	at := map[string]int{}
+	for i, j := range r.jobs {
+		at[j.Package.Name] = i
+	}
+	jobs := make([]Job, 0, len(r.jobs))
+	res := make([]Result, 0, len(r.rep.Packages))
+	for _, o := range order {
+		i := at[o.Name]
+		jobs = append(jobs, r.jobs[i])
+		res = append(res, r.rep.Packages[i])
+	}
+	r.jobs, r.rep.Packages = jobs, res
 }

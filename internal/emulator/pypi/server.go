@@ -195,6 +195,7 @@ func Start(opts Options) (*Server, error) {
 	mux.HandleFunc("/pypi/", s.serveJSON)
 	mux.HandleFunc("/packages/", s.serveFile)
 	mux.HandleFunc("GET /integrity/{project}/{version}/{filename}/provenance", s.serveProvenance)
+	mux.HandleFunc("/simple/", s.serveSimple)
 	s.srv = httptest.NewServer(s.Faults.Wrap(mux))
 	return s, nil
 }
