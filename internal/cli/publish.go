@@ -178,6 +178,9 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			say("%s %s%s: %s; retrying in %s (retry %d)", req.Method, req.URL.Host, req.URL.Path, retryReason(req, reason), wait.Round(time.Millisecond), attempt)
 		}
 	}
+	if hc.OnSend == nil && app.IsTerminal {
+		hc.OnSend = uploadProgress(app.Err, time.Now)
+	}
 	idToken := func(ctx context.Context, aud string) (string, error) { return auth.FetchIDToken(ctx, nil, e, aud) }
 	var mask func(string)
 	if e.InActions() {

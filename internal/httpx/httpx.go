@@ -45,6 +45,28 @@ type Client struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// OnRetry, when set, is told about each retry (for progress lines).
 	OnRetry func(req *http.Request, attempt int, wait time.Duration, reason string)
+	// OnSend, when set, is told as a request body goes out (bytes sent of
+	// total), for upload progress. It is called from the transport's
+	// goroutine, often: it must be cheap.
+	OnSend func(req *http.Request, sent, total int64)
+}
+
+// sendCounter reports a request body's progress to OnSend.
+type sendCounter struct {
+	r     io.Reader
+	req   *http.Request
+	sent  int64
+	total int64
+	f     func(req *http.Request, sent, total int64)
+}
+
+func (s *sendCounter) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if n > 0 {
+		s.sent += int64(n)
+		s.f(s.req, s.sent, s.total)
+	}
+	return n, err
 }
 
 // New returns a Client with DefaultPolicy.
@@ -103,9 +125,16 @@ func (c *Client) Do(ctx context.Context, req *http.Request, body []byte) (*http.
 		watch := newWatchdog(p.PerRequest, cancel)
 		r := req.Clone(tryCtx)
 		if body != nil {
-			r.Body = io.NopCloser(watch.reader(bytes.NewReader(body)))
+			open := func() io.Reader {
+				rd := watch.reader(bytes.NewReader(body))
+				if c.OnSend != nil {
+					rd = &sendCounter{r: rd, req: req, total: int64(len(body)), f: c.OnSend}
+				}
+				return rd
+			}
+			r.Body = io.NopCloser(open())
 			r.ContentLength = int64(len(body))
-			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(watch.reader(bytes.NewReader(body))), nil }
+			r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }
 		}
 		resp, err := c.httpClient().Do(r)
 		var respBody []byte
