@@ -151,7 +151,7 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 					add("%s: package version is %q, the plan says %s", rel(f), m.Version, w.Version)
 				}
 				if m.Private {
-					add("%s: package.json has \"private\": true; npm refuses to publish it", rel(f))
+					add("%s: package.json has \"private\": true; npm refuses to publish it (rule npm/private)", rel(f))
 				}
 				if !isDir {
 					// A tarball is uploaded as it is: what it holds is final.
@@ -173,7 +173,7 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 						if shown == "" {
 							shown = "(unset)"
 						}
-						add("%s: repository.url is %s; publishing with provenance needs it to match https://github.com/%s (npm answers 422 otherwise)", rel(f), shown, w.Repository)
+						add("%s: repository.url is %s; publishing with provenance needs it to match https://github.com/%s (npm answers 422 otherwise: rule npm/provenance-repository)", rel(f), shown, w.Repository)
 					}
 				}
 			}

@@ -203,7 +203,7 @@ func PyPIMetadata(f PyFields) []Violation {
 		}
 	}
 	if le := f.one("license_expression"); le != "" {
-		if _, err := SPDXCheck(le, false); err != nil {
+		if !SPDXValidPEP639(le) {
 			add(&pkg, "license-expression", "pypi/license-expression-invalid", "value", pyRepr(le))
 		}
 	}

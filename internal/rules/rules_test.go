@@ -159,3 +159,33 @@ func TestEveryRuleHasSourceAndFix(t *testing.T) {
 		}
 	}
 }
+
+func TestPEP639Expressions(t *testing.T) {
+	for _, e := range []string{"MIT", "mit", "MIT OR apache-2.0", "mit or Apache-2.0", "LicenseRef-Proprietary", "Apache-2.0 WITH LLVM-exception"} {
+		if !SPDXValidPEP639(e) {
+			t.Errorf("%q refused; packaging canonicalises it", e)
+		}
+	}
+	for _, e := range []string{"MIT OR Apache2", "MIT/Apache-2.0", "", "GNU GPL"} {
+		if SPDXValidPEP639(e) {
+			t.Errorf("%q accepted; packaging refuses it", e)
+		}
+	}
+}
+
+// The platform tags of Warehouse's own tests
+// (tests/unit/forklift/test_legacy.py: test_upload_succeeds_with_wheel,
+// test_upload_fails_with_unsupported_wheel_plat).
+func TestWarehousePlatformTagCases(t *testing.T) {
+	good := "any win32 win_amd64 win_arm64 manylinux1_x86_64 manylinux1_i686 manylinux2010_x86_64 manylinux2010_i686 manylinux2014_x86_64 manylinux2014_i686 manylinux2014_aarch64 manylinux2014_armv7l manylinux2014_ppc64 manylinux2014_ppc64le manylinux2014_s390x manylinux_2_5_i686 manylinux_2_12_x86_64 manylinux_2_17_aarch64 manylinux_2_17_armv7l manylinux_2_17_ppc64 manylinux_2_17_ppc64le manylinux_2_39_riscv64 manylinux_3_0_s390x musllinux_1_1_x86_64 macosx_10_5_ppc macosx_10_5_ppc64 macosx_10_5_i386 macosx_10_5_intel macosx_10_5_fat macosx_10_5_fat3 macosx_10_5_fat64 macosx_10_5_universal macosx_10_13_x86_64 macosx_11_0_x86_64 macosx_10_15_arm64 macosx_15_0_universal2 macosx_26_0_arm64 ios_13_0_arm64_iphoneos ios_13_0_arm64_iphonesimulator ios_13_0_x86_64_iphonesimulator ios_15_4_arm64_iphoneos android_27_armeabi_v7a android_27_arm64_v8a android_27_x86 android_27_x86_64 pyemscripten_2026_0_wasm32"
+	for _, g := range strings.Fields(good) {
+		if !ValidPlatformTag(g) {
+			t.Errorf("%s refused; Warehouse's tests accept it", g)
+		}
+	}
+	for _, b := range strings.Fields("linux_x86_64 macosx_9_2_x86_64 macosx_11_2_arm64 macosx_16_2_arm64 macosx_10_15_amd64 macosx_27_0_arm64") {
+		if ValidPlatformTag(b) {
+			t.Errorf("%s accepted; Warehouse's tests refuse it", b)
+		}
+	}
+}

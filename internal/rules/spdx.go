@@ -108,3 +108,17 @@ func caret(expr string, start, end int, reason string) string {
 	}
 	return expr + "\n" + strings.Repeat(" ", start) + strings.Repeat("^", end-start) + " " + reason
 }
+
+var spdxOpRe = regexp.MustCompile(`(?i)\b(and|or|with)\b`)
+
+// SPDXValidPEP639 is packaging's canonicalize_license_expression as far as
+// validity goes: identifiers and operators match case-insensitively
+// ("mit or apache-2.0" is valid), LicenseRef- is allowed, "/" is not.
+func SPDXValidPEP639(expr string) bool {
+	if strings.TrimSpace(expr) == "" || strings.Contains(expr, "/") {
+		return false
+	}
+	e := spdxOpRe.ReplaceAllStringFunc(expr, strings.ToUpper)
+	ok, _ := spdxexp.ValidateLicenses([]string{e})
+	return ok
+}

@@ -423,3 +423,18 @@ func TestConcurrentPublishes(t *testing.T) {
 		t.Fatalf("versions: %d", got)
 	}
 }
+
+// crates.io rate-limits publishes by user only (publish.rs checks its rate
+// limiter `if let Some(user_id) = auth.user_id()`): trusted publishing has
+// no user and no limit, however tight the update burst.
+func TestNoRateLimitForTrustedPublishing(t *testing.T) {
+	now := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+	e := newEnv(t, Options{VersionBurst: 1, Now: func() time.Time { return now }})
+	tok := e.tpToken("tp-burst")
+	for i := 1; i <= 5; i++ {
+		v := fmt.Sprintf("0.%d.0", i)
+		if r := e.publish(tok, publishBody(meta("tp-burst", v), goodCrate("tp-burst", v))); r.status != 200 {
+			t.Fatalf("publish %s with a trusted-publishing token: %d %s", v, r.status, r.body)
+		}
+	}
+}

@@ -433,3 +433,34 @@ var tokenRe = regexp.MustCompile(`py` + `pi-[A-Za-z0-9_=-]+`)
 
 // safe keeps minted tokens out of test output.
 func safe(s string) string { return tokenRe.ReplaceAllString(s, "py"+"pi-***") }
+
+// A pending publisher whose project PyPI would not create: create_project's
+// refusal comes back from mint-token as 422 invalid-payload
+// (warehouse/oidc/views.py), and no project is created.
+func TestPendingPublisherNameRefused(t *testing.T) {
+	for _, c := range []struct{ name, existing, prohibited, desc string }{
+		{"os", "", "", "The name 'os' isn't allowed (conflict with Python Standard Library module name). See https://pypi.org/help/#project-name for more information."},
+		{"asyncio", "", "", "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name). See https://pypi.org/help/#project-name for more information."},
+		{"req-uests", "requests", "", "The name 'req-uests' is too similar to an existing project. See https://pypi.org/help/#project-name for more information."},
+		{"Dj4ngo0", "", "dj4ngo0", "The name 'Dj4ngo0' isn't allowed. See https://pypi.org/help/#project-name for more information."},
+	} {
+		e := start(t, func(o *Options) {
+			if c.prohibited != "" {
+				o.ProhibitedNames = []string{c.prohibited}
+			}
+		})
+		if c.existing != "" {
+			_ = e.srv.CreateProject(c.existing, "someone")
+		}
+		if err := e.srv.AddPendingPublisher(c.name, defaultPublisher); err != nil {
+			t.Fatal(err)
+		}
+		r := e.mint(e.idToken())
+		if r.status != 422 || r.body != mintErr("invalid-payload", c.desc) {
+			t.Errorf("%s: %d %s", c.name, r.status, safe(r.body))
+		}
+		if _, ok := e.srv.Project(c.name); ok {
+			t.Errorf("%s: the project was created", c.name)
+		}
+	}
+}

@@ -296,3 +296,21 @@ func TestMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A pending publisher's project name PyPI refuses: the diagnosis names the
+// rule and its fix, never a bug in the tool.
+func TestMintTokenProjectNameRefused(t *testing.T) {
+	secret.Reset()
+	iss.SetIdentity(oidc.DefaultIdentity())
+	f := setup(t, nil)
+	_ = f.srv.AddPendingPublisher("os", emu.Publisher{Owner: "octo-org", Repo: "octo-repo", OwnerID: "65", Workflow: "release.yml"})
+	jwt, _ := iss.Mint("pypi")
+	_, _, err := f.c.MintToken(context.Background(), jwt)
+	if codeOf(err) != CodeInvalidPayload || !strings.Contains(err.Error(), "rule pypi/name-stdlib") ||
+		!strings.Contains(err.Error(), "The name 'os' isn't allowed (conflict with Python Standard Library module name).") {
+		t.Fatalf("got %v", err)
+	}
+	if h := diag.HintOf(err); !strings.Contains(h, "choose another project name") || strings.Contains(h, "bug") {
+		t.Fatalf("hint = %q", h)
+	}
+}
