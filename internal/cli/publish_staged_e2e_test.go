@@ -287,3 +287,36 @@ func TestE2EStagedAutoAfterRefusal(t *testing.T) {
 		t.Fatalf("npm publish refused %d times, staged %d times", refused, stagedAttempts(w.npm))
 	}
 }
+
+// publish --wait: a maintainer rejects the stage while the run waits; with a
+// maintainer's token the run sees it, reports the rejection with what to do
+// and exits non-zero, without a tag.
+func TestE2EStagedWaitRejected(t *testing.T) {
+	w, _ := stagedWorld(t)
+	old := publish.DefaultPollEvery
+	publish.DefaultPollEvery = 100 * time.Millisecond
+	t.Cleanup(func() { publish.DefaultPollEvery = old })
+	tok := npmemu.NewToken()
+	w.npm.AddUser("octocat", tok)
+	w.env["NODE_AUTH_TOKEN"] = tok
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 600; i++ {
+			if st := w.npm.Stages(); len(st) == 1 {
+				time.Sleep(200 * time.Millisecond)
+				_ = w.npm.Reject(st[0].ID)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	doc, stderr, code := w.stagedJSON("--wait", "1m")
+	<-done
+	if code == 0 || doc.status("js-core") != "rejected" || doc.Error == nil || doc.Error.Code != publish.CodeStageRejected {
+		t.Fatalf("exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
+	}
+	if strings.Contains(w.remoteTags(), "js-core") {
+		t.Fatalf("a rejected version was tagged:\n%s", w.remoteTags())
+	}
+}
