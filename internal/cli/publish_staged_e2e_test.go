@@ -320,3 +320,27 @@ func TestE2EStagedWaitRejected(t *testing.T) {
 		t.Fatalf("a rejected version was tagged:\n%s", w.remoteTags())
 	}
 }
+
+// The exchange does not say, but a maintainer's token is set: publish reads
+// the trusted publisher's permissions from npm (as `npm trust list` does)
+// and knows before the first upload; npm publish is never tried.
+func TestE2EStagedKnownFromTrustSettings(t *testing.T) {
+	w, _ := stagedWorld(t)
+	w.npm.OmitExchangePermissions()
+	tok := npmemu.NewToken()
+	w.npm.AddUser("octocat", tok)
+	w.env["NODE_AUTH_TOKEN"] = tok
+	doc, stderr, code := w.stagedJSON()
+	if code != 0 || stagedStatuses(doc) != "core=published py-core=published js-core=staged" {
+		t.Fatalf("exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
+	}
+	know, ship := strings.Index(stderr, "read from npm's trusted-publisher settings"), strings.Index(stderr, "publishing to crates.io")
+	if know < 0 || ship < 0 || know > ship {
+		t.Fatalf("not known before the first upload:\n%s", stderr)
+	}
+	for _, a := range w.npm.Attempts() {
+		if a.Name == "js-core" && !a.Staged {
+			t.Fatalf("npm publish was tried: %+v", a)
+		}
+	}
+}

@@ -74,6 +74,8 @@ type Credential struct {
 	// (npm); StageOnlyNames are the package names it said so for.
 	StageOnly      bool
 	StageOnlyNames []string
+	// ModeKnown: the exchange said which actions the connection allows.
+	ModeKnown bool
 }
 
 // Handler is one registry.

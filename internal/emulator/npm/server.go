@@ -539,6 +539,8 @@ func (s *Server) routeSpecial(w http.ResponseWriter, r *http.Request, p string) 
 			s.visibility(w, r, strings.TrimSuffix(rest, "/visibility"))
 		case strings.HasSuffix(rest, "/dist-tags"):
 			s.distTagsHandler(w, r, strings.TrimSuffix(rest, "/dist-tags"))
+		case strings.HasSuffix(rest, "/trust"):
+			s.trustList(w, r, strings.TrimSuffix(rest, "/trust"))
 		default:
 			writeError(w, http.StatusNotFound, "Not found")
 		}

@@ -267,3 +267,42 @@ func (s *Server) OmitExchangePermissions() {
 	defer s.mu.Unlock()
 	s.opts.ExchangeOmitsPermissions = true
 }
+
+// trustList serves GET /-/package/{escapedName}/trust, what `npm trust
+// list` reads (lib/commands/trust/list.js): the package's trusted-publisher
+// configurations, `[{"id","type":"github","claims":{"repository",
+// "workflow_ref":{"file"},"environment"?},"permissions":[...]}]`
+// (lib/commands/trust/github.js bodyToOptions, lib/trust-cmd.js). Only a
+// maintainer's token may read it; the emulator asks no OTP for reading.
+func (s *Server) trustList(w http.ResponseWriter, r *http.Request, escaped string) {
+	name, err := unescape(escaped)
+	if err != nil {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.lookup(r)
+	if t == nil || t.kind == KindOIDC {
+		writeError(w, http.StatusUnauthorized, "Unauthorized")
+		return
+	}
+	p := s.packages[name]
+	if p == nil || !s.maintains(t, name) {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	out := []map[string]any{}
+	if tp := p.publisher; tp != nil {
+		claims := map[string]any{"repository": tp.Owner + "/" + tp.Repo, "workflow_ref": map[string]any{"file": tp.Workflow}}
+		if tp.Environment != "" {
+			claims["environment"] = tp.Environment
+		}
+		perms := tp.Permissions
+		if perms == nil {
+			perms = []string{PermCreatePackage, PermCreateStagedPackage}
+		}
+		out = append(out, map[string]any{"id": "tp-" + checksum62(name), "type": "github", "claims": claims, "permissions": perms})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

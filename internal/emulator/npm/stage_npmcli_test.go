@@ -146,3 +146,35 @@ func TestRealNPMStageCreatesPackageWithToken(t *testing.T) {
 		t.Fatalf("versions = %v, want only the placeholder", v)
 	}
 }
+
+// `npm trust list` reads a package's trusted publisher and its permissions
+// from the emulator.
+func TestRealNPMTrustList(t *testing.T) {
+	t.Parallel()
+	srv := startNPM(t, npmemu.Options{})
+	if err := srv.CreatePackage("piot-trust", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddTrustedPublisher("piot-trust", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "octo-repo", Workflow: "release.yml", Environment: "release",
+		Permissions: []string{npmemu.PermCreateStagedPackage}}); err != nil {
+		t.Fatal(err)
+	}
+	session := npmemu.NewToken()
+	srv.AddUser("alice", session)
+	cli := newNPM(t, srv.NpmrcAuthLine(session)+"\n", nil)
+	out, stderr, err := cli.run(t.TempDir(), "trust", "list", "piot-trust", "--registry="+srv.URL())
+	if err != nil && strings.Contains(stderr, "Unknown command") {
+		t.Skipf("this npm has no `npm trust`: %s", stderr)
+	}
+	if err != nil {
+		t.Fatalf("npm trust list: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"octo-org/octo-repo", "release.yml", "stage publish"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("npm trust list lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "publish, stage publish") {
+		t.Errorf("a stage-only publisher listed as allowing publish:\n%s", out)
+	}
+}

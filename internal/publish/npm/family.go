@@ -194,7 +194,9 @@ func (h *Handler) exchange(ctx context.Context, j publish.Job, name string) (*pu
 	secret.Register(tok)
 	h.mask(tok)
 	c := &publish.Credential{Method: auth.MethodOIDC, Token: tok}
-	if allowed, known := perms.DirectAllowed(); known && !allowed {
+	allowed, known := perms.DirectAllowed()
+	c.ModeKnown = known
+	if known && !allowed {
 		c.StageOnly, c.StageOnlyNames = true, []string{name}
 	}
 	// npm refuses to generate provenance for a private repository.

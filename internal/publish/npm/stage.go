@@ -8,13 +8,16 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/family"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
 	"github.com/putitoutthere/putitoutthere/internal/run"
@@ -34,6 +37,12 @@ var _ publish.Stager = (*Handler)(nil)
 // (*npmreg.Client); clients without it answer with the token only.
 type exchanger interface {
 	Exchange(ctx context.Context, name, idToken string) (npmreg.Exchanged, error)
+}
+
+// trustReader reads a package's trusted publishers with a maintainer's
+// token (*npmreg.Client).
+type trustReader interface {
+	TrustConfigs(ctx context.Context, token, name string) ([]npmreg.TrustConfig, error)
 }
 
 // stageReader reads stages with a maintainer's token (*npmreg.Client).
@@ -82,6 +91,10 @@ func (h *Handler) StageMode(ctx context.Context, j publish.Job, c *publish.Crede
 	default: // auto
 		if stageOnly {
 			staged, why = true, "the trusted publisher of "+names+" allows only `npm stage publish` (said by the token exchange)"
+		} else if c != nil && c.Method == auth.MethodOIDC && !c.ModeKnown {
+			if only := h.trustSaysStageOnly(ctx, j); only != "" {
+				staged, why = true, "the trusted publisher of "+only+" allows only `npm stage publish` (read from npm's trusted-publisher settings)"
+			}
 		}
 	}
 	if !staged {
@@ -202,4 +215,38 @@ func (h *Handler) ApproveHint(j publish.Job, stages []publish.StagedUpload) stri
 // StageOnlyRefusal implements publish.Stager.
 func (h *Handler) StageOnlyRefusal(err error) bool {
 	return diag.CodeOf(err) == npmreg.CodeStageOnly
+}
+
+// trustSaysStageOnly asks npm's trusted-publisher settings, with a
+// maintainer's token when one is set, whether the package (or a family
+// member) allows only staging; it returns those names ("" = no, or unknown).
+func (h *Handler) trustSaysStageOnly(ctx context.Context, j publish.Job) string {
+	tr, ok := h.Client.(trustReader)
+	tok := readToken(j)
+	if !ok || tok == "" {
+		return ""
+	}
+	names := []string{j.Name()}
+	if isFamily(j) {
+		if ms, err := family.Members(j.Package); err == nil {
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+		}
+	}
+	var only []string
+	for _, n := range names {
+		cfgs, err := tr.TrustConfigs(ctx, tok, n)
+		if err != nil || len(cfgs) == 0 {
+			continue
+		}
+		direct := false
+		for _, c := range cfgs {
+			direct = direct || c.Permissions == nil || slices.Contains(c.Permissions, npmreg.PermPublish)
+		}
+		if !direct {
+			only = append(only, n)
+		}
+	}
+	return strings.Join(only, ", ")
 }

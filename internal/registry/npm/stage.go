@@ -67,3 +67,33 @@ func (c *Client) StageList(ctx context.Context, token, name string) ([]StageItem
 	}
 	return out, nil
 }
+
+// TrustConfig is one trusted-publisher configuration of a package, as
+// `npm trust list` reads it (GET /-/package/{escapedName}/trust;
+// lib/commands/trust/*.js).
+type TrustConfig struct {
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+	Claims struct {
+		Repository  string `json:"repository"`
+		WorkflowRef struct {
+			File string `json:"file"`
+		} `json:"workflow_ref"`
+		Environment string `json:"environment"`
+	} `json:"claims"`
+	Permissions []string `json:"permissions"`
+}
+
+// TrustConfigs reads a package's trusted publishers with a maintainer's
+// token.
+func (c *Client) TrustConfigs(ctx context.Context, token, name string) ([]TrustConfig, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, c.url("-/package/"+EscapeName(name)+"/trust"), "trust", token, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []TrustConfig
+	if _, err := c.do(ctx, req, &out); err != nil {
+		return nil, fmt.Errorf("reading the trusted publishers of %s: %w", name, err)
+	}
+	return out, nil
+}
