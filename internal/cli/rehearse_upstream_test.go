@@ -86,3 +86,19 @@ func TestRehearseCrateWithUpstreamDependencies(t *testing.T) {
 		t.Fatalf("rehearse offline: exit %d\n%s", code, out)
 	}
 }
+
+// Without artifacts, rehearse's PyPI stand-ins carry pyproject.toml's
+// metadata, so a refusal PyPI would give (here an invalid classifier) is
+// reproduced, named by its rule, before anything is uploaded.
+func TestRehearsePyPIMetadataRefusal(t *testing.T) {
+	dir := rehearsalRepo(t, rehearseWorkflow, false)
+	writeFiles(t, dir, map[string]string{"py/utils/pyproject.toml": "[project]\nname = \"rehearse-utils\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\nclassifiers = [\"Programming Language :: Python :: 3\", \"Framework :: Nope\"]\n"})
+	gitIn(t, dir, "commit", "-qam", "utils: classifiers")
+	code, out, _ := rehearseIn(t, dir)
+	if code != 1 || !strings.Contains(out, "PIOT_REGISTRY_RULE") || !strings.Contains(out, "rule pypi/classifier-invalid") || !strings.Contains(out, "'Framework :: Nope' is not a valid classifier.") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, `"path": "/legacy/"`) {
+		t.Fatal("uploaded despite the refusal")
+	}
+}

@@ -114,15 +114,16 @@ func standIns(clone string, pkg *config.Package, row plan.Row) (map[string]file,
 	case config.KindPyPI:
 		dist := pydist.FilenameName(name)
 		v := pydist.NormalizeVersion(version)
+		meta := standInMetadata(pkgDir, name, v)
 		if row.Target == "sdist" {
-			out := map[string]file{dist + "-" + v + ".tar.gz": {sdist(dist, name, v), 0o644}}
+			out := map[string]file{dist + "-" + v + ".tar.gz": {sdist(dist, name, v, meta), 0o644}}
 			if pkg.Build != config.BuildMaturin { // setuptools/hatch: the sdist row also makes the pure wheel
-				out[dist+"-"+v+"-py3-none-any.whl"] = file{wheel(dist, name, v, "py3-none-any"), 0o644}
+				out[dist+"-"+v+"-py3-none-any.whl"] = file{wheel(dist, v, "py3-none-any", meta), 0o644}
 			}
 			return out, nil
 		}
 		tag := "cp39-abi3-" + wheelPlatform(row.Target)
-		return map[string]file{dist + "-" + v + "-" + tag + ".whl": {wheel(dist, name, v, tag), 0o644}}, nil
+		return map[string]file{dist + "-" + v + "-" + tag + ".whl": {wheel(dist, v, tag, meta), 0o644}}, nil
 	case config.KindNPM:
 		if row.Target == "noarch" || row.Target == "main" {
 			out := map[string]file{}
@@ -215,11 +216,113 @@ func wheelPlatform(triple string) string {
 	return "manylinux_2_17_" + arch
 }
 
-func metadata(name, version string) string {
-	return fmt.Sprintf("Metadata-Version: 2.1\nName: %s\nVersion: %s\nSummary: rehearsal stand-in\n", name, version)
+// standInMetadata is the core metadata a build backend would write from
+// pyproject.toml's [project] table (the fields PyPI's upload rules read:
+// summary, classifiers, license, dependencies, URLs, authors, README), so
+// a rehearsal meets the refusals the real build would. Without a readable
+// pyproject.toml it is a minimal stand-in.
+func standInMetadata(pkgDir, name, version string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Metadata-Version: 2.4\nName: %s\nVersion: %s\n", name, version)
+	data, err := os.ReadFile(filepath.Join(pkgDir, "pyproject.toml"))
+	var doc struct {
+		Project struct {
+			Description    string            `toml:"description"`
+			Classifiers    []string          `toml:"classifiers"`
+			Dependencies   []string          `toml:"dependencies"`
+			RequiresPython string            `toml:"requires-python"`
+			URLs           map[string]string `toml:"urls"`
+			License        any               `toml:"license"`
+			Authors        []map[string]any  `toml:"authors"`
+			Maintainers    []map[string]any  `toml:"maintainers"`
+			Readme         any               `toml:"readme"`
+		} `toml:"project"`
+	}
+	if err != nil || toml.Unmarshal(data, &doc) != nil {
+		b.WriteString("Summary: rehearsal stand-in\n")
+		return b.String()
+	}
+	pr := doc.Project
+	summary := pr.Description
+	if summary == "" {
+		summary = "rehearsal stand-in"
+	}
+	fmt.Fprintf(&b, "Summary: %s\n", oneLine(summary))
+	switch l := pr.License.(type) {
+	case string:
+		fmt.Fprintf(&b, "License-Expression: %s\n", oneLine(l))
+	case map[string]any:
+		if t, ok := l["text"].(string); ok && t != "" {
+			fmt.Fprintf(&b, "License: %s\n", oneLine(t))
+		}
+	}
+	if pr.RequiresPython != "" {
+		fmt.Fprintf(&b, "Requires-Python: %s\n", oneLine(pr.RequiresPython))
+	}
+	for _, c := range pr.Classifiers {
+		fmt.Fprintf(&b, "Classifier: %s\n", oneLine(c))
+	}
+	for _, d := range pr.Dependencies {
+		fmt.Fprintf(&b, "Requires-Dist: %s\n", oneLine(d))
+	}
+	labels := make([]string, 0, len(pr.URLs))
+	for k := range pr.URLs {
+		labels = append(labels, k)
+	}
+	sort.Strings(labels)
+	for _, k := range labels {
+		fmt.Fprintf(&b, "Project-URL: %s, %s\n", oneLine(k), oneLine(pr.URLs[k]))
+	}
+	for field, people := range map[string][]map[string]any{"Author-email": pr.Authors, "Maintainer-email": pr.Maintainers} {
+		var addrs []string
+		for _, p := range people {
+			email, _ := p["email"].(string)
+			if email == "" {
+				continue
+			}
+			if n, _ := p["name"].(string); n != "" {
+				email = n + " <" + email + ">"
+			}
+			addrs = append(addrs, email)
+		}
+		if len(addrs) > 0 {
+			fmt.Fprintf(&b, "%s: %s\n", field, oneLine(strings.Join(addrs, ", ")))
+		}
+	}
+	readme, ctype := "", ""
+	switch r := pr.Readme.(type) {
+	case string:
+		readme = r
+	case map[string]any:
+		readme, _ = r["file"].(string)
+		ctype, _ = r["content-type"].(string)
+	}
+	body := ""
+	if readme != "" {
+		if text, err := os.ReadFile(filepath.Join(pkgDir, filepath.FromSlash(readme))); err == nil && len(text) < 1<<20 {
+			body = string(text)
+			if ctype == "" {
+				switch strings.ToLower(filepath.Ext(readme)) {
+				case ".md", ".markdown":
+					ctype = "text/markdown"
+				case ".rst":
+					ctype = "text/x-rst"
+				default:
+					ctype = "text/plain"
+				}
+			}
+		}
+	}
+	if ctype != "" {
+		fmt.Fprintf(&b, "Description-Content-Type: %s\n", ctype)
+	}
+	b.WriteString("\n" + body)
+	return b.String()
 }
 
-func wheel(dist, name, version, tag string) []byte {
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func wheel(dist, version, tag, meta string) []byte {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	info := dist + "-" + version + ".dist-info/"
@@ -232,20 +335,20 @@ func wheel(dist, name, version, tag string) []byte {
 		_, _ = io.WriteString(w, body)
 	}
 	add(dist+"/__init__.py", "")
-	add(info+"METADATA", metadata(name, version))
+	add(info+"METADATA", meta)
 	add(info+"WHEEL", fmt.Sprintf("Wheel-Version: 1.0\nGenerator: putitoutthere rehearse\nRoot-Is-Purelib: %s\nTag: %s\n", purelib, tag))
 	add(info+"RECORD", dist+"/__init__.py,,\n"+info+"METADATA,,\n"+info+"WHEEL,,\n"+info+"RECORD,,\n")
 	_ = zw.Close()
 	return buf.Bytes()
 }
 
-func sdist(dist, name, version string) []byte {
+func sdist(dist, name, version, meta string) []byte {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
 	root := dist + "-" + version + "/"
 	for _, f := range []struct{ n, body string }{
-		{"PKG-INFO", metadata(name, version)},
+		{"PKG-INFO", meta},
 		{"pyproject.toml", fmt.Sprintf("[project]\nname = %q\nversion = %q\n", name, version)},
 	} {
 		_ = tw.WriteHeader(&tar.Header{Name: root + f.n, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
