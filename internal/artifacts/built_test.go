@@ -69,3 +69,15 @@ func TestCrateTargetsAndWheelPackage(t *testing.T) {
 		t.Fatal(p)
 	}
 }
+
+func TestPackagingTarballSiblingRange(t *testing.T) {
+	root := t.TempDir()
+	tarGz(t, filepath.Join(root, Dir, "cli-pkg", "cli-0.1.1.tgz"), map[string]string{
+		"package/package.json": `{"name":"cli","version":"0.1.1","dependencies":{"core":"^0.1.0"},"devDependencies":{"core":"^0.1.0"}}`,
+	})
+	rows := []plan.Row{{Name: "cli", Kind: "npm", Version: "0.1.1", Target: "noarch", ArtifactName: "cli-pkg"}}
+	got := CheckPackaging(root, rows, Want{Kind: "npm", Name: "cli", Version: "0.1.1", NPM: map[string]string{"core": "1.0.0"}})
+	if len(got) != 1 || !strings.Contains(got[0], `requires core "^0.1.0", which does not accept 1.0.0`) {
+		t.Fatalf("problems = %q", got)
+	}
+}

@@ -73,7 +73,10 @@ func ReadCrate(p string) (*CrateMeta, error) {
 }
 
 // PyMeta is a distribution's core metadata (the fields we compare).
-type PyMeta struct{ Name, Version string }
+type PyMeta struct {
+	Name, Version string
+	Requires      []string // Requires-Dist, as written
+}
 
 // ReadWheel reads `*.dist-info/METADATA` from a wheel through the zip index.
 func ReadWheel(p string) (*PyMeta, error) {
@@ -133,6 +136,8 @@ func parseCoreMetadata(r io.Reader) (*PyMeta, error) {
 			m.Name = strings.TrimSpace(v)
 		case "version":
 			m.Version = strings.TrimSpace(v)
+		case "requires-dist":
+			m.Requires = append(m.Requires, strings.TrimSpace(v))
 		}
 	}
 	if m.Name == "" || m.Version == "" {

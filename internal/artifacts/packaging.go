@@ -31,6 +31,14 @@ type Want struct {
 	// planned version: a .crate whose requirement on one of them does not
 	// accept that version would be published against the previous release.
 	Crates map[string]string
+	// Python maps the normalised name of every distribution this run
+	// publishes to its planned version, for the same check on a wheel's or
+	// sdist's Requires-Dist.
+	Python map[string]string
+	// NPM maps every npm package this run publishes to its planned version:
+	// a prebuilt .tgz's range on one of them must accept it (a folder gets
+	// its ranges rewritten at publish).
+	NPM map[string]string
 	// CrateExists, when set, asks crates.io whether a crate exists (for
 	// dependencies outside the run); nil leaves that rule unchecked.
 	CrateExists func(name string) (bool, error)
@@ -115,6 +123,14 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 						}
 					}
 				}
+				for _, req := range m.Requires {
+					name, spec, ok := manifest.ParseRequirement(req)
+					planned, sib := w.Python[manifest.NormalizePyName(name)]
+					if !ok || !sib || manifest.NormalizePyName(name) == manifest.NormalizePyName(w.Name) || manifest.ReqAccepts(config.KindPyPI, spec, planned) {
+						continue
+					}
+					add("%s: requires %s, which does not accept %s, the version this run publishes; build it from a checkout stamped by `putitoutthere prepare` (it rewrites the requirement as publish does)", rel(f), req, planned)
+				}
 				if isWheel {
 					if pr := WheelHoldsPackage(f.Path); pr != "" {
 						add("%s: %s", rel(f), pr)
@@ -160,6 +176,14 @@ func CheckPackaging(root string, rows []plan.Row, w Want) []string {
 						miss, _ := MissingNpmEntries(pj, files)
 						for _, pr := range miss {
 							add("%s: %s", rel(f), pr)
+						}
+						deps, _ := manifest.NPMDeps(pj)
+						for _, d := range deps {
+							planned, sib := w.NPM[d.Name]
+							if !sib || !d.Ships() || d.Key != d.Name || d.Name == w.Name || strings.HasPrefix(d.Req, "workspace:") || manifest.ReqAccepts(config.KindNPM, d.Req, planned) {
+								continue
+							}
+							add("%s: requires %s %q, which does not accept %s, the version this run publishes; pack it from a checkout stamped by `putitoutthere prepare`, or upload the folder (publish rewrites the range)", rel(f), d.Name, d.Req, planned)
 						}
 						refs, _ := manifest.WorkspaceRefs(pj)
 						for _, r := range refs {

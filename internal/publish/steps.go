@@ -10,6 +10,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 )
 
@@ -206,10 +207,15 @@ func (r *flow) checkPackaging(ctx context.Context) error {
 	if r.o.DryRun && !r.haveArtifacts {
 		return nil
 	}
-	plannedCrates := map[string]string{}
+	plannedCrates, plannedPy, plannedNPM := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, j := range r.jobs {
-		if j.Package.Kind == config.KindCrates {
+		switch j.Package.Kind {
+		case config.KindCrates:
 			plannedCrates[j.Name()] = j.Version()
+		case config.KindPyPI:
+			plannedPy[manifest.NormalizePyName(j.Name())] = j.Version()
+		case config.KindNPM:
+			plannedNPM[j.Name()] = j.Version()
 		}
 	}
 	var problems []string
@@ -217,7 +223,7 @@ func (r *flow) checkPackaging(ctx context.Context) error {
 		if r.published[j.Package.Name] {
 			continue
 		}
-		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true, Crates: plannedCrates}
+		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true, Crates: plannedCrates, Python: plannedPy, NPM: plannedNPM}
 		if j.Package.Kind == config.KindNPM && j.Auth.Method == auth.MethodOIDC {
 			w.Repository = r.o.Env.Value("GITHUB_REPOSITORY")
 		}
