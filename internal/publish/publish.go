@@ -502,6 +502,7 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 				r.logf("%s: %s", j.Package.Name, hint)
 			}
 		}
+		r.recordRelease(ctx, j)
 		if r.staged(j) {
 			return r.stageOne(ctx, j, res, c)
 		}
@@ -538,13 +539,23 @@ func (r *flow) publishOne(ctx context.Context, j Job, res *Result, published boo
 			r.warn("%s: reading release notes: %v", j.Package.Name, err)
 		}
 		body := releaseBody(notes)
-		url, err := r.o.Releases.EnsureRelease(ctx, tag, j.Package.Name+" "+j.Version(), body, commit)
+		url, err := r.o.Releases.EnsureRelease(ctx, tag, releaseTitle(j.Package, j.Version()), body, commit)
 		if err != nil {
 			return fail(err, CodeReleaseFailed, "creating the GitHub Release for "+tag, "the version and tag exist; re-run to create the release")
 		}
 		res.Release = url
 	}
 	return nil
+}
+
+// releaseTitle is the release's tag message and GitHub Release title:
+// "{name} {version}", with the group's name for a lockstep group, whose
+// members share one tag and one GitHub Release.
+func releaseTitle(p *config.Package, version string) string {
+	if p.Group != "" {
+		return p.Group + " " + version
+	}
+	return p.Name + " " + version
 }
 
 func releaseBody(subjects []string) string {
@@ -618,7 +629,7 @@ func (r *flow) repairReleases(ctx context.Context, planned map[string]bool) erro
 		if err != nil {
 			r.warn("%s: reading release notes: %v", pkg.Name, err)
 		}
-		url, err := r.o.Releases.EnsureRelease(ctx, t.Tag, pkg.Name+" "+t.Version, releaseBody(notes), t.Commit)
+		url, err := r.o.Releases.EnsureRelease(ctx, t.Tag, releaseTitle(pkg, t.Version), releaseBody(notes), t.Commit)
 		if err != nil {
 			return asDiag(err, CodeReleaseFailed, "ensuring the GitHub Release for "+t.Tag, "re-run to create the release; the version and tag exist")
 		}
@@ -654,7 +665,7 @@ func (r *flow) tagRelease(ctx context.Context, j Job, res *Result, fail func(err
 		res.TagState = "existed"
 	} else {
 		commit = r.head
-		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, j.Package.Name+" "+j.Version(), commit); err != nil {
+		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, releaseTitle(j.Package, j.Version()), commit); err != nil {
 			return "", fail(err, CodeTagFailed, "creating tag "+tag, "the version is on the registry; re-run to create the tag (it is repaired automatically)")
 		}
 		res.TagState = "created"
@@ -732,7 +743,7 @@ func (r *flow) ownTagsAtHead(ctx context.Context, planned map[string]bool) ([]ow
 		if !ok || planned[pkg.Name] || t.Commit != head {
 			continue
 		}
-		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != pkg.Name+" "+t.Version {
+		if subj, err := r.o.Git.TagSubject(ctx, r.o.Root, t.Tag); err != nil || subj != releaseTitle(pkg, t.Version) {
 			continue
 		}
 		out = append(out, ownTag{pkg: pkg, tag: t})

@@ -337,7 +337,7 @@ func (r *flow) tagAndRelease(ctx context.Context, j Job, res *Result) error {
 	if err != nil {
 		r.warn("%s: reading release notes: %v", j.Package.Name, err)
 	}
-	url, err := r.o.Releases.EnsureRelease(ctx, j.Release.Tag, j.Package.Name+" "+j.Version(), releaseBody(notes), commit)
+	url, err := r.o.Releases.EnsureRelease(ctx, j.Release.Tag, releaseTitle(j.Package, j.Version()), releaseBody(notes), commit)
 	if err != nil {
 		return fail(err, CodeReleaseFailed, "creating the GitHub Release for "+j.Release.Tag, "the version and tag exist; re-run to create the release")
 	}

@@ -38,6 +38,7 @@ func (r *flow) steps() []step {
 		{"auth", r.checkAuth},
 		{"artifacts", r.checkArtifacts},
 		{"registry state", r.readRegistryState},
+		{"versions taken", r.checkVersionsTaken},
 		{"dirty tree", r.checkDirty},
 		{"first publish", r.firstPublishAndLimits},
 		{"packaging", r.checkPackaging},
@@ -278,7 +279,12 @@ func (r *flow) lock(ctx context.Context) error {
 		return err
 	}
 	if len(r.locks) > 0 {
-		return r.readRegistryState(ctx)
+		if err := r.readRegistryState(ctx); err != nil {
+			return err
+		}
+		// Another run may have published since the first look: from its
+		// own commit, that version is taken for this one.
+		return r.checkVersionsTaken(ctx)
 	}
 	return nil
 }
