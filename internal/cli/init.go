@@ -18,16 +18,20 @@ const (
 	CodeInitNothingWritten = "PIOT_INIT_NOTHING_WRITTEN"
 	CodeInitWrite          = "PIOT_INIT_WRITE"
 	CodeInitSymlink        = "PIOT_INIT_SYMLINK"
+	CodeInitDetect         = "PIOT_INIT_DETECT"
 )
 
 func newInitCmd(app *App) *cobra.Command {
 	var cadence string
-	var force bool
+	var force, dryRun bool
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Write putitoutthere.toml, the release workflows and the agent notes",
-		Long: `init looks for Cargo.toml, pyproject.toml and package.json at the repository
-root and up to two levels down, and writes:
+		Long: `init looks for Cargo.toml, pyproject.toml and package.json at any depth of
+the repository (leaving out workspace roots, publish = false, private npm
+packages, test fixtures, examples, benches and tools), reads each package's
+tag scheme from the existing tags and the trusted publishers of existing
+publish workflows, and writes:
 
   putitoutthere.toml                         one [[package]] per manifest found
   .github/workflows/release.yml              plan -> build -> publish
@@ -35,11 +39,13 @@ root and up to two levels down, and writes:
   putitoutthere/AGENTS.md                    the release: trailer convention
   CLAUDE.md                                  gains the line @putitoutthere/AGENTS.md
 
-Existing files are left alone unless --force is given.`,
+Existing files are left alone unless --force is given; when release.yml is
+another workflow, the release workflow is written under a free name.
+--dry-run prints what would be written and why, writing nothing.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			root := initcmd.RepoRoot(cmd.Context(), app.Cwd)
-			opt := initcmd.Options{Root: root, Force: force}
+			opt := initcmd.Options{Root: root, Force: force, DryRun: dryRun}
 			if cmd.Flags().Changed("cadence") {
 				if cadence != config.CadenceImmediate && cadence != config.CadenceScheduled {
 					return diag.Usage(diag.CodeUsage, "--cadence %q: must be immediate or scheduled", cadence).
@@ -54,6 +60,11 @@ Existing files are left alone unless --force is given.`,
 					WithHint("replace %s with a regular file or directory (or remove it) and re-run; nothing was written through it", se.Link)
 			}
 			if err != nil {
+				var gen *initcmd.GeneratedInvalidError
+				if errors.As(err, &gen) {
+					return diag.New(CodeInitDetect, "init: %v", err).Wrap(err).
+						WithHint("nothing was written; run `putitoutthere init --dry-run` to see what was detected, and write putitoutthere.toml by hand from it (docs/adopting.md)")
+				}
 				return diag.New(CodeInitWrite, "init: %v", err).Wrap(err).
 					WithHint("fix the path or permission named above and re-run; files already written are kept (and skipped on the re-run)")
 			}
@@ -61,7 +72,7 @@ Existing files are left alone unless --force is given.`,
 				if err := app.PrintJSON(res); err != nil {
 					return err
 				}
-				if len(res.Written) == 0 {
+				if len(res.Written) == 0 && !res.DryRun {
 					return diag.ErrSilent
 				}
 				return nil
@@ -70,6 +81,9 @@ Existing files are left alone unless --force is given.`,
 				fmt.Fprintf(app.Out, "writing at the repository root %s\n", root)
 			}
 			printInit(app, res)
+			if res.DryRun {
+				return nil
+			}
 			if len(res.Written) == 0 {
 				return diag.New(CodeInitNothingWritten, "init wrote nothing: every file already exists").
 					WithHint("pass --force to overwrite them")
@@ -79,6 +93,7 @@ Existing files are left alone unless --force is given.`,
 	}
 	c.Flags().StringVar(&cadence, "cadence", config.CadenceImmediate, "release cadence for the workflow template: immediate|scheduled")
 	c.Flags().BoolVar(&force, "force", false, "overwrite existing files")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be written and why; write nothing")
 	return c
 }
 
@@ -107,7 +122,38 @@ func printInit(app *App, res *initcmd.Result) {
 				extra += fmt.Sprintf(" build=%s", p.Build)
 			}
 			fmt.Fprintf(w, "  %-8s %s at %s%s\n", p.Kind, p.Name, p.Path, extra)
+			if p.Version != "" {
+				fmt.Fprintf(w, "           version %s\n", p.Version)
+			}
+			if len(p.DependsOn) > 0 {
+				fmt.Fprintf(w, "           depends on %s\n", strings.Join(p.DependsOn, ", "))
+			}
+			switch {
+			case p.Group != "":
+				fmt.Fprintf(w, "           released with group %s\n", p.Group)
+			case p.TagFormat != "":
+				fmt.Fprintf(w, "           tags %s: %s\n", p.TagFormat, p.TagEvidence)
+			}
+			for _, f := range p.PreviousTagFormats {
+				fmt.Fprintf(w, "           earlier tags %s\n", f)
+			}
+			if tp := p.TrustPolicy; tp != nil {
+				fmt.Fprintf(w, "           trusted publisher: workflow %s, environment %q (from %s)\n", tp.Workflow, tp.Environment, tp.From)
+			}
+			for _, n := range p.Notes {
+				fmt.Fprintf(w, "           note: %s\n", n)
+			}
 		}
+	}
+	for _, g := range res.Groups {
+		fmt.Fprintf(w, "group %s (%s): %s, tag %s", g.Name, g.Why, strings.Join(g.Members, ", "), g.TagFormat)
+		if g.TagEvidence != "" {
+			fmt.Fprintf(w, "; %s", g.TagEvidence)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	for _, s := range res.Ignored {
 		fmt.Fprintf(w, "  left out %s: %s\n", s.File, s.Reason)
@@ -121,6 +167,17 @@ func printInit(app *App, res *initcmd.Result) {
 		} else if len(res.Packages) > 1 {
 			fmt.Fprintln(w, "the history has v* tags: see the tag_format comment in putitoutthere.toml")
 		}
+	}
+	if res.DryRun {
+		for _, p := range res.Plan {
+			fmt.Fprintf(w, "would write %s: %s\n", p.File, p.Why)
+		}
+		for _, f := range res.Skipped {
+			fmt.Fprintf(w, "would skip %s (exists; --force overwrites it)\n", f)
+		}
+		fmt.Fprintf(w, "\n%s would be:\n\n%s", initcmd.FileConfig, res.Config)
+		fmt.Fprintln(w, "\n(dry run: nothing was written)")
+		return
 	}
 	for _, f := range res.Written {
 		fmt.Fprintf(w, "wrote %s\n", f)

@@ -12,6 +12,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -36,6 +37,15 @@ type Options struct {
 	// Branch the release workflow triggers on; "" = origin's default branch,
 	// else main.
 	Branch string
+	// DryRun: work out everything and say what would be written, and why,
+	// writing nothing.
+	DryRun bool
+}
+
+// Planned is a file init writes (or, with DryRun, would write), and why.
+type Planned struct {
+	File string `json:"file"`
+	Why  string `json:"why"`
 }
 
 // Result says what Run did. Paths are relative to Root, slash-separated.
@@ -51,12 +61,26 @@ type Result struct {
 	// Warnings are things the maintainer must change before the first
 	// release (an npm lifecycle script that publishes on its own).
 	Warnings []string `json:"warnings,omitempty"`
+	// Groups are the lockstep groups proposed from shared tags or an
+	// inherited Cargo workspace version.
+	Groups []GroupFound `json:"groups"`
+	// Publishers are existing workflow jobs that publish with another tool.
+	Publishers []Publisher `json:"publishers"`
+	// Notes are things the user should know (a taken workflow name, a
+	// trusted publisher to register).
+	Notes  []string  `json:"notes"`
+	DryRun bool      `json:"dry_run,omitempty"`
+	Plan   []Planned `json:"plan"`
+	// Config is the putitoutthere.toml text (written, or with DryRun, that
+	// would be written).
+	Config string `json:"config,omitempty"`
 }
 
 // Run discovers packages and writes every file that does not exist yet (all
 // of them with Force).
 func Run(ctx context.Context, opt Options) (*Result, error) {
-	res := &Result{Written: []string{}, Skipped: []string{}, Packages: []Found{}, Ignored: []Skipped{}}
+	res := &Result{Written: []string{}, Skipped: []string{}, Packages: []Found{}, Ignored: []Skipped{},
+		Groups: []GroupFound{}, Publishers: []Publisher{}, Notes: []string{}, Plan: []Planned{}, DryRun: opt.DryRun}
 	cfgPath := filepath.Join(opt.Root, FileConfig)
 
 	res.Cadence = opt.Cadence
@@ -79,16 +103,36 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.TagFormatHint = hasVTags(ctx, opt.Root)
+	groups := TagSchemes(found, allTags(ctx, opt.Root))
+
+	// The release workflow: release.yml, unless that name is taken by a
+	// workflow that is not ours (then a free name, said so).
+	releaseFile := FileRelease
+	if !opt.Force {
+		if taken, why := workflowTaken(opt.Root, FileRelease); taken {
+			releaseFile = freeWorkflowName(opt.Root, "putitoutthere-release")
+			res.Notes = append(res.Notes, fmt.Sprintf("%s exists (%s): the release workflow is written to %s instead; doctor checks that one", FileRelease, why, releaseFile))
+		}
+	}
+	pubs := FindPublishers(opt.Root)
+	res.Publishers = append(res.Publishers, pubs...)
+	res.Notes = append(res.Notes, applyPublishers(found, pubs, path.Base(releaseFile))...)
+	env, envNote := publishEnvironment(found)
+	if envNote != "" {
+		res.Notes = append(res.Notes, envNote)
+	}
 	res.Packages = append(res.Packages, found...)
 	res.Warnings = append(res.Warnings, lifecycleWarnings(opt.Root, found)...)
 	res.Ignored = append(res.Ignored, ignored...)
-	res.TagFormatHint = hasVTags(ctx, opt.Root)
+	res.Groups = append(res.Groups, groups...)
 
-	cfgText := RenderConfig(found, res.Cadence, res.TagFormatHint)
+	cfgText := RenderConfigWith(found, groups, res.Cadence, res.TagFormatHint)
+	res.Config = string(cfgText)
 	if len(found) > 0 {
 		// What we write must load; anything else is our bug, not the user's.
 		if _, err := config.Parse(FileConfig, cfgText); err != nil {
-			return nil, fmt.Errorf("generated %s does not validate: %w", FileConfig, err)
+			return nil, &GeneratedInvalidError{Err: err}
 		}
 	}
 	// Token variables only for packages the config says use one: the
@@ -99,7 +143,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	} else if c, err := config.Parse(FileConfig, cfgText); err == nil {
 		tokens = TokensFor(c)
 	}
-	release, err := RenderReleaseFor(res.Cadence, res.Branch, tokens, DetectJSTool(opt.Root))
+	release, err := RenderReleaseFull(res.Cadence, res.Branch, tokens, DetectJSTool(opt.Root), env)
 	if err != nil {
 		return nil, err
 	}
@@ -115,21 +159,35 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	for _, f := range []struct {
 		rel  string
 		data []byte
+		why  string
 	}{
-		{FileConfig, cfgText},
-		{FileRelease, release},
-		{FileCheck, check},
-		{FileAgents, agents},
+		{FileConfig, cfgText, fmt.Sprintf("%d package(s), %d group(s), from the manifests and the tag history", len(found), len(groups))},
+		{releaseFile, release, "plan -> build -> publish on pushes to " + res.Branch},
+		{FileCheck, check, "doctor and publish --dry-run on pull requests"},
+		{FileAgents, agents, "the release: trailer convention"},
 	} {
+		if opt.DryRun {
+			if exists(opt.Root, f.rel) && !opt.Force {
+				res.Skipped = append(res.Skipped, f.rel)
+				continue
+			}
+			res.Plan = append(res.Plan, Planned{f.rel, f.why})
+			continue
+		}
 		wrote, err := writeFile(opt.Root, f.rel, f.data, opt.Force)
 		if err != nil {
 			return res, err
 		}
 		if wrote {
 			res.Written = append(res.Written, f.rel)
+			res.Plan = append(res.Plan, Planned{f.rel, f.why})
 		} else {
 			res.Skipped = append(res.Skipped, f.rel)
 		}
+	}
+	if opt.DryRun {
+		res.Plan = append(res.Plan, Planned{FileClaude, "gains the line " + ClaudeImport + " (unless it has it)"})
+		return res, nil
 	}
 
 	wrote, err := appendClaude(opt.Root)
@@ -206,6 +264,84 @@ func writeAtomic(p string, data []byte) error {
 		os.Remove(tmp)
 	}
 	return werr
+}
+
+// publishEnvironment is the environment the existing trusted publishers
+// pin, when they agree on one; "" otherwise (the template's `release`).
+// Packages without one get the chosen environment too, so the workflow and
+// the config say the same.
+func publishEnvironment(found []Found) (string, string) {
+	env, note := "", ""
+	for _, f := range found {
+		if tp := f.TrustPolicy; tp != nil && tp.Environment != "" {
+			if env != "" && env != tp.Environment {
+				note = fmt.Sprintf("the existing publishers use the environments %s and %s; the one publish job runs in `release`: register that environment with each registry", env, tp.Environment)
+				env = "release"
+				break
+			}
+			env = tp.Environment
+		}
+	}
+	if env == "" {
+		return "", ""
+	}
+	for i := range found {
+		if tp := found[i].TrustPolicy; tp != nil {
+			tp.Environment = env
+		}
+	}
+	return env, note
+}
+
+// GeneratedInvalidError: the config init produced does not validate (a
+// detection init got wrong), so nothing was written.
+type GeneratedInvalidError struct{ Err error }
+
+func (e *GeneratedInvalidError) Error() string {
+	return "the generated " + FileConfig + " does not validate: " + e.Err.Error()
+}
+func (e *GeneratedInvalidError) Unwrap() error { return e.Err }
+
+func exists(root, rel string) bool {
+	_, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
+	return err == nil
+}
+
+// workflowTaken reports whether rel exists and is not a putitoutthere
+// workflow (it would be left alone, and doctor would find no publish job).
+func workflowTaken(root, rel string) (bool, string) {
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return false, ""
+	}
+	if strings.Contains(string(data), "putitoutthere") {
+		return false, ""
+	}
+	return true, "another workflow, left as it is"
+}
+
+// freeWorkflowName is .github/workflows/<base>.yml, or <base>-2.yml, … the
+// first name not taken.
+func freeWorkflowName(root, base string) string {
+	for k := 1; ; k++ {
+		name := base + ".yml"
+		if k > 1 {
+			name = fmt.Sprintf("%s-%d.yml", base, k)
+		}
+		rel := ".github/workflows/" + name
+		if taken, _ := workflowTaken(root, rel); !taken {
+			return rel
+		}
+	}
+}
+
+// allTags lists every tag of the repository (reachable or not).
+func allTags(ctx context.Context, root string) []string {
+	out, err := git(ctx, root, "for-each-ref", "--format=%(refname:short)", "refs/tags")
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(out)
 }
 
 // writeFile writes root/rel unless it exists (and force is off).

@@ -34,10 +34,11 @@ func tmpl(name string, data any) ([]byte, error) {
 
 // workflowData feeds release.yml.tmpl.
 type workflowData struct {
-	Branch    string
-	Scheduled bool
-	Tokens    []TokenEnv
-	JS        JSTool
+	Branch      string
+	Scheduled   bool
+	Tokens      []TokenEnv
+	JS          JSTool
+	Environment string // the publish job's environment (trusted publishers pin it)
 }
 
 // TokenEnv is one registry token the publish step is given.
@@ -61,13 +62,28 @@ func RenderReleaseWith(cadence, branch string, tokens []TokenEnv) ([]byte, error
 // RenderReleaseFor renders release.yml for a repository whose npm packages
 // install and build with js (DetectJSTool); the zero JSTool is npm.
 func RenderReleaseFor(cadence, branch string, tokens []TokenEnv, js JSTool) ([]byte, error) {
+	return RenderReleaseFull(cadence, branch, tokens, js, "")
+}
+
+// RenderReleaseEnv is RenderReleaseWith with the publish job's environment.
+func RenderReleaseEnv(cadence, branch string, tokens []TokenEnv, environment string) ([]byte, error) {
+	return RenderReleaseFull(cadence, branch, tokens, JSTool{}, environment)
+}
+
+// RenderReleaseFull renders release.yml with the JS tool and the publish
+// job's environment ("" = release): the one an existing trusted publisher
+// pins, so the registration keeps matching.
+func RenderReleaseFull(cadence, branch string, tokens []TokenEnv, js JSTool, environment string) ([]byte, error) {
 	if branch == "" {
 		branch = "main"
 	}
 	if js.Manager == "" {
 		js = JSTool{Manager: "npm", Exec: "npx", Install: `if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then npm ci; else npm install; fi`}
 	}
-	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled, Tokens: tokens, JS: js})
+	if environment == "" {
+		environment = "release"
+	}
+	return tmpl("release.yml.tmpl", workflowData{Branch: branch, Scheduled: cadence == config.CadenceScheduled, Tokens: tokens, JS: js, Environment: environment})
 }
 
 // TokensFor lists the token variables the publish step needs: one per
@@ -114,6 +130,13 @@ func RenderAgents() ([]byte, error) { return tmpl("AGENTS.md.tmpl", nil) }
 // several the format is left as a comment, because one `v{version}` tag
 // cannot tell packages apart.
 func RenderConfig(found []Found, cadence string, vTags bool) []byte {
+	return RenderConfigWith(found, nil, cadence, vTags)
+}
+
+// RenderConfigWith is RenderConfig with the groups and tag schemes read
+// from the repository's history (TagSchemes) and trust policies read from
+// its publish workflows.
+func RenderConfigWith(found []Found, groups []GroupFound, cadence string, vTags bool) []byte {
 	var b strings.Builder
 	b.WriteString(`# putitoutthere.toml: the packages this repository releases.
 # Every key, its default and its rules: docs/configuration.md in the
@@ -127,6 +150,30 @@ cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; sch
 		b.WriteString(exampleBlocks)
 		return []byte(b.String())
 	}
+	quoteList := func(l []string) string {
+		q := make([]string, len(l))
+		for i, d := range l {
+			q[i] = strconv.Quote(d)
+		}
+		return strings.Join(q, ", ")
+	}
+	vUsed := false
+	for _, g := range groups {
+		b.WriteString("\n[[group]] # released in lockstep: one version, one tag, one GitHub Release\n")
+		fmt.Fprintf(&b, "name = %s # %s\n", strconv.Quote(g.Name), g.Why)
+		fmt.Fprintf(&b, "tag_format = %s", strconv.Quote(g.TagFormat))
+		if g.TagEvidence != "" {
+			fmt.Fprintf(&b, " # %s", g.TagEvidence)
+		}
+		b.WriteString("\n")
+		if len(g.PreviousTagFormats) > 0 {
+			fmt.Fprintf(&b, "previous_tag_formats = [%s] # schemes used before\n", quoteList(g.PreviousTagFormats))
+		}
+		vUsed = vUsed || g.TagFormat == "v{version}"
+	}
+	for _, f := range found {
+		vUsed = vUsed || f.TagFormat == "v{version}"
+	}
 	for _, f := range found {
 		b.WriteString("\n[[package]]\n")
 		fmt.Fprintf(&b, "name = %s\n", strconv.Quote(f.Name))
@@ -138,11 +185,7 @@ cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; sch
 		}
 		fmt.Fprintf(&b, "paths = [%s]\n", strconv.Quote(glob))
 		if len(f.DependsOn) > 0 {
-			q := make([]string, len(f.DependsOn))
-			for i, d := range f.DependsOn {
-				q[i] = strconv.Quote(d)
-			}
-			fmt.Fprintf(&b, "depends_on = [%s] # from Cargo path dependencies\n", strings.Join(q, ", "))
+			fmt.Fprintf(&b, "depends_on = [%s] # from its dependencies on these packages\n", quoteList(f.DependsOn))
 		}
 		if f.RegistryName != f.Name {
 			key := map[string]string{config.KindCrates: "crate", config.KindPyPI: "pypi", config.KindNPM: "npm"}[f.Kind]
@@ -158,24 +201,44 @@ cadence = ` + strconv.Quote(cadence) + ` # immediate: release on every push; sch
 			}
 			b.WriteString("]\n")
 		}
+		if f.MemberName != "" && len(f.Targets) > 0 {
+			fmt.Fprintf(&b, "member_name = %s # napi-rs's names for the platform packages\n", strconv.Quote(f.MemberName))
+		}
+		for _, n := range f.Notes {
+			fmt.Fprintf(&b, "# %s\n", n)
+		}
 		switch {
-		case vTags && len(found) == 1:
+		case f.Group != "":
+			fmt.Fprintf(&b, "group = %s\n", strconv.Quote(f.Group))
+		case f.TagFormat != "":
+			fmt.Fprintf(&b, "tag_format = %s # %s\n", strconv.Quote(f.TagFormat), f.TagEvidence)
+			if len(f.PreviousTagFormats) > 0 {
+				fmt.Fprintf(&b, "previous_tag_formats = [%s] # schemes used before\n", quoteList(f.PreviousTagFormats))
+			}
+		case vTags && !vUsed && len(found) == 1:
 			b.WriteString("tag_format = \"v{version}\" # this repository's history is tagged v1.2.3\n")
-		case vTags:
+		case vTags && !vUsed:
 			b.WriteString("# The history has v* tags. To continue them for this package, set\n# tag_format = \"v{version}\" (on one package only: a v* tag cannot name its package).\n")
 		}
 		if len(f.DependsOn) == 0 {
 			b.WriteString("# depends_on = [\"...\"] # packages whose changes should also release this one\n")
 		}
-		b.WriteString("# [package.trust_policy] # what you registered as trusted publisher; doctor checks it\n")
-		b.WriteString("# workflow = \"release.yml\"\n# environment = \"release\"\n")
+		if tp := f.TrustPolicy; tp != nil {
+			fmt.Fprintf(&b, "[package.trust_policy] # the trusted publisher %s implies\n", tp.From)
+			fmt.Fprintf(&b, "workflow = %s\n", strconv.Quote(tp.Workflow))
+			if tp.Environment != "" {
+				fmt.Fprintf(&b, "environment = %s\n", strconv.Quote(tp.Environment))
+			}
+		} else {
+			b.WriteString("# [package.trust_policy] # what you registered as trusted publisher; doctor checks it\n")
+			b.WriteString("# workflow = \"release.yml\"\n# environment = \"release\"\n")
+		}
 	}
 	return []byte(b.String())
 }
 
 const exampleBlocks = `
-# No Cargo.toml, pyproject.toml or package.json was found at the root or up to
-# two levels down. Uncomment and adapt one block per package you release.
+# No Cargo.toml, pyproject.toml or package.json to release was found. Uncomment and adapt one block per package you release.
 
 # [[package]]
 # name = "my-crate"

@@ -105,7 +105,10 @@ type flow struct {
 	jobs  []Job
 	creds map[string]*Credential // by package name
 	head  string
-	locks []func(context.Context) error // release functions of the locks held
+	// releasedAt: packages this tool already released from an earlier
+	// commit of HEAD's line (the commit its tag belongs on).
+	releasedAt map[string]string
+	locks      []func(context.Context) error // release functions of the locks held
 
 	plan          *plan.Plan
 	published     map[string]bool // package name → the planned version is on its registry
@@ -665,6 +668,9 @@ func (r *flow) tagRelease(ctx context.Context, j Job, res *Result, fail func(err
 		res.TagState = "existed"
 	} else {
 		commit = r.head
+		if at := r.releasedAt[j.Package.Name]; at != "" {
+			commit = at // released from an earlier commit: its tag goes there
+		}
 		if err := r.o.Git.CreateAnnotatedTag(ctx, r.o.Root, tag, releaseTitle(j.Package, j.Version()), commit); err != nil {
 			return "", fail(err, CodeTagFailed, "creating tag "+tag, "the version is on the registry; re-run to create the tag (it is repaired automatically)")
 		}

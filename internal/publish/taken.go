@@ -66,6 +66,33 @@ func (r *flow) releasedFrom(ctx context.Context, rec StageRecorder, j Job) (stri
 	return "", nil
 }
 
+// Ancestry is implemented by Git implementations that can answer whether a
+// commit is an ancestor of another (GitCLI).
+type Ancestry interface {
+	IsAncestor(ctx context.Context, dir, ancestor, of string) (bool, error)
+}
+
+func (r *flow) isAncestor(ctx context.Context, a, b string) bool {
+	an, ok := r.o.Git.(Ancestry)
+	if !ok {
+		return false
+	}
+	yes, err := an.IsAncestor(ctx, r.o.Root, a, b)
+	return err == nil && yes
+}
+
+// IsAncestor implements Ancestry.
+func (g *GitCLI) IsAncestor(ctx context.Context, dir, ancestor, of string) (bool, error) {
+	_, err := g.git(ctx, dir, "merge-base", "--is-ancestor", ancestor, of)
+	if err == nil {
+		return true, nil
+	}
+	if exitCode(err) == 1 {
+		return false, nil
+	}
+	return false, err
+}
+
 // checkVersionsTaken stops the run before the first upload when a registry
 // already holds a planned version that no run of this tool released from
 // this commit (SPEC §3 "Adoption"): tagging HEAD with it would claim
@@ -93,6 +120,16 @@ func (r *flow) checkVersionsTaken(ctx context.Context) error {
 			r.warn("%s: reading the release record of %s: %v", j.Package.Name, j.Release.Tag, err)
 		}
 		if from == head {
+			continue
+		}
+		if from != "" && (r.isAncestor(ctx, from, head) || r.isAncestor(ctx, head, from)) {
+			// Released by this tool from a commit of this line (a run for
+			// an earlier or a later push of the same plan): the same
+			// release; its tag belongs on that commit, never on this HEAD.
+			if r.releasedAt == nil {
+				r.releasedAt = map[string]string{}
+			}
+			r.releasedAt[j.Package.Name] = from
 			continue
 		}
 		h := r.o.Handlers[j.Package.Kind]

@@ -197,7 +197,7 @@ func newWorld(t testing.TB) *world {
 	w.git(w.origin, "init", "-q", "--bare")
 	w.git(w.dir, "init", "-q", "-b", "main")
 	writeFile(t, filepath.Join(w.dir, "putitoutthere.toml"), fixtureConfig)
-	writeFile(t, filepath.Join(w.dir, "core/Cargo.toml"), "[package]\nname = \"rel-core\"\nversion = \"0.0.1\"\nedition = \"2021\"\ndescription = \"core\"\nlicense = \"MIT\"\n")
+	writeFile(t, filepath.Join(w.dir, "core/Cargo.toml"), "[package]\nname = \"rel-core\"\nversion = \"0.0.0\"\nedition = \"2021\"\ndescription = \"core\"\nlicense = \"MIT\"\n")
 	writeFile(t, filepath.Join(w.dir, "core/src/lib.rs"), "pub fn f() -> u32 { 1 }\n")
 	writeFile(t, filepath.Join(w.dir, "py/pyproject.toml"), "[project]\nname = \"rel-py\"\nversion = \"0.0.0\"\n")
 	writeFile(t, filepath.Join(w.dir, "js/package.json"), "{\n  \"name\": \"rel-js\",\n  \"version\": \"0.0.0\",\n  \"repository\": {\"type\": \"git\", \"url\": \"git+https://github.com/octo-org/octo-repo.git\"}\n}\n")
