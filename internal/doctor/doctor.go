@@ -97,6 +97,9 @@ func Run(ctx context.Context, opt Options) *Report {
 	if cfg != nil {
 		for _, p := range cfg.Packages {
 			st.kinds[p.Kind] = true
+			if p.Kind == "pypi" && !p.NoAttestations {
+				st.kinds[kindPyPIAttested] = true
+			}
 		}
 	}
 

@@ -384,6 +384,7 @@ name = "py"
 kind = "pypi"
 path = "py"
 paths = ["py/**"]
+attestations = false # PyPI verifies attestations against the caller
 [package.trust_policy]
 workflow = "publish.yml"
 `,

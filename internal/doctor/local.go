@@ -21,8 +21,12 @@ const (
 	CodeWorkflowInvalid   = "PIOT_DOCTOR_WORKFLOW_INVALID"
 	CodeReusableUncalled  = "PIOT_DOCTOR_REUSABLE_UNCALLED"
 	CodeRemotePyPI        = "PIOT_DOCTOR_REMOTE_WORKFLOW_PYPI"
+	CodeReusableAttest    = "PIOT_DOCTOR_REUSABLE_WORKFLOW_ATTESTATIONS"
 	CodeNoGitHubToken     = "PIOT_DOCTOR_NO_GITHUB_TOKEN"
 )
+
+// kindPyPIAttested marks, in doctor's kinds, a PyPI package uploading attestations.
+const kindPyPIAttested = "pypi+attestations"
 
 const (
 	hintAddPermission = "add it to the job or to workflow-level `permissions:`"
@@ -170,6 +174,16 @@ func checkTarget(p *Phase, t *workflow.Target, kinds map[string]bool) {
 			Code: CodeEnvExpression, Severity: SevWarning, File: def.Path, Line: env.Line,
 			Message: fmt.Sprintf("%s: job `%s` takes its environment from an expression (`%s`)", def.File, job.ID, env.Name),
 			Hint:    "doctor cannot tell which environment the registry will see; make sure every value it can take is registered",
+		})
+	}
+	if t.Remote == "" && t.Reusable() && kinds[kindPyPIAttested] && t.Caller().File != def.File {
+		// PyPI's exchange matches job_workflow_ref (the called file), its
+		// attestation policy the certificate's Build Config URI (the
+		// caller): pypi-attestations _GitHubTrustedPublisherPolicy.
+		issues = append(issues, Issue{
+			Code: CodeReusableAttest, Severity: SevError, File: def.Path, Line: job.Line,
+			Message: fmt.Sprintf("%s: job `%s` runs in a reusable workflow called from %s; PyPI would refuse its attestations (the certificate's Build Config URI names %s, the trusted publisher %s)", def.File, job.ID, t.Caller().File, t.Caller().File, def.File),
+			Hint:    "publish the PyPI packages from a job of a top-level workflow, or set `attestations = false` on them (docs/provenance.md)",
 		})
 	}
 	caller := t.Caller()
