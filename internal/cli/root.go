@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -71,12 +70,16 @@ func (a *App) ConfigFile() string {
 	return filepath.Join(a.Cwd, a.ConfigPath)
 }
 
-// PrintJSON writes v as the command's one JSON document.
+// PrintJSON writes v as the command's one JSON document. An object gets
+// "schema": SchemaVersion as its first key (see schema.go); an array (the
+// plan's matrix, which GitHub reads as it is) is printed unchanged.
 func (a *App) PrintJSON(v any) error {
-	enc := json.NewEncoder(a.Out)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	data, err := withSchema(v)
+	if err != nil {
+		return err
+	}
+	_, err = a.Out.Write(data)
+	return err
 }
 
 // Color reports whether colour may be used on Out.
