@@ -340,7 +340,10 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 		newAuthCmd(app),
 		newRehearseCmd(app),
 		newVersionCmd(app),
+		newManCmd(app),
 	)
+	root.InitDefaultCompletionCmd()
+	polish(root, app)
 	// cobra's completion command prints its help and exits 0 for a shell it
 	// does not support (`completion tcsh`): make that a usage error.
 	// The generated scripts are written where cobra's root writes when the
