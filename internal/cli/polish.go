@@ -73,7 +73,7 @@ var flagValues = map[string][]string{
 }
 
 // spacedBackticks finds `text with spaces` in a flag's usage: pflag reads a
-// backticked word as the flag's value name, so `needs `auth login`` would
+// backticked word as the flag's value name, so `needs `auth login“ would
 // print as `--secrets auth login`.
 var spacedBackticks = regexp.MustCompile("`([^`]* [^`]*)`")
 
