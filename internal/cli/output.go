@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/ghactions"
 )
 
@@ -141,4 +144,91 @@ func (a *App) group(w io.Writer, title string, fn func() error) error {
 func mdEscape(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// Terminal decoration: colour on a terminal (never with NO_COLOR or
+// TERM=dumb), and ASCII instead of ✓ ✗ → — … where they cannot be shown:
+// on a terminal whose locale is not UTF-8 (LC_ALL, LC_CTYPE or LANG set to
+// e.g. C or POSIX) or TERM=dumb, and anywhere with PUTITOUTTHERE_ASCII=1.
+// Pipes, files and CI logs keep the UTF-8 marks and get no colour.
+
+var asciiGlyphs = strings.NewReplacer("✓", "ok", "✗", "x", "→", "->", "—", "-", "…", "...")
+
+const (
+	ansiReset  = "\033[0m"
+	ansiRed    = "\033[31m"
+	ansiGreen  = "\033[32m"
+	ansiYellow = "\033[33m"
+	ansiCyan   = "\033[36m"
+	ansiBold   = "\033[1m"
+)
+
+var lineStarts = regexp.MustCompile(`(?m)^(error:|warning:|hint:|note:|✓|✗|ok |x |! )`)
+
+func colourOf(prefix string) string {
+	switch prefix {
+	case "error:", "✗", "x ":
+		return ansiBold + ansiRed
+	case "warning:", "! ":
+		return ansiYellow
+	case "hint:", "note:":
+		return ansiCyan
+	case "✓", "ok ":
+		return ansiGreen
+	}
+	return ""
+}
+
+// utf8Locale reports whether the locale can show UTF-8 (unset counts as yes:
+// terminals today are UTF-8 unless told otherwise).
+func utf8Locale(e env.Env) bool {
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := e.Value(k); v != "" {
+			v = strings.ToLower(v)
+			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+		}
+	}
+	return true
+}
+
+// decorate wraps w for a terminal (colour, ASCII) as the rules above say;
+// it returns w itself when there is nothing to do.
+func decorate(w io.Writer, terminal bool, e env.Env) io.Writer {
+	ascii := e.Has("PUTITOUTTHERE_ASCII") || (terminal && (e.Value("TERM") == "dumb" || !utf8Locale(e)))
+	colour := terminal && !e.Has("NO_COLOR") && e.Value("TERM") != "dumb"
+	if !ascii && !colour {
+		return w
+	}
+	return &decoWriter{w: w, ascii: ascii, colour: colour}
+}
+
+type decoWriter struct {
+	w             io.Writer
+	ascii, colour bool
+}
+
+func (d *decoWriter) Write(p []byte) (int, error) {
+	s := string(p)
+	if d.ascii {
+		s = asciiGlyphs.Replace(s)
+	}
+	if d.colour {
+		s = lineStarts.ReplaceAllStringFunc(s, func(m string) string {
+			return colourOf(m) + m + ansiReset
+		})
+	}
+	if _, err := io.WriteString(d.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -176,11 +176,9 @@ func MainEnv(ctx context.Context, args []string, stdio Stdio, e env.Env) int {
 		In:  stdio.In,
 		Env: e,
 	}
-	if f, ok := stdio.Out.(*os.File); ok {
-		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-			app.IsTerminal = true
-		}
-	}
+	app.IsTerminal = isTerminal(stdio.Out)
+	app.Out = decorate(app.Out, app.IsTerminal, e)
+	app.Err = decorate(app.Err, isTerminal(stdio.Err), e)
 	root := NewRoot(app)
 	root.SetArgs(args)
 	root.SetIn(stdio.In)
