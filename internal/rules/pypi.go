@@ -36,6 +36,12 @@ var PyPIRules = register([]*Rule{
 	{ID: "pypi/version-invalid", Registry: PyPI, Status: 400, Source: srcPackaging, Coverage: Full,
 		Text: "{value} is invalid for 'version'." + coreMetadataSee,
 		Fix:  "use a PEP 440 version"},
+	{ID: "pypi/summary-multiline", Registry: PyPI, Status: 400, Source: srcPackaging, Coverage: Full,
+		Text: "'summary' must be a single line." + coreMetadataSee,
+		Fix:  "write [project].description (the Summary) on one line"},
+	{ID: "pypi/field-too-new", Registry: PyPI, Status: 400, Source: srcPackaging, Coverage: Full,
+		Text: "{field} introduced in metadata version {added}, not {version}." + coreMetadataSee,
+		Fix:  "build with a backend that writes the Metadata-Version the field needs (setuptools >= 77 writes 2.4 for License-Expression and License-File)"},
 	{ID: "pypi/local-version", Registry: PyPI, Status: 400, Source: srcMetadata, Coverage: Full,
 		Text: "The use of local versions in {version} is not allowed." + localVersionSee,
 		Fix:  "drop the +local part (setuptools-scm: set local_scheme = \"no-local-version\", or build from the release tag on a clean checkout)"},
@@ -167,6 +173,18 @@ var supportedMetadataVersions = map[string]bool{"1.0": true, "1.1": true, "1.2":
 // DYNAMIC_FIELDS of warehouse/forklift/metadata.py, lower-cased.
 var dynamicPermitted = set(strings.Split(strings.ToLower("platform supported-platform summary description description-content-type keywords home-page download-url author author-email maintainer maintainer-email license license-expression license-file classifier requires-dist requires-python requires-external project-url provides-extra provides-dist obsoletes-dist requires provides obsoletes import-name import-namespace"), " "))
 
+var mvOrder = map[string]int{"1.0": 1, "1.1": 2, "1.2": 3, "2.1": 4, "2.2": 5, "2.3": 6, "2.4": 7, "2.5": 8}
+
+// newerFields are the fields added by Metadata-Version 2.2 and later
+// (packaging.metadata's `added`), by upload-form name.
+var newerFields = []struct{ form, email, added string }{
+	{"dynamic", "dynamic", "2.2"},
+	{"license_expression", "license-expression", "2.4"},
+	{"license_file", "license-file", "2.4"},
+	{"import_name", "import-name", "2.5"},
+	{"import_namespace", "import-namespace", "2.5"},
+}
+
 // Core-metadata field names packaging knows (_EMAIL_TO_RAW_MAPPING keys).
 var coreFields = set(strings.Split("author author-email classifier description description-content-type download-url dynamic home-page import-name import-namespace keywords license license-expression license-file maintainer maintainer-email metadata-version name obsoletes obsoletes-dist platform project-url provides provides-dist provides-extra requires requires-dist requires-external requires-python summary supported-platform version", " "))
 
@@ -200,6 +218,18 @@ func PyPIMetadata(f PyFields) []Violation {
 			add(&pkg, "dynamic", "pypi/dynamic-unknown", "field", pyRepr(l))
 		case !dynamicPermitted[l]:
 			add(&wh, "dynamic", "pypi/dynamic-not-permitted", "field", pyRepr(l))
+		}
+	}
+	if s := f.one("summary"); strings.Contains(s, "\n") {
+		add(&pkg, "summary", "pypi/summary-multiline")
+	}
+	// Fields newer than the declared Metadata-Version (packaging checks every
+	// field's `added` version; the newer ones are the ones met in practice).
+	if mvOrder[mv] > 0 {
+		for _, nf := range newerFields {
+			if len(f[nf.form]) > 0 && mvOrder[mv] < mvOrder[nf.added] {
+				add(&pkg, nf.email, "pypi/field-too-new", "field", nf.email, "added", nf.added, "version", mv)
+			}
 		}
 	}
 	if le := f.one("license_expression"); le != "" {
