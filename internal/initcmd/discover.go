@@ -284,6 +284,9 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 			case strings.HasPrefix(backend, "hatchling"):
 				f.Build = config.BuildHatch
 			}
+			if f.Version == "" && cargo != nil {
+				f.Version = crateVersion() // a dynamic version read from the crate beside it (setuptools-rust)
+			}
 			found = append(found, f)
 		}
 	} else if !os.IsNotExist(pyErr) {
@@ -296,6 +299,8 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 			skipped = append(skipped, Skipped{at("package.json"), fmt.Sprintf(`"private": %v`, jsonValue(pj.Raw["private"]))})
 		case len(pj.Workspaces) > 0:
 			skipped = append(skipped, Skipped{at("package.json"), "workspace root"})
+		case testHarness(pj):
+			skipped = append(skipped, Skipped{at("package.json"), "a test harness (its entry point is under tests/), not a package anything publishes"})
 		case pj.Name == "":
 			skipped = append(skipped, Skipped{at("package.json"), "no name"})
 		default:
@@ -345,6 +350,20 @@ func inspectDir(dir, rel string) ([]Found, []Skipped) {
 		}
 	}
 	return found, skipped
+}
+
+// testHarness: a package.json whose entry point lives in a test directory
+// (pydantic-core's package.json "for running wasm tests": main is
+// tests/emscripten_runner.js).
+func testHarness(pj *manifest.NPMInfo) bool {
+	main, _ := pj.Raw["main"].(string)
+	main = strings.TrimPrefix(path.Clean(filepath.ToSlash(main)), "./")
+	for _, d := range []string{"tests/", "test/", "__tests__/"} {
+		if strings.HasPrefix(main, d) {
+			return true
+		}
+	}
+	return false
 }
 
 func jsonValue(v any) string {

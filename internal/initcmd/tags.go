@@ -128,6 +128,7 @@ func TagSchemes(found []Found, tags []string) []GroupFound {
 	}
 	var groups []GroupFound
 	shared := map[string][]int{}
+	cur := map[int]*prefixStat{} // a package's own current scheme
 	for i, sts := range own {
 		var mine []*prefixStat
 		for _, st := range sts {
@@ -142,32 +143,44 @@ func TagSchemes(found []Found, tags []string) []GroupFound {
 		}
 		sort.SliceStable(mine, func(a, b int) bool { return mine[a].latest.GreaterThan(mine[b].latest) })
 		setScheme(&found[i], mine)
+		cur[i] = mine[0]
 		for _, st := range mine {
 			claimed[st.prefix] = true
 		}
 	}
 	unassigned := func(i int) bool { return found[i].TagFormat == "" && found[i].Group == "" }
 
-	// Kind prefixes.
-	for _, kind := range []string{config.KindCrates, config.KindPyPI, config.KindNPM} {
-		for _, p := range kindPrefixes[kind] {
-			if _, ok := stats[p]; !ok || claimed[p] {
+	// Kind prefixes: each package without a scheme of its own takes the
+	// newest scheme naming its ecosystem, as a candidate.
+	// A package whose own scheme is older than its ecosystem's (oxc's
+	// one-off oxc_parser@0.1.0 before crates_v0.146.0) moves to the latter.
+	kindCand := map[int]*prefixStat{}
+	for i := range found {
+		if found[i].Group != "" || inShared(shared, i) {
+			continue
+		}
+		for _, p := range kindPrefixes[found[i].Kind] {
+			st, ok := stats[p]
+			if !ok || claimed[p] {
 				continue
 			}
-			var members []int
-			for i := range found {
-				if found[i].Kind == kind && unassigned(i) {
-					members = append(members, i)
-				}
-			}
-			if len(members) == 0 {
+			if c := cur[i]; c != nil && !st.latest.GreaterThan(c.latest) {
 				continue
 			}
-			claimed[p] = true
-			shared[p] = members
+			if c := kindCand[i]; c == nil || st.latest.GreaterThan(c.latest) {
+				kindCand[i] = st
+			}
 		}
 	}
-	// Bare v{version} / {version}.
+	// Bare v{version} / {version}: the packages without a scheme, and those
+	// whose ecosystem scheme is older than it (tokenizers moved from
+	// python-v/rust-v tags to v tags), on its version line.
+	prevOf := map[int]*prefixStat{}
+	type prevEntry struct {
+		i      int
+		format string
+	}
+	var prevOf2 []prevEntry
 	for _, p := range []string{"v", ""} {
 		st, ok := stats[p]
 		if !ok || claimed[p] {
@@ -175,12 +188,17 @@ func TagSchemes(found []Found, tags []string) []GroupFound {
 		}
 		var members []int
 		for i := range found {
-			if unassigned(i) && !inShared(shared, i) {
-				members = append(members, i)
+			if inShared(shared, i) || found[i].Group != "" {
+				continue
 			}
+			if c := cur[i]; c != nil && !st.latest.GreaterThan(c.latest) {
+				continue // its own scheme is as recent
+			}
+			if c := kindCand[i]; c != nil && !st.latest.GreaterThan(c.latest) {
+				continue
+			}
+			members = append(members, i)
 		}
-		// Packages whose version is near the latest v tag's line share it;
-		// the rest (a package versioned on its own) start their own tags.
 		if len(members) > 1 {
 			var near []int
 			for _, i := range members {
@@ -188,15 +206,43 @@ func TagSchemes(found []Found, tags []string) []GroupFound {
 					near = append(near, i)
 				}
 			}
-			if len(near) > 0 {
-				members = near
-			}
+			members = near
 		}
 		if len(members) == 0 {
 			continue
 		}
 		claimed[p] = true
 		shared[p] = members
+		for _, i := range members {
+			if c := kindCand[i]; c != nil {
+				prevOf[i] = c
+				delete(kindCand, i)
+			}
+			if c := cur[i]; c != nil {
+				// Its own scheme is older than the v tags: v is current.
+				prev := append([]string{c.format()}, found[i].PreviousTagFormats...)
+				found[i].TagFormat, found[i].TagEvidence, found[i].PreviousTagFormats = "", "", nil
+				for _, f := range prev {
+					prevOf2 = append(prevOf2, prevEntry{i, f})
+				}
+			}
+		}
+	}
+	for i := range found {
+		if st, ok := kindCand[i]; ok {
+			claimed[st.prefix] = true
+			shared[st.prefix] = append(shared[st.prefix], i)
+			if c := cur[i]; c != nil {
+				prev := append([]string{c.format()}, found[i].PreviousTagFormats...)
+				found[i].TagFormat, found[i].TagEvidence, found[i].PreviousTagFormats = "", "", nil
+				for _, f := range prev {
+					prevOf2 = append(prevOf2, prevEntry{i, f})
+				}
+			}
+		}
+	}
+	for p := range shared {
+		sort.Ints(shared[p])
 	}
 	// Shared prefixes: one member takes it alone; several form a group.
 	prefixes := make([]string, 0, len(shared))
@@ -233,6 +279,30 @@ func TagSchemes(found []Found, tags []string) []GroupFound {
 			}
 			groups = append(groups, g)
 		}
+	}
+	// Packages without a scheme at exactly a group's latest released
+	// version are released with it (oxc's napi and npm packages at the
+	// crates_v version).
+	for k := range groups {
+		st := stats[strings.TrimSuffix(groups[k].TagFormat, "{version}")]
+		if st == nil {
+			continue
+		}
+		for i := range found {
+			if unassigned(i) && !inShared(shared, i) && sameRelease(found[i].Version, st.latest) {
+				found[i].Group = groups[k].Name
+				found[i].TagEvidence = st.evidence()
+				groups[k].Members = append(groups[k].Members, found[i].Name)
+			}
+		}
+	}
+	for i := range found {
+		if st, ok := prevOf[i]; ok {
+			addPrevious(found, groups, i, st)
+		}
+	}
+	for _, e := range prevOf2 {
+		addPrevious(found, groups, e.i, &prefixStat{prefix: strings.TrimSuffix(e.format, "{version}")})
 	}
 	// Older ecosystem-named schemes for packages that now have their own
 	// (tokenizers' rust-v tags before v tags).
@@ -300,6 +370,15 @@ func setScheme(f *Found, sts []*prefixStat) {
 	for _, st := range sts[1:] {
 		f.PreviousTagFormats = appendNew(f.PreviousTagFormats, st.format())
 	}
+}
+
+// sameRelease: the manifest's version is v's release (0.146.0 = 0.146.0).
+func sameRelease(mv string, v *semver.Version) bool {
+	x, err := semver.NewVersion(mv)
+	if err != nil || v == nil {
+		return false
+	}
+	return x.Major() == v.Major() && x.Minor() == v.Minor() && x.Patch() == v.Patch()
 }
 
 // nearVersion: the manifest's version is on the latest tag's line (same
