@@ -170,3 +170,62 @@ func TestAcceptingRequirementLeftAlone(t *testing.T) {
 		t.Fatalf("edits = %+v", edits)
 	}
 }
+
+// tauri's crates (manifests kept as fixtures): tauri-utils going to 3.0.0
+// rewrites every path requirement on it, including the multi-line inline
+// tables and those under build-dependencies, leaves tauri-cli's renamed
+// registry dependency on tauri-utils 1 alone, and computes the same edits
+// on every one of 20 runs.
+func TestTauriRequirementsStable(t *testing.T) {
+	src, _ := filepath.Abs(filepath.Join("..", "manifest", "testdata", "inherit", "tauri"))
+	root := t.TempDir()
+	cfg := &config.Config{}
+	filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, _ := os.ReadFile(p)
+		write(t, root, rel, string(b))
+		if d.Name() == "Cargo.toml" && filepath.Dir(rel) != "." {
+			name := filepath.Base(filepath.Dir(rel))
+			cfg.Packages = append(cfg.Packages, config.Package{Name: name, Kind: config.KindCrates, Path: filepath.ToSlash(filepath.Dir(rel)), Crate: name})
+		}
+		return nil
+	})
+	versions := map[string]string{"tauri-utils": "3.0.0"}
+	var first string
+	for i := 0; i < 20; i++ {
+		edits, err := Compute(root, cfg, versions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, e := range edits {
+			if e.Key == "tauri-utils-v1" {
+				t.Fatalf("renamed registry dependency rewritten: %+v", e)
+			}
+			lines = append(lines, e.Package+" ["+e.Section+"] "+e.Key+" "+e.Old+" -> "+e.New)
+		}
+		got := strings.Join(lines, "\n")
+		if i == 0 {
+			first = got
+			if len(edits) < 8 {
+				t.Fatalf("edits:\n%s", got)
+			}
+			if p := Check(root, edits); len(p) != 0 {
+				t.Fatalf("cannot write: %v", p)
+			}
+		} else if got != first {
+			t.Fatalf("run %d differs:\n%s\n---\n%s", i, got, first)
+		}
+	}
+	edits, _ := Compute(root, cfg, versions)
+	if err := Apply(root, edits); err != nil {
+		t.Fatal(err)
+	}
+	cli := read(t, root, "crates/tauri-cli/Cargo.toml")
+	if !strings.Contains(cli, `tauri-utils = { version = "3.0.0", path = "../tauri-utils", features = [`) || !strings.Contains(cli, `tauri-utils-v1 = { version = "1", package = "tauri-utils"`) {
+		t.Errorf("tauri-cli after the rewrite:\n%s", cli)
+	}
+}
