@@ -9,7 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +28,11 @@ type realNPMRunner struct {
 	real run.Exec
 	// version, when set, is what `npm --version` answers (an old npm).
 	version string
+	// fake sends every other npm command to the world's fake too (tests
+	// that stop before any upload need no real npm).
+	fake bool
+	// bin, when set, is the npm to run instead of the one on PATH.
+	bin string
 }
 
 func (r *realNPMRunner) Run(ctx context.Context, c run.Cmd) (run.Result, error) {
@@ -34,6 +41,12 @@ func (r *realNPMRunner) Run(ctx context.Context, c run.Cmd) (run.Result, error) 
 	}
 	if r.version != "" && len(c.Args) == 1 && c.Args[0] == "--version" {
 		return run.Result{Stdout: r.version + "\n"}, nil
+	}
+	if r.fake {
+		return r.w.runner.Run(ctx, c)
+	}
+	if r.bin != "" {
+		c.Name = r.bin
 	}
 	return r.real.Run(ctx, c)
 }
@@ -209,12 +222,19 @@ func TestE2EStagedRejected(t *testing.T) {
 	}
 }
 
-// An npm without `npm stage` stops the run before the first upload.
+// An npm without `npm stage` stops the run before the first upload. With
+// PIOT_OLD_NPM (a directory holding such an npm; .ci/run installs npm 10.9.2
+// there) the real old npm answers; without it, `npm --version` is answered
+// 11.5.1.
 func TestE2EStagedNPMTooOld(t *testing.T) {
 	w, rr := stagedWorld(t)
-	rr.version = "11.5.1"
+	if dir := os.Getenv("PIOT_OLD_NPM"); dir != "" {
+		rr.bin = filepath.Join(dir, "npm")
+	} else {
+		rr.version, rr.fake = "11.5.1", true
+	}
 	doc, stderr, code := w.stagedJSON()
-	if code == 0 || doc.Error == nil || doc.Error.Code != "PIOT_NPM_TOO_OLD_FOR_STAGE" || !strings.Contains(doc.Error.Hint, "npm install -g npm@latest") {
+	if code == 0 || doc.Error == nil || doc.Error.Code != "PIOT_NPM_TOO_OLD_FOR_STAGE" || !strings.Contains(doc.Error.Hint, "npm install -g npm@latest") || !strings.Contains(doc.Error.Message, "has no `npm stage`") {
 		t.Fatalf("exit %d %+v\n%s", code, doc.Error, stderr)
 	}
 	if v := w.crates.Versions("piot-core"); len(v) != 1 || len(w.npm.Attempts()) != 0 {
@@ -225,7 +245,8 @@ func TestE2EStagedNPMTooOld(t *testing.T) {
 // npm_publish = "direct" on a stage-only connection: refused before the
 // first upload, with the fix.
 func TestE2EStagedDeclaredDirectRefused(t *testing.T) {
-	w, _ := stagedWorld(t)
+	w, rr := stagedWorld(t)
+	rr.version, rr.fake = "11.19.1", true
 	writeFile(t, w.dir+"/putitoutthere.toml", strings.Replace(e2eConfig, "path = \"js\"\n", "path = \"js\"\nnpm_publish = \"direct\"\n", 1))
 	gitRun(t, w.dir, w.env, "commit", "-q", "-am", "chore: publish npm directly")
 	doc, stderr, code := w.stagedJSON()
