@@ -18,6 +18,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	pypireg "github.com/putitoutthere/putitoutthere/internal/registry/pypi"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
 // Codes raised while attesting.
@@ -57,6 +58,7 @@ func (h *Handler) Attest(ctx context.Context, j publish.Job, c *publish.Credenti
 		return nil, diag.New(CodeAttestationFailed, "requesting an OIDC token for Sigstore (audience sigstore)").Wrap(err).
 			WithHint("the job needs `id-token: write`; or set attestations = false for %s", j.Package.Name)
 	}
+	secret.Register(tok)
 	h.mask(tok)
 	pub, err := publisherOf(tok)
 	if err != nil {
