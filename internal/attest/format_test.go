@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/putitoutthere/putitoutthere/internal/attest"
 )
 
@@ -129,6 +131,30 @@ func TestFormatMatchesPyPI(t *testing.T) {
 	}
 	if _, err := attest.CertificateIdentity(ra.VerificationMaterial.Certificate); err != nil {
 		t.Errorf("certificate: %v", err)
+	}
+	// The real attestation verifies with the same code against Sigstore's
+	// public-good trust root (certificate chain and SCT, log inclusion,
+	// signature), and its statement against the sdist it names.
+	tr, err := root.NewTrustedRootFromPath("testdata/trusted-root-public-good.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := attest.VerifySignature(&ra, tr); err != nil {
+		t.Errorf("PyPI's attestation does not verify: %v", err)
+	}
+	if _, err := attest.VerifyOffline(&ra, attest.Publisher{}, name, sum, attest.Options{Issuer: "https://accounts.google.com"}); err == nil ||
+		!strings.Contains(err.Error(), "Certificate does not contain OIDCSourceRepositoryURI") {
+		// A Google service account signed it: as a GitHub publisher it is
+		// refused at the repository check, in pypi-attestations' words.
+		t.Errorf("policy: %v", err)
+	}
+	if _, err := attest.Verify(&ra, tr, attest.Publisher{Repository: "pypa/sampleproject", Workflow: "release.yml"}, name, sum, attest.Options{}); err == nil ||
+		err.Error() != "Could not verify the uploaded artifact using the included attestation: Verification failed: Certificate's OIDCIssuerV2 does not match (got https://accounts.google.com, expected https://token.actions.githubusercontent.com)" {
+		t.Errorf("as a GitHub publisher's: %v", err)
+	}
+	// Ours does not verify against the public-good root.
+	if err := attest.VerifySignature(a, tr); err == nil {
+		t.Error("an emulator attestation verified against the public-good root")
 	}
 	// Re-encoding the real object gives back the same JSON.
 	again, _ := json.Marshal(&ra)

@@ -67,13 +67,28 @@ func Verify(a *Attestation, tm root.TrustedMaterial, pub Publisher, filename, sh
 	if err != nil {
 		return "", &Error{Reason: "invalid X.509 certificate", Unknown: true}
 	}
+	if err := VerifySignature(a, tm); err != nil {
+		return "", err
+	}
+	if err := CheckPublisher(cert, pub, issuer); err != nil {
+		return "", err
+	}
+	return checkStatement(a.Envelope.Statement, filename, sha256hex)
+}
+
+// VerifySignature is the Sigstore part of the verification: the
+// certificate chains to the trust root's CA (with SCTs when the root lists
+// CT logs), the log entry is included (signed entry timestamp and inclusion
+// proof) and matches the envelope, and the envelope's signature verifies
+// with the certificate's key at the log's integration time.
+func VerifySignature(a *Attestation, tm root.TrustedMaterial) error {
 	pb, err := a.ToBundle()
 	if err != nil {
-		return "", &Error{Reason: err.Error(), Unknown: true}
+		return &Error{Reason: err.Error(), Unknown: true}
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		return "", &Error{Reason: "invalid transparency log entry", Unknown: true}
+		return &Error{Reason: "invalid transparency log entry", Unknown: true}
 	}
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithIntegratedTimestamps(1)}
 	if len(tm.CTLogs()) > 0 {
@@ -81,16 +96,13 @@ func Verify(a *Attestation, tm root.TrustedMaterial, pub Publisher, filename, sh
 	}
 	v, err := verify.NewVerifier(tm, opts...)
 	if err != nil {
-		return "", &Error{Reason: err.Error(), Unknown: true}
+		return &Error{Reason: err.Error(), Unknown: true}
 	}
-	// Identity is checked below with PyPI's own policy and wording.
+	// Identity is checked separately, with PyPI's own policy and wording.
 	if _, err := v.Verify(b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithoutIdentitiesUnsafe())); err != nil {
-		return "", failed("%v", err)
+		return failed("%v", err)
 	}
-	if err := CheckPublisher(cert, pub, issuer); err != nil {
-		return "", err
-	}
-	return checkStatement(a.Envelope.Statement, filename, sha256hex)
+	return nil
 }
 
 // CheckPublisher is pypi-attestations' GitHub trusted publisher policy:
