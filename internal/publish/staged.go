@@ -44,10 +44,16 @@ type stageState struct {
 	mode    map[string]bool           // package → staged this run
 	why     map[string]string         // package → why it is staged
 	earlier map[string][]StagedUpload // package → recorded by an earlier run, not live
+	partial map[string][]StagedUpload // package → an earlier run staged only part of it
 }
 
-func stageNote(ups []StagedUpload) string {
+// stageNote is the record's message; incomplete marks a family whose
+// staging stopped partway (a re-run stages the rest).
+func stageNote(ups []StagedUpload, incomplete bool) string {
 	var b strings.Builder
+	if incomplete {
+		b.WriteString("incomplete\n")
+	}
 	for _, u := range ups {
 		id := u.ID
 		if id == "" {
@@ -59,8 +65,16 @@ func stageNote(ups []StagedUpload) string {
 }
 
 func parseStageNote(note string) []StagedUpload {
-	var out []StagedUpload
+	ups, _ := parseStageRecord(note)
+	return ups
+}
+
+func parseStageRecord(note string) (out []StagedUpload, complete bool) {
+	complete = true
 	for _, l := range strings.Split(note, "\n") {
+		if strings.TrimSpace(l) == "incomplete" {
+			complete = false
+		}
 		f := strings.Fields(l)
 		if len(f) != 4 || f[0] != "stage" {
 			continue
@@ -71,7 +85,7 @@ func parseStageNote(note string) []StagedUpload {
 		}
 		out = append(out, u)
 	}
-	return out
+	return out, complete
 }
 
 // stager returns j's handler as a Stager, or nil.
@@ -94,7 +108,7 @@ func (r *flow) originRemote(ctx context.Context) string {
 // earlier run staged that are not live yet: those are never uploaded again.
 func (r *flow) checkStaging(ctx context.Context) error {
 	published := r.published
-	r.stage = &stageState{mode: map[string]bool{}, why: map[string]string{}, earlier: map[string][]StagedUpload{}}
+	r.stage = &stageState{mode: map[string]bool{}, why: map[string]string{}, earlier: map[string][]StagedUpload{}, partial: map[string][]StagedUpload{}}
 	rec, _ := r.o.Git.(StageRecorder)
 	remote := ""
 	if rec != nil && !r.o.DryRun {
@@ -112,8 +126,9 @@ func (r *flow) checkStaging(ctx context.Context) error {
 			note, found, err := rec.ReadStage(ctx, r.o.Root, remote, StageRefPrefix+j.Release.Tag)
 			if err != nil {
 				r.warn("%s: reading the stage record %s: %v", j.Package.Name, StageRefPrefix+j.Release.Tag, err)
+			} else if ups, complete := parseStageRecord(note); found && !complete {
+				r.stage.partial[j.Package.Name] = ups // staged again below: taken versions are kept
 			} else if found {
-				ups := parseStageNote(note)
 				r.stage.earlier[j.Package.Name] = ups
 				res.Stages, res.Approve = ups, st.ApproveHint(j, ups)
 				gone, known, err := st.StageGone(ctx, j, ups)
@@ -199,29 +214,45 @@ func (r *flow) stageOne(ctx context.Context, j Job, res *Result, c *Credential) 
 		res.Error, res.Code = secret.Redact(de.Error()), de.Code
 		res.Status = StatusFailed
 		if len(ups) > 0 {
+			ups = r.mergePartial(j, ups)
 			res.Stages = ups
-			r.recordStage(ctx, j, ups)
+			r.recordStage(ctx, j, ups, true)
 		}
 		return de
 	}
+	ups = r.mergePartial(j, ups)
 	res.Status, res.Stages, res.Approve = StatusStaged, ups, st.ApproveHint(j, ups)
 	for _, u := range ups {
 		if u.ID == "" {
 			res.Notes = append(res.Notes, fmt.Sprintf("%s %s was already staged (the registry holds the version, not live); not staged again", u.Name, u.Version))
 		}
 	}
-	r.recordStage(ctx, j, ups)
+	r.recordStage(ctx, j, ups, false)
 	r.logf("%s %s: staged; %s", j.Name(), j.Version(), res.Approve)
 	return nil
 }
 
-func (r *flow) recordStage(ctx context.Context, j Job, ups []StagedUpload) {
+// mergePartial fills in the stage ids an earlier, interrupted run recorded
+// for versions this run found taken.
+func (r *flow) mergePartial(j Job, ups []StagedUpload) []StagedUpload {
+	prev := r.stage.partial[j.Package.Name]
+	for i, u := range ups {
+		for _, p := range prev {
+			if u.ID == "" && p.Name == u.Name && p.Version == u.Version {
+				ups[i].ID = p.ID
+			}
+		}
+	}
+	return ups
+}
+
+func (r *flow) recordStage(ctx context.Context, j Job, ups []StagedUpload, incomplete bool) {
 	rec, ok := r.o.Git.(StageRecorder)
 	if !ok {
 		return
 	}
 	ref := StageRefPrefix + j.Release.Tag
-	if err := rec.RecordStage(context.WithoutCancel(ctx), r.o.Root, r.originRemote(ctx), ref, stageNote(ups)); err != nil {
+	if err := rec.RecordStage(context.WithoutCancel(ctx), r.o.Root, r.originRemote(ctx), ref, stageNote(ups, incomplete)); err != nil {
 		r.warn("%s: could not record the stage at %s (%v); a re-run still finds the version taken and does not stage it again", j.Package.Name, ref, err)
 	}
 }
