@@ -60,6 +60,10 @@ type Options struct {
 	// PackageExists asks a registry whether a package exists (--deep);
 	// nil = the built-in crates.io / npm lookups.
 	PackageExists func(ctx context.Context, pkg *config.Package) (exists bool, err error)
+	// NPMTrust reads an npm package's trusted-publisher permissions with a
+	// maintainer's token (found: the package has a trusted publisher); nil =
+	// GET /-/package/{name}/trust on npm's registry.
+	NPMTrust func(ctx context.Context, name, token string) (perms []string, found bool, err error)
 }
 
 // state is what phases share.
@@ -139,7 +143,7 @@ func Run(ctx context.Context, opt Options) *Report {
 	cfgPhase.finish()
 
 	r.Phases = append(r.Phases, cfgPhase, authPhase(ctx, st), local, declaredPhase(st), cratesPhase(ctx, st), claimsPhase(ctx, st))
-	if ph := npmStagingPhase(st); ph != nil {
+	if ph := npmStagingPhase(ctx, st); ph != nil {
 		r.Phases = append(r.Phases, ph)
 	}
 	if opt.Artifacts {

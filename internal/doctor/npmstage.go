@@ -7,6 +7,7 @@ package doctor
 // approval per package.
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -15,7 +16,9 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/family"
+	npmreg "github.com/putitoutthere/putitoutthere/internal/registry/npm"
 	"github.com/putitoutthere/putitoutthere/internal/workflow"
 )
 
@@ -83,7 +86,7 @@ func nodeVersion(spec string) (*semver.Version, bool) {
 
 // npmStagingPhase reports, for a config with npm packages, how each is
 // published and whether the publish job can stage; nil without npm packages.
-func npmStagingPhase(st *state) *Phase {
+func npmStagingPhase(ctx context.Context, st *state) *Phase {
 	p := newPhase(PhaseNPMStaging, "npm staged publishing", "npm")
 	var npmPkgs []*config.Package
 	for i := range st.cfg.Packages {
@@ -112,6 +115,19 @@ func npmStagingPhase(st *state) *Phase {
 			line = fmt.Sprintf("%s: npm_publish = \"auto\": `npm publish`, or `npm stage publish` when the trust exchange says the trusted publisher allows only staging (decided before the first upload)", pkg.Name)
 		}
 		p.add(Neutral, line)
+		if mode != config.NPMPublishStaged {
+			if only, src, err := st.npmStageOnly(ctx, pkg); err != nil {
+				p.add(Neutral, fmt.Sprintf("%s: could not read its trusted-publisher settings: %v", pkg.Name, err))
+			} else if only != "" && mode == config.NPMPublishDirect {
+				msg := fmt.Sprintf("%s: the trusted publisher of %s allows only `npm stage publish` (%s), and npm_publish = \"direct\": publish would stop before its first upload", pkg.Name, only, src)
+				p.add(Fail, msg, Issue{Code: npmreg.CodeStageOnly, Severity: SevError, File: st.cfg.File, Line: pkg.Pos.Line, Column: pkg.Pos.Col, Message: msg,
+					Hint: "set `npm_publish = \"staged\"` (or \"auto\") for the package, or tick \"Allow npm publish\" on its trusted publisher"})
+			} else if only != "" {
+				anyStaged = true
+				mode = config.NPMPublishStaged
+				p.add(Warn, fmt.Sprintf("%s: the trusted publisher of %s allows only `npm stage publish` (%s): publish will stage it, and each version is live only once a maintainer approves it", pkg.Name, only, src))
+			}
+		}
 		if pkg.Build == config.BuildNapi || pkg.Build == config.BuildBundledCLI {
 			if members, err := family.Members(pkg); err == nil && mode != config.NPMPublishDirect {
 				names := make([]string, 0, len(members)+1)
@@ -187,4 +203,94 @@ func atoi(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+// npmStageOnly reads (--deep), with a maintainer's token (NODE_AUTH_TOKEN
+// or NPM_TOKEN) when one is set, the trusted-publisher settings of pkg (and of
+// a family's members), as `npm trust list` does; it returns the names that
+// allow only staging ("" = none, or nothing to read with) and where that
+// came from.
+func (st *state) npmStageOnly(ctx context.Context, pkg *config.Package) (string, string, error) {
+	if !st.opt.Deep {
+		return "", "", nil // a token is sent to the registry only under --deep
+	}
+	tokVar := ""
+	for _, k := range []string{"NODE_AUTH_TOKEN", "NPM_TOKEN"} {
+		if st.opt.Env.Value(k) != "" {
+			tokVar = k
+			break
+		}
+	}
+	if tokVar == "" {
+		return "", "", nil
+	}
+	read := st.opt.NPMTrust
+	if read == nil {
+		read = st.npmTrust
+	}
+	names := []string{pkg.RegistryName()}
+	if pkg.Build == config.BuildNapi || pkg.Build == config.BuildBundledCLI {
+		if ms, err := family.Members(pkg); err == nil {
+			for _, m := range ms {
+				names = append(names, m.Name)
+			}
+		}
+	}
+	var only []string
+	for _, n := range names {
+		perms, found, err := read(ctx, n, st.opt.Env.Value(tokVar))
+		if err != nil {
+			return "", "", err
+		}
+		if !found {
+			continue
+		}
+		direct := false
+		for _, p := range perms {
+			direct = direct || p == npmreg.PermPublish
+		}
+		if !direct {
+			only = append(only, n)
+		}
+	}
+	return strings.Join(only, ", "), "npm's trusted-publisher settings, read with " + tokVar, nil
+}
+
+// npmTrust is the built-in NPMTrust: GET /-/package/{name}/trust.
+func (st *state) npmTrust(ctx context.Context, name, token string) ([]string, bool, error) {
+	e := env.Env{}
+	reg := st.opt.Env.Value(npmreg.RegistryEnv)
+	if reg == "" && st.opt.NPMRegistry != nil {
+		reg = st.opt.NPMRegistry(ctx)
+	}
+	if reg == "" {
+		reg = npmConfigRegistry(ctx)
+	}
+	if reg == "" {
+		return nil, false, fmt.Errorf("npm's registry is unknown (no npm on PATH, %s unset)", npmreg.RegistryEnv)
+	}
+	e[npmreg.RegistryEnv] = reg
+	c := *st.opt.HTTP
+	c.Policy.Attempts = 1
+	client, err := npmreg.New(ctx, e, &c)
+	if err != nil {
+		return nil, false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, st.opt.RegistryTimeout)
+	defer cancel()
+	cfgs, err := client.TrustConfigs(ctx, token, name)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(cfgs) == 0 {
+		return nil, false, nil
+	}
+	var perms []string
+	for _, c := range cfgs {
+		if c.Permissions == nil {
+			perms = append(perms, npmreg.PermPublish, npmreg.PermStagePublish)
+		}
+		perms = append(perms, c.Permissions...)
+	}
+	return perms, true, nil
 }

@@ -3,6 +3,9 @@ package doctor
 import (
 	"strings"
 	"testing"
+
+	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
+	"github.com/putitoutthere/putitoutthere/internal/env"
 )
 
 const stagedToml = `[putitoutthere]
@@ -83,5 +86,48 @@ func TestNPMStagingReadyJob(t *testing.T) {
 	}
 	if out := text(r); !strings.Contains(out, "npm 11.15.0 (line 16)") {
 		t.Errorf("report:\n%s", out)
+	}
+}
+
+// With --deep and a maintainer's token doctor reads the trusted publisher's
+// permissions from npm (the emulator here): a stage-only publisher is named
+// before anything is uploaded, the job's npm must then be able to stage,
+// and a package declared direct fails.
+func TestNPMStagingStageOnlyFromTrustSettings(t *testing.T) {
+	srv, err := npmemu.Start(npmemu.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if err := srv.CreatePackage("piot-web", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.AddTrustedPublisher("piot-web", npmemu.TrustedPublisher{Owner: "o", Repo: "r", Workflow: "release.yml", Permissions: []string{npmemu.PermCreateStagedPackage}}); err != nil {
+		t.Fatal(err)
+	}
+	tok := npmemu.NewToken()
+	srv.AddUser("alice", tok)
+	for _, mode := range []string{"", `npm_publish = "direct"`} {
+		root := writeRepo(t, map[string]string{
+			"putitoutthere.toml":            "[putitoutthere]\nversion = 1\n\n[[package]]\nname = \"web\"\nkind = \"npm\"\nnpm = \"piot-web\"\npath = \"web\"\npaths = [\"web/**\"]\n" + mode + "\n",
+			"web/package.json":              `{"name": "piot-web", "version": "1.0.0"}`,
+			".github/workflows/release.yml": stagedWorkflow("      - uses: actions/setup-node@v4\n        with:\n          node-version: 22\n"),
+		})
+		r := run(t, root, func(o *Options) {
+			o.Env = env.Env{"NODE_AUTH_TOKEN": tok, "PUTITOUTTHERE_NPM_REGISTRY": srv.URL()}
+			o.Deep = true
+		})
+		p := r.Phase(PhaseNPMStaging)
+		out := text(r)
+		if p == nil || p.Status != Fail || !strings.Contains(out, "allows only `npm stage publish` (npm's trusted-publisher settings, read with NODE_AUTH_TOKEN)") {
+			t.Fatalf("%q: phase %+v\n%s", mode, p, out)
+		}
+		codes := map[string]bool{}
+		for _, is := range p.Issues() {
+			codes[is.Code] = true
+		}
+		if mode == "" && !codes[CodeNPMTooOldForStage] || mode != "" && !codes["PIOT_NPM_STAGE_ONLY"] {
+			t.Errorf("%q: codes = %v\n%s", mode, codes, out)
+		}
 	}
 }
