@@ -6,8 +6,12 @@
 #   bench/plan.sh            # RUNS=7 by default
 #   RUNS=15 bench/plan.sh
 #
-# Shapes: 500 packages / 10,000 commits / 90% of packages tagged, and
-# 200 packages / 5,000 commits / 100 packages tagged.
+# Shapes: 500 packages / 10,000 commits / 90% of packages tagged,
+# 200 packages / 5,000 commits / 100 packages tagged, and a 50,000-commit
+# history (100 packages, 90 tagged) compared with a bare `git log` walk of
+# the whole history: plan must stay within 1.5x of it (it reads every tag,
+# reachable or not, the manifests and where the config first appeared, on
+# top of the windows' history).
 set -euo pipefail
 
 RUNS=${RUNS:-7}
@@ -106,6 +110,9 @@ shape() {
 	printf '  %-36s wall %6s ms   cpu %6s ms   plan/bare: wall %sx cpu %sx\n' "bare git (the same commands)" "$b_wall" "$b_cpu" \
 		"$(awk -v a="$p_wall" -v b="$b_wall" 'BEGIN{printf "%.2f", a/b}')" "$(awk -v a="$p_cpu" -v b="$b_cpu" 'BEGIN{printf "%.2f", a/b}')"
 	printf '  %-36s wall %6s ms   cpu %6s ms\n' "bare git (one git diff per tag)" "$d_wall" "$d_cpu"
+	read -r l_wall l_cpu <<<"$(measure git log --first-parent --format=%H HEAD)"
+	printf '  %-36s wall %6s ms   cpu %6s ms   plan/walk: wall %sx cpu %sx\n' "bare git log walk (whole history)" "$l_wall" "$l_cpu" \
+		"$(awk -v a="$p_wall" -v b="$l_wall" 'BEGIN{printf "%.2f", a/b}')" "$(awk -v a="$p_cpu" -v b="$l_cpu" 'BEGIN{printf "%.2f", a/b}')"
 	echo "  phases inside plan: $("$work/facts" -cpuprofile "$work/cpu-$packages.prof" -n "$RUNS")"
 	cd "$root"
 }
@@ -113,3 +120,4 @@ shape() {
 echo "runs per measurement: $RUNS (median), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(git --version)"
 shape 500 10000 450
 shape 200 5000 100
+shape 100 50000 90
