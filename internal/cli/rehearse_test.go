@@ -155,7 +155,9 @@ func TestRehearse(t *testing.T) {
 		uploads  bool     // whether PyPI uploads happen
 	}{
 		{name: "happy path", workflow: rehearseWorkflow, code: 0, want: []string{`"outcome": "ok"`, `"path": "/legacy/"`, `"status": 200`,
-			"PEP 740 attestation(s) signed for release.yml @ acme/mono and verified against the files"}, uploads: true},
+			"PEP 740 attestation(s) signed for release.yml @ acme/mono and verified against the files",
+			"rehearse_utils-0.1.1-py3-none-any.whl uploaded with its PEP 740 attestation", "rehearse_utils-0.1.1.tar.gz uploaded with its PEP 740 attestation",
+			`"registry": "Sigstore"`}, uploads: true},
 		{name: "workflow renamed", workflow: rehearseWorkflow, rename: "patch-release.yml", code: 1,
 			want: []string{"PIOT_PYPI_INVALID_PUBLISHER", "invalid-publisher", "patch-release.yml"}},
 		{name: "environment renamed", workflow: strings.Replace(rehearseWorkflow, "environment: release", "environment: production", 1), code: 1,

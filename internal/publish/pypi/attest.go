@@ -40,7 +40,6 @@ var _ publish.Attester = (*Handler)(nil)
 // against the trusted publisher the exchange just matched (the repository
 // and the workflow file of job_workflow_ref).
 func (h *Handler) Attest(ctx context.Context, j publish.Job, c *publish.Credential) ([]string, error) {
-	h.attested = nil
 	switch {
 	case j.Package.NoAttestations:
 		return []string{"attestations = false: uploading without PEP 740 attestations"}, nil
@@ -74,7 +73,10 @@ func (h *Handler) Attest(ctx context.Context, j publish.Job, c *publish.Credenti
 			tm = nil
 		}
 	}
-	h.attested = map[string][]*attest.Attestation{}
+	// Keyed by path: the handler serves every PyPI job of the run.
+	if h.attested == nil {
+		h.attested = map[string][]*attest.Attestation{}
+	}
 	for _, path := range fs {
 		data, err := os.ReadFile(path)
 		if err != nil {

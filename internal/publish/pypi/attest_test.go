@@ -161,3 +161,60 @@ func TestNoAttestationsWhenOffOrToken(t *testing.T) {
 		t.Fatal("signed anyway")
 	}
 }
+
+// One handler serves every PyPI job of a run: attestations signed for the
+// first job are still there when it uploads after the second was attested.
+func TestTwoPackagesKeepTheirAttestations(t *testing.T) {
+	f := setup(t, true)
+	if err := f.set.PyPI.CreateProject("demo-two", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.set.PyPI.AddTrustedPublisher("demo-two", pypiemu.Publisher{Owner: "octo-org", Repo: "octo-repo", OwnerID: "65", Workflow: "release.yml", Environment: "release"}); err != nil {
+		t.Fatal(err)
+	}
+	dist := filepath.Join(f.job.Root, "artifacts", "two-sdist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pydisttest.WriteBoth(dist, pydisttest.Spec{Name: "demo-two", Version: "2.0.0"}); err != nil {
+		t.Fatal(err)
+	}
+	two := f.job
+	two.Package = &config.Package{Name: "two", Kind: "pypi", Path: "two", PyPI: "demo-two"}
+	two.Release = plan.Release{Name: "two", Version: "2.0.0"}
+	two.Rows = []plan.Row{{Name: "two", Kind: "pypi", Target: "sdist", ArtifactName: "two-sdist"}}
+
+	ctx := context.Background()
+	c1 := f.authorize(t)
+	c2, err := f.h.Authorize(ctx, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		j publish.Job
+		c *publish.Credential
+	}{{f.job, c1}, {two, c2}} {
+		if _, err := f.h.Attest(ctx, x.j, x.c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range []struct {
+		j publish.Job
+		c *publish.Credential
+	}{{f.job, c1}, {two, c2}} {
+		if err := f.h.Publish(ctx, x.j, x.c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []struct{ project, version string }{{"demo-pkg", "1.0.0"}, {"demo-two", "2.0.0"}} {
+		files := f.set.PyPI.Files(p.project, p.version)
+		if len(files) != 2 {
+			t.Fatalf("%s: files %v", p.project, files)
+		}
+		for _, fn := range files {
+			if file := f.set.PyPI.File(p.project, fn); file == nil || len(file.Attestations) != 1 {
+				t.Errorf("%s arrived without its attestation", fn)
+			}
+		}
+	}
+}
