@@ -430,3 +430,25 @@ auth = "token"
 		}
 	}
 }
+
+// --dry-run says what it would write and why, and writes nothing.
+func TestRunDryRun(t *testing.T) {
+	root := monorepo(t)
+	res, err := Run(context.Background(), Options{Root: root, Branch: "main", DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != 0 || len(res.Plan) != 5 || !strings.Contains(res.Config, "[[package]]") {
+		t.Errorf("written %v plan %+v", res.Written, res.Plan)
+	}
+	for _, f := range []string{FileConfig, FileRelease, FileCheck, FileAgents, FileClaude} {
+		if _, err := os.Stat(filepath.Join(root, f)); err == nil {
+			t.Errorf("dry run wrote %s", f)
+		}
+	}
+	for _, p := range res.Plan {
+		if p.Why == "" {
+			t.Errorf("%s: no reason", p.File)
+		}
+	}
+}
