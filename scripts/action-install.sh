@@ -31,8 +31,8 @@ notice() { echo "::notice title=putitoutthere install::$*"; }
 os=${PIOT_RUNNER_OS:-${RUNNER_OS:-}}
 arch=${PIOT_RUNNER_ARCH:-${RUNNER_ARCH:-}}
 case "$os/$arch" in
-  Linux/X64)   triple=x86_64-unknown-linux-gnu ;;
-  Linux/ARM64) triple=aarch64-unknown-linux-gnu ;;
+  Linux/X64)   triple=x86_64-unknown-linux ;;
+  Linux/ARM64) triple=aarch64-unknown-linux ;;
   macOS/X64)   triple=x86_64-apple-darwin ;;
   macOS/ARM64) triple=aarch64-apple-darwin ;;
   Windows/X64) triple=x86_64-pc-windows-msvc ;;

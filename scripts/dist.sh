@@ -16,14 +16,15 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 targets=(
-  "x86_64-unknown-linux-gnu linux amd64"
-  "aarch64-unknown-linux-gnu linux arm64"
-  "x86_64-unknown-linux-musl linux amd64"
-  "aarch64-unknown-linux-musl linux arm64"
+  "x86_64-unknown-linux linux amd64"
+  "aarch64-unknown-linux linux arm64"
   "x86_64-apple-darwin darwin amd64"
   "aarch64-apple-darwin darwin arm64"
   "x86_64-pc-windows-msvc windows amd64"
 )
+
+# The commit goes into `putitoutthere version` (empty outside a checkout).
+commit=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || true)
 
 mkdir -p "$out/dist"
 : > "$out/dist/SHA256SUMS"
@@ -33,10 +34,10 @@ for t in "${targets[@]}"; do
   [ "$goos" = windows ] && ext=".exe"
   dir="$out/artifacts/putitoutthere-$triple"
   mkdir -p "$dir"
-  # A static Go binary runs on glibc and musl alike; the two linux members
-  # carry the same bytes so npm's libc field can pick either.
+  # A static Go binary runs on glibc and musl alike: one linux member per
+  # CPU, without npm's libc field.
   (cd "$root" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath \
-    -ldflags "-s -w -buildid= -X github.com/putitoutthere/putitoutthere/internal/cli.Version=$version" \
+    -ldflags "-s -w -buildid= -X github.com/putitoutthere/putitoutthere/internal/cli.Version=$version -X github.com/putitoutthere/putitoutthere/internal/cli.Commit=$commit" \
     -o "$dir/putitoutthere$ext" ./cmd/putitoutthere)
   cp "$dir/putitoutthere$ext" "$out/dist/putitoutthere-$triple$ext"
   (cd "$out/dist" && sha256sum "putitoutthere-$triple$ext" >> SHA256SUMS)

@@ -93,3 +93,17 @@ func TestGroupRunnerFoldsToolOutput(t *testing.T) {
 		t.Errorf("stdout kept = %q", res.Stdout)
 	}
 }
+
+// A script's file entries stay inside $WORK: testscript removes the work
+// directory, not what a `-- ../x --` entry wrote next to it in $TMPDIR.
+func TestScriptsWriteOnlyInsideWork(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "script", "*.txtar"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for i, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "-- ../") || strings.HasPrefix(l, "-- /") {
+				t.Errorf("%s:%d: %s writes outside $WORK", filepath.Base(f), i+1, l)
+			}
+		}
+	}
+}

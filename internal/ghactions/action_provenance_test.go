@@ -52,13 +52,13 @@ exit 1
 func TestActionInstallRefusesBinaryWithoutProvenance(t *testing.T) {
 	f := newFakeReleases(t)
 	f.publish("1.4.0", false)
-	genuine := f.releases["1.4.0"].files["putitoutthere-x86_64-unknown-linux-gnu"]
+	genuine := f.releases["1.4.0"].files["putitoutthere-x86_64-unknown-linux"]
 
 	// The release workflow attested the genuine binary.
 	r := newRunner(t, f)
 	gh := fakeGH(t, genuine)
 	r.run(map[string]string{"PIOT_RECORDED_VERSION": "1.4.0", "PIOT_VERIFY_PROVENANCE": "true", "GH_TOKEN": "ghs_x", "PATH": gh + ":" + os.Getenv("PATH")})
-	if r.exitCode != 0 || !strings.Contains(r.out, "build provenance of putitoutthere-x86_64-unknown-linux-gnu verified (gh attestation verify --repo org/tool)") {
+	if r.exitCode != 0 || !strings.Contains(r.out, "build provenance of putitoutthere-x86_64-unknown-linux verified (gh attestation verify --repo org/tool)") {
 		t.Fatalf("genuine binary: exit %d\n%s", r.exitCode, r.out)
 	}
 	if got := r.installed(); got != "putitoutthere 1.4.0" {
@@ -69,14 +69,14 @@ func TestActionInstallRefusesBinaryWithoutProvenance(t *testing.T) {
 	f.publish("1.5.0", false)
 	evil := []byte("#!/bin/sh\necho owned\n")
 	sum := sha256.Sum256(evil)
-	f.releases["1.5.0"].files["putitoutthere-x86_64-unknown-linux-gnu"] = evil
-	f.releases["1.5.0"].files["SHA256SUMS"] = []byte(hex.EncodeToString(sum[:]) + "  putitoutthere-x86_64-unknown-linux-gnu\n")
+	f.releases["1.5.0"].files["putitoutthere-x86_64-unknown-linux"] = evil
+	f.releases["1.5.0"].files["SHA256SUMS"] = []byte(hex.EncodeToString(sum[:]) + "  putitoutthere-x86_64-unknown-linux\n")
 	r = newRunner(t, f)
 	r.run(map[string]string{"PIOT_RECORDED_VERSION": "1.5.0", "PIOT_VERIFY_PROVENANCE": "true", "GH_TOKEN": "ghs_x", "PATH": gh + ":" + os.Getenv("PATH")})
 	if r.exitCode == 0 {
 		t.Fatalf("a binary without provenance was installed\n%s", r.out)
 	}
-	for _, want := range []string{"::error", "build provenance of putitoutthere-x86_64-unknown-linux-gnu could not be verified", "Loading attestations from GitHub API failed"} {
+	for _, want := range []string{"::error", "build provenance of putitoutthere-x86_64-unknown-linux could not be verified", "Loading attestations from GitHub API failed"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("output lacks %q\n%s", want, r.out)
 		}

@@ -66,7 +66,7 @@ func (f *fakeReleases) publish(version string, tamper bool) {
 	if tamper {
 		bin = append(bin, '#')
 	}
-	name := "putitoutthere-x86_64-unknown-linux-gnu"
+	name := "putitoutthere-x86_64-unknown-linux"
 	f.releases[version] = release{files: map[string][]byte{
 		name:         bin,
 		"SHA256SUMS": []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n"),
@@ -192,11 +192,11 @@ func TestActionInstallCachesPerVersion(t *testing.T) {
 	if !strings.Contains(r.out, "from the runner's tool cache") {
 		t.Errorf("no cache line:\n%s", r.out)
 	}
-	if _, err := os.Stat(filepath.Join(r.toolDir, "putitoutthere", "1.4.0", "x86_64-unknown-linux-gnu", "putitoutthere")); err != nil {
+	if _, err := os.Stat(filepath.Join(r.toolDir, "putitoutthere", "1.4.0", "x86_64-unknown-linux", "putitoutthere")); err != nil {
 		t.Error(err)
 	}
 	// A binary changed in the cache is not trusted: it is downloaded again.
-	os.WriteFile(filepath.Join(r.toolDir, "putitoutthere", "1.4.0", "x86_64-unknown-linux-gnu", "putitoutthere"), []byte("#!/bin/sh\necho evil\n"), 0o755)
+	os.WriteFile(filepath.Join(r.toolDir, "putitoutthere", "1.4.0", "x86_64-unknown-linux", "putitoutthere"), []byte("#!/bin/sh\necho evil\n"), 0o755)
 	r.run(env)
 	if r.exitCode != 0 || r.installed() != "putitoutthere 1.4.0" {
 		t.Errorf("tampered cache was used: exit %d\n%s", r.exitCode, r.out)
@@ -217,7 +217,7 @@ func TestActionInstallFailuresAreAnnotations(t *testing.T) {
 		want string
 	}{
 		{"binaries not attached yet", map[string]string{"PIOT_VERSION": "1.5.0"}, "answered 404: release v1.5.0 has no SHA256SUMS (yet). If v1.5.0 was released minutes ago its binaries may still be uploading: re-run the job"},
-		{"checksum mismatch", map[string]string{"PIOT_VERSION": "1.6.0"}, "checksum mismatch for putitoutthere-x86_64-unknown-linux-gnu of v1.6.0"},
+		{"checksum mismatch", map[string]string{"PIOT_VERSION": "1.6.0"}, "checksum mismatch for putitoutthere-x86_64-unknown-linux of v1.6.0"},
 		{"no version known", map[string]string{"PIOT_ACTION_REF": "main", "PIOT_RECORDED_VERSION": "0.0.0"}, "cannot tell which putitoutthere to install"},
 		{"bad version input", map[string]string{"PIOT_VERSION": "one"}, "input version 'one' is not a version"},
 		{"unsupported runner", map[string]string{"PIOT_VERSION": "1.4.0", "PIOT_RUNNER_OS": "Linux", "PIOT_RUNNER_ARCH": "ARM"}, "no binary for runner Linux/ARM"},
@@ -391,7 +391,7 @@ func TestActionRunsCommandWithInputs(t *testing.T) {
 exit 0
 `)
 	sum := sha256.Sum256(bin)
-	name := "putitoutthere-x86_64-unknown-linux-gnu"
+	name := "putitoutthere-x86_64-unknown-linux"
 	f.releases[recorded] = release{files: map[string][]byte{name: bin, "SHA256SUMS": []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n")}}
 	f.releases["9.9.9"] = f.releases[recorded]
 	f.latest = "9.9.9"
@@ -466,10 +466,10 @@ func TestReleaseActionMovesMajorTagAfterVerifying(t *testing.T) {
 	dist := filepath.Join(t.TempDir(), "dist")
 	os.MkdirAll(dist, 0o755)
 	writeDist := func(version string, attach bool, tamper bool) {
-		bins := map[string][]byte{"putitoutthere-x86_64-unknown-linux-gnu": []byte("linux " + version), "putitoutthere-x86_64-pc-windows-msvc.exe": []byte("windows " + version)}
+		bins := map[string][]byte{"putitoutthere-x86_64-unknown-linux": []byte("linux " + version), "putitoutthere-x86_64-pc-windows-msvc.exe": []byte("windows " + version)}
 		var sums strings.Builder
 		files := map[string][]byte{}
-		for _, name := range []string{"putitoutthere-x86_64-pc-windows-msvc.exe", "putitoutthere-x86_64-unknown-linux-gnu"} {
+		for _, name := range []string{"putitoutthere-x86_64-pc-windows-msvc.exe", "putitoutthere-x86_64-unknown-linux"} {
 			s := sha256.Sum256(bins[name])
 			fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(s[:]), name)
 			files[name] = bins[name]
@@ -477,7 +477,7 @@ func TestReleaseActionMovesMajorTagAfterVerifying(t *testing.T) {
 		os.WriteFile(filepath.Join(dist, "SHA256SUMS"), []byte(sums.String()), 0o644)
 		files["SHA256SUMS"] = []byte(sums.String())
 		if tamper {
-			files["putitoutthere-x86_64-unknown-linux-gnu"] = []byte("evil")
+			files["putitoutthere-x86_64-unknown-linux"] = []byte("evil")
 		}
 		if !attach {
 			delete(files, "putitoutthere-x86_64-pc-windows-msvc.exe")
