@@ -242,6 +242,10 @@ func runNpxEndToEnd(t *testing.T, triple string, global bool, reg func() registr
 	if code != 0 || !strings.Contains(stdout, "putitoutthere "+wantVersion+" ") {
 		t.Errorf("npx putitoutthere version: exit %d, want %q in\n%s%s", code, "putitoutthere "+wantVersion, stdout, stderr)
 	}
+	stdout, stderr, code = run(t, app, userEnv, "npx", "--no-install", selfPkg, "--version")
+	if code != 0 || !strings.Contains(stdout, "putitoutthere "+wantVersion+" (") || !strings.Contains(stdout, "commit") {
+		t.Errorf("npx putitoutthere --version: exit %d, want %q and the commit in\n%s%s", code, "putitoutthere "+wantVersion, stdout, stderr)
+	}
 
 	// doctor on the example repository, run from there with the installed package.
 	example := filepath.Join(tmp, "example")
