@@ -25,10 +25,11 @@ func newRehearseCmd(app *App) *cobra.Command {
 		Use:   "rehearse",
 		Short: "Run plan and publish against in-process registry emulators; touch nothing real",
 		Long: `Rehearse clones the current commit into a temporary directory, starts
-emulators of crates.io, PyPI, npm, the GitHub API and the Actions OIDC issuer,
-registers trusted publishers from your [package.trust_policy] blocks (or
---trust, or the local publish workflow), mints ID tokens with the claims your
-publish job would present, and runs publish there. A renamed workflow or
+emulators of crates.io, PyPI, npm, the GitHub API, the Actions OIDC issuer and
+Sigstore, registers trusted publishers from your [package.trust_policy] blocks
+(or --trust, or the local publish workflow), mints ID tokens with the claims
+your publish job would present, and runs publish there. PyPI files are signed
+with PEP 740 attestations the PyPI emulator verifies. A renamed workflow or
 environment reproduces the registry's refusal locally. Your repository, tags
 and remotes are only read.`,
 		Args: cobra.NoArgs,
