@@ -68,7 +68,7 @@ var CratesRules = register([]*Rule{
 		Text: "cannot upload a crate with a reserved name",
 		Fix:  "rename the crate (names such as std, core, alloc, test, nul, con are reserved)"},
 	{ID: "crates/dependency-unknown", Registry: Crates, Status: 400, Source: srcPublish + " (add_dependencies)", Coverage: Partial,
-		Limit: "needs crates.io's list of crates: checked against the crates of the run and, where reachable, the crates.io index",
+		Limit: "needs crates.io's list of crates: publish checks each dependency against the crates of the run and asks crates.io about the others (an unreachable crates.io refuses nothing); doctor --artifacts checks only the run's own crates",
 		Text:  "no known crate named `{name}`",
 		Fix:   "publish the dependency first (add it to this release), or fix its name"},
 	{ID: "crates/category-unknown", Registry: Crates, Status: 400, Source: srcCategory, Coverage: Full,

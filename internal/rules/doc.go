@@ -60,7 +60,7 @@ and its fix.
 // quoted with a longer fence.
 func codeSpan(s string) string {
 	if strings.Contains(s, "`") {
-		return "``" + s + "``"
+		return "`` " + s + " ``"
 	}
 	return "`" + s + "`"
 }
