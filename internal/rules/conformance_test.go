@@ -69,6 +69,7 @@ type crateCase struct {
 	Categories    []string   `json:"categories"`
 	Deps          []crateDep `json:"deps"`
 	Known         []string   `json:"known"`
+	Version       string     `json:"version"`
 }
 
 type corpus struct {
@@ -295,7 +296,11 @@ func TestConformanceCrates(t *testing.T) {
 			if name == "" {
 				name = "foo"
 			}
-			crate, meta := buildCrate(t, name, c)
+			version := c.Version
+			if version == "" {
+				version = "1.0.0"
+			}
+			crate, meta := buildCrate(t, name, version, c)
 			known := map[string]bool{}
 			for _, k := range c.Known {
 				known[k] = true
@@ -303,12 +308,12 @@ func TestConformanceCrates(t *testing.T) {
 
 			root := t.TempDir()
 			row := plan.Row{Name: name, Kind: "crates", ArtifactName: name + "-crate"}
-			p := filepath.Join(root, artifacts.Dir, row.ArtifactName, name+"-1.0.0.crate")
+			p := filepath.Join(root, artifacts.Dir, row.ArtifactName, name+"-"+version+".crate")
 			_ = os.MkdirAll(filepath.Dir(p), 0o755)
 			if err := os.WriteFile(p, crate, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			lines := artifacts.CheckRules(root, []plan.Row{row}, artifacts.Want{Kind: "crates", Name: name, Version: "1.0.0",
+			lines := artifacts.CheckRules(root, []plan.Row{row}, artifacts.Want{Kind: "crates", Name: name, Version: version,
 				CrateExists: func(n string) (bool, error) { return known[n], nil }})
 			checkLines(t, c.Rule, c.Text, lines, c.From)
 
@@ -334,9 +339,9 @@ func TestConformanceCrates(t *testing.T) {
 	}
 }
 
-func buildCrate(t *testing.T, name string, c crateCase) ([]byte, map[string]any) {
+func buildCrate(t *testing.T, name, version string, c crateCase) ([]byte, map[string]any) {
 	t.Helper()
-	pkg := map[string]any{"name": name, "version": "1.0.0", "edition": "2021"}
+	pkg := map[string]any{"name": name, "version": version, "edition": "2021"}
 	desc, lic := "a crate", "MIT"
 	if c.Description != nil {
 		desc = *c.Description
@@ -380,11 +385,11 @@ func buildCrate(t *testing.T, name string, c crateCase) ([]byte, map[string]any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crate := cratefile.Build(name, "1.0.0", map[string]string{"Cargo.toml": string(manifest), "src/lib.rs": ""})
+	crate := cratefile.Build(name, version, map[string]string{"Cargo.toml": string(manifest), "src/lib.rs": ""})
 	if jdeps == nil {
 		jdeps = []any{}
 	}
-	meta := map[string]any{"name": name, "vers": "1.0.0", "deps": jdeps, "features": map[string]any{}, "authors": []string{},
+	meta := map[string]any{"name": name, "vers": version, "deps": jdeps, "features": map[string]any{}, "authors": []string{},
 		"description": desc, "license": lic, "keywords": c.Keywords, "categories": c.Categories}
 	return crate, meta
 }

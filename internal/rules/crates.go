@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 )
@@ -25,6 +26,9 @@ const (
 
 // CratesRules is crates.io's table.
 var CratesRules = register([]*Rule{
+	{ID: "crates/version-too-long", Registry: Crates, Status: 400, Source: srcPublish + " with crates/crates_io_validation/src/lib.rs (MAX_VERSION_LENGTH)", Coverage: Full,
+		Text: "the version number is too long (max 150 characters)",
+		Fix:  "shorten the version's pre-release or build part"},
 	{ID: "crates/missing-metadata", Registry: Crates, Status: 400, Source: srcPublish, Coverage: Full,
 		Text: "missing or empty metadata fields: {fields}. Please see https://doc.rust-lang.org/cargo/reference/manifest.html for more information on configuring these fields",
 		Fix:  "set description and license (or license-file) in [package] of Cargo.toml"},
@@ -109,7 +113,7 @@ func IsCratesIOIndex(u string) bool {
 // is what crates.io answers). known, when set, says whether a crate exists
 // on the registry; nil skips that rule.
 func CratesPublish(m CrateManifest, known func(name string) bool) []Violation {
-	var out []Violation
+	out := CratesVersion(m.Version)
 	var missing []string
 	if strings.TrimSpace(m.Description) == "" {
 		missing = append(missing, "description")
@@ -196,6 +200,14 @@ func CratesPublish(m CrateManifest, known func(name string) bool) []Violation {
 		out = append(out, violate("crates/category-unknown", "slugs", strings.Join(unknown, ", ")))
 	}
 	return out
+}
+
+// CratesVersion applies the version length limit (150 characters).
+func CratesVersion(v string) []Violation {
+	if utf8.RuneCountInString(v) > 150 {
+		return []Violation{violate("crates/version-too-long")}
+	}
+	return nil
 }
 
 // CratesSize applies the upload size limit (limit <= 0: the default).

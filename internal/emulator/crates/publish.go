@@ -104,8 +104,10 @@ func (s *Server) publish(r *http.Request, att *PublishAttempt) (int, string, any
 	if _, err := semver.StrictNewVersion(meta.Vers); err != nil {
 		return http.StatusBadRequest, fmt.Sprintf("%q is an invalid semver version", meta.Vers), nil
 	}
-	if len(meta.Vers) > 64 {
-		return http.StatusBadRequest, "the version number is too long (max 64 characters)", nil
+	// MAX_VERSION_LENGTH (crates/crates_io_validation/src/lib.rs), counted
+	// in characters of the normalised version.
+	if vs := rules.CratesVersion(meta.Vers); len(vs) > 0 {
+		return http.StatusBadRequest, vs[0].Message, nil
 	}
 
 	// Authentication: a cio_tp_ token takes the trusted-publishing path.
