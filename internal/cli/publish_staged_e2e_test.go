@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
 	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
@@ -363,5 +364,31 @@ func TestE2EStagedKnownFromTrustSettings(t *testing.T) {
 		if a.Name == "js-core" && !a.Staged {
 			t.Fatalf("npm publish was tried: %+v", a)
 		}
+	}
+}
+
+// A token whose account needs 2FA to publish (no "bypass 2FA"): npm publish
+// asks for a one-time password, which a CI job cannot give; under "auto" the
+// package is staged instead, and the 2FA happens at the approval.
+func TestE2EStagedAutoWhenTokenNeeds2FA(t *testing.T) {
+	w, _ := stagedWorld(t)
+	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+	delete(w.env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	tok := npmemu.NewToken()
+	w.npm.AddUser("octocat", tok)
+	w.npm.SetOTP("octocat", "123456")
+	cargoTok := crates.NewAPITokenString()
+	w.crates.AddAPIToken(cargoTok)
+	pyTok, err := w.pypi.APIToken("octocat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.env["CARGO_REGISTRY_TOKEN"], w.env["NODE_AUTH_TOKEN"], w.env["PYPI_API_TOKEN"] = cargoTok, tok, pyTok
+	doc, stderr, code := w.stagedJSON()
+	if code != 0 || doc.status("js-core") != "staged" {
+		t.Fatalf("exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
+	}
+	if !strings.Contains(strings.Join(doc.Packages[2].Notes, "\n"), "one-time password") {
+		t.Errorf("notes = %v", doc.Packages[2].Notes)
 	}
 }

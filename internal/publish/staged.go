@@ -258,14 +258,15 @@ func (r *flow) recordStage(ctx context.Context, j Job, ups []StagedUpload, incom
 }
 
 // fallbackToStage: under npm_publish = "auto", a direct publish the registry
-// refused because the connection may only stage is staged instead, so the
+// refused because the connection may only stage (or the token needs 2FA to
+// publish, which staging defers to the approval) is staged instead, so the
 // release does not stop halfway.
 func (r *flow) fallbackToStage(ctx context.Context, j Job, res *Result, c *Credential, err error) (bool, error) {
 	st := r.stager(j)
-	if st == nil || j.Package.NPMPublish != "auto" || !st.StageOnlyRefusal(err) {
+	if st == nil || (j.Package.NPMPublish != "auto" && j.Package.NPMPublish != "") || !st.StageOnlyRefusal(err) {
 		return false, nil
 	}
-	n := "the registry refused `npm publish` (" + firstLine(secret.Redact(err.Error())) + "): the trusted publisher allows only staging; staging instead"
+	n := "the registry refused `npm publish` (" + firstLine(secret.Redact(err.Error())) + "); staging instead, for a maintainer to approve with 2FA"
 	res.Notes = append(res.Notes, n)
 	r.logf("%s: %s", j.Package.Name, n)
 	return true, r.stageOne(ctx, j, res, c)

@@ -212,9 +212,16 @@ func (h *Handler) ApproveHint(j publish.Job, stages []publish.StagedUpload) stri
 	return fmt.Sprintf("a maintainer approves with 2FA%s: %s — or on https://www.npmjs.com/package/%s (Staged Packages); re-run publish afterwards (or use --wait) to create the tag and GitHub Release", order, strings.Join(cmds, "; "), j.Name())
 }
 
-// StageOnlyRefusal implements publish.Stager.
+// StageOnlyRefusal implements publish.Stager: the stage-only answer to an
+// exchanged token, and the one-time-password demand to a token without
+// "bypass 2FA" (npm's docs: such a token can stage; only `npm publish`
+// prompts for 2FA).
 func (h *Handler) StageOnlyRefusal(err error) bool {
-	return diag.CodeOf(err) == npmreg.CodeStageOnly
+	switch diag.CodeOf(err) {
+	case npmreg.CodeStageOnly, npmreg.CodeOTPRequired:
+		return true
+	}
+	return false
 }
 
 // trustSaysStageOnly asks npm's trusted-publisher settings, with a
