@@ -142,6 +142,7 @@ func Discover(root string) ([]Found, []Skipped, error) {
 		}
 		return found[i].Kind < found[j].Kind
 	})
+	found, skipped = linkFamilies(root, found, skipped)
 	nameFound(found)
 	linkDeps(found)
 	return found, skipped, nil

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
+	"github.com/putitoutthere/putitoutthere/internal/family"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -450,5 +452,46 @@ func TestRunDryRun(t *testing.T) {
 		if p.Why == "" {
 			t.Errorf("%s: no reason", p.File)
 		}
+	}
+}
+
+// An npm CLI with per-platform packages it names in optionalDependencies
+// (biome's layout): one bundled-cli package whose targets and member_name
+// reproduce the published platform packages, which are left out.
+func TestDiscoverPlatformFamily(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "packages/@biomejs/biome/package.json", `{"name": "@biomejs/biome", "version": "2.3.0", "bin": {"biome": "bin/biome"},
+		"optionalDependencies": {"@biomejs/cli-linux-x64": "2.3.0", "@biomejs/cli-linux-x64-musl": "2.3.0", "@biomejs/cli-darwin-arm64": "2.3.0", "@biomejs/cli-win32-x64": "2.3.0"}}`)
+	write(t, root, "packages/@biomejs/cli-linux-x64/package.json", `{"name": "@biomejs/cli-linux-x64", "version": "2.3.0", "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]}`)
+	write(t, root, "packages/@biomejs/cli-linux-x64-musl/package.json", `{"name": "@biomejs/cli-linux-x64-musl", "version": "2.3.0", "os": ["linux"], "cpu": ["x64"], "libc": ["musl"]}`)
+	write(t, root, "packages/@biomejs/cli-darwin-arm64/package.json", `{"name": "@biomejs/cli-darwin-arm64", "version": "2.3.0", "os": ["darwin"], "cpu": ["arm64"]}`)
+	write(t, root, "packages/@biomejs/cli-win32-x64/package.json", `{"name": "@biomejs/cli-win32-x64", "version": "2.3.0", "os": ["win32"], "cpu": ["x64"]}`)
+	found, skipped, err := Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || found[0].Build != "bundled-cli" || found[0].MemberName != "@biomejs/cli-{os}-{cpu}{libc}" ||
+		strings.Join(found[0].Targets, ",") != "x86_64-apple-darwin,x86_64-unknown-linux-gnu,x86_64-unknown-linux-musl,x86_64-pc-windows-msvc" && len(found[0].Targets) != 4 {
+		t.Fatalf("found %+v", found)
+	}
+	if len(skipped) != 4 || !strings.Contains(skipped[0].Reason, "platform package of the family @biomejs/biome") {
+		t.Errorf("skipped %+v", skipped)
+	}
+	// The config loads and the family's member names are the published ones.
+	cfg, err := config.Parse("p.toml", RenderConfig(found, "immediate", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := family.Members(cfg.Package(found[0].Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, " ") != "@biomejs/cli-darwin-arm64 @biomejs/cli-linux-x64 @biomejs/cli-linux-x64-musl @biomejs/cli-win32-x64" {
+		t.Errorf("member names %v", names)
 	}
 }
