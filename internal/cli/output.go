@@ -10,6 +10,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/doctor"
 	"github.com/putitoutthere/putitoutthere/internal/env"
 	"github.com/putitoutthere/putitoutthere/internal/ghactions"
 )
@@ -231,4 +232,32 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// annotatePreflight writes preflight's findings as annotations inside
+// Actions (its failures are otherwise only on stdout).
+func annotatePreflight(app *App, pkgs []preflightPackage) {
+	if !app.InActions() {
+		return
+	}
+	for _, pp := range pkgs {
+		for _, is := range pp.Issues {
+			level := ghactions.Error
+			switch is.Severity {
+			case doctor.SevWarning:
+				level = ghactions.Warning
+			case doctor.SevInfo:
+				continue
+			}
+			msg := pp.Name + ": " + is.Message
+			if is.Hint != "" {
+				msg += " — " + is.Hint
+			}
+			if is.Code != "" {
+				msg += " [" + is.Code + "]"
+			}
+			ghactions.AnnotateAt(app.Err, level, ghactions.Pos{File: is.File, Line: is.Line, Col: is.Column}, msg)
+		}
+	}
+	app.annotated = true
 }

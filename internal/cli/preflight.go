@@ -129,6 +129,7 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 					}
 				}
 			}
+			annotatePreflight(app, out)
 			if failed {
 				return diag.ErrSilent
 			}

@@ -146,6 +146,7 @@ func runRehearse(cmd *cobra.Command, app *App, trust []string, m rehearse.Option
 			return err
 		}
 		if perr != nil {
+			app.annotateError(perr)
 			return diag.ErrSilent
 		}
 		return nil

@@ -76,6 +76,11 @@ whose registry cannot be read is reported on its line and makes it exit 1.`,
 			}
 			if failed {
 				if app.JSON {
+					for _, st := range sts {
+						if st.Error != "" {
+							app.annotateError(diag.New("PIOT_STATUS_REGISTRY", "%s: registry not read: %s", st.Name, firstLineOf(st.Error)))
+						}
+					}
 					return diag.ErrSilent
 				}
 				return diag.New("PIOT_STATUS_REGISTRY", "some registries could not be read (see the lines marked error)").
