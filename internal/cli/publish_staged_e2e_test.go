@@ -191,6 +191,9 @@ func TestE2EStagedPolyglotApproveThenRerun(t *testing.T) {
 	if out, _, _ := w.cli("status", "--json"); strings.Contains(out, publish.DriftStagedAwaiting) {
 		t.Fatalf("status still reports the approved version as staged:\n%s", out)
 	}
+	if out := gitRun(t, w.origin, w.env, "for-each-ref", publish.StageRefPrefix); strings.TrimSpace(out) != "" {
+		t.Fatalf("the stage record outlived the release: %q", out)
+	}
 	found := false
 	for _, r := range w.gh.Releases("octo-org/octo-repo") {
 		found = found || r.TagName == "js-core-v0.1.0"

@@ -38,6 +38,8 @@ type StageRecorder interface {
 	RecordStage(ctx context.Context, dir, remote, ref, note string) error
 	// ReadStage returns the note at ref on remote (or locally when remote is "").
 	ReadStage(ctx context.Context, dir, remote, ref string) (note string, found bool, err error)
+	// DeleteStage removes ref locally and (when remote is set) on remote.
+	DeleteStage(ctx context.Context, dir, remote, ref string) error
 }
 
 type stageState struct {
@@ -468,4 +470,41 @@ func (g *GitCLI) StageRecords(ctx context.Context, dir, remote string) (map[stri
 		}
 	}
 	return out, nil
+}
+
+// DeleteStage implements StageRecorder.
+func (g *GitCLI) DeleteStage(ctx context.Context, dir, remote, ref string) error {
+	_, _ = g.git(ctx, dir, "update-ref", "-d", ref)
+	if remote == "" {
+		return nil
+	}
+	_, err := g.git(ctx, dir, "push", "--porcelain", remote, ":"+ref)
+	return err
+}
+
+// dropStageRecords removes the stage records of versions this run found
+// live and tagged: they have done their job (a later status would ignore
+// them anyway).
+func (r *flow) dropStageRecords(ctx context.Context) error {
+	rec, ok := r.o.Git.(StageRecorder)
+	if !ok || r.o.DryRun || r.o.PreflightOnly {
+		return nil
+	}
+	remote := r.originRemote(ctx)
+	for i, j := range r.jobs {
+		res := r.rep.Packages[i]
+		if r.stager(j) == nil || res.TagState == "" || (res.Status != StatusPublished && res.Status != StatusAlreadyPublished) {
+			continue
+		}
+		ref := StageRefPrefix + j.Release.Tag
+		if _, found, err := rec.ReadStage(ctx, r.o.Root, remote, ref); err != nil || !found {
+			continue
+		}
+		if err := rec.DeleteStage(ctx, r.o.Root, remote, ref); err != nil {
+			r.warn("%s: could not delete the stage record %s (%v); it is harmless", j.Package.Name, ref, err)
+			continue
+		}
+		r.logf("%s: %s is live and tagged; stage record %s removed", j.Package.Name, j.Version(), ref)
+	}
+	return nil
 }

@@ -54,6 +54,7 @@ func (r *flow) steps() []step {
 		{"attestations", r.attestAll},
 		{"publish", r.publishAll},
 		{"await approvals", r.awaitApprovals},
+		{"stage records", r.dropStageRecords},
 		{"releases", r.repairAfterPublish},
 		{"dry run report", r.reportDryRun},
 	}
