@@ -58,6 +58,12 @@ func TestE2ERegistryRulesStopBeforeFirstUpload(t *testing.T) {
 		{"unknown crates.io category", "crates/category-unknown", "The following category slugs are not currently supported on crates.io: cli", func(w *world) {
 			rewriteCrate(w, "license = \"MIT\"\ncategories = [\"cli\"]\n")
 		}},
+		{"new PyPI project named like a standard-library module", "pypi/name-stdlib", "The name 'asyncio' isn't allowed (conflict with Python Standard Library module name).", func(w *world) {
+			cfg := strings.Replace(e2eConfig, "name = \"py-core\"\nkind = \"pypi\"\n", "name = \"py-core\"\nkind = \"pypi\"\npypi = \"asyncio\"\n", 1)
+			writeFile(t, filepath.Join(w.dir, "putitoutthere.toml"), cfg)
+			gitRun(t, w.dir, w.env, "commit", "-qam", "publish py-core as asyncio")
+			rewritePy(w, pydisttest.Spec{Name: "asyncio", Version: "0.1.0"})
+		}},
 		{"crate description over 1000 bytes", "crates/description-too-long", "The `description` is too long.", func(w *world) {
 			data := cratefile.Build("piot-core", "0.1.0", map[string]string{"Cargo.toml": "[package]\nname = \"piot-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"" + strings.Repeat("é", 600) + "\"\n", "src/lib.rs": ""})
 			writeFile(t, filepath.Join(w.dir, "artifacts", "core-crate", "piot-core-0.1.0.crate"), string(data))
@@ -73,6 +79,11 @@ func TestE2ERegistryRulesStopBeforeFirstUpload(t *testing.T) {
 			}
 			if len(w.crates.Attempts()) != 0 || len(w.pypi.Projects()) != 0 || len(w.runner.Calls()) != 0 {
 				t.Fatalf("uploaded despite the refusal: crates %v, pypi %v, tools %v", w.crates.Attempts(), w.pypi.Projects(), w.runner.Calls())
+			}
+			// publish --dry-run lists the same problem.
+			out, stderr, _ := w.cli("publish", "--dry-run")
+			if !strings.Contains(out+stderr, "rule "+c.rule+",") {
+				t.Errorf("publish --dry-run does not name %s:\n%s\n%s", c.rule, out, stderr)
 			}
 		})
 	}
