@@ -59,7 +59,11 @@ func newPublishCmd(app *App) *cobra.Command {
 every trusted-publishing exchange and packaging check before the first upload,
 then publishes in depends_on order: write the version into the manifest,
 upload, create and push the tag, create the GitHub Release. A failure stops the
-run; re-running publishes only what is missing and repairs missing tags.`,
+run; re-running publishes only what is missing and repairs missing tags.
+An npm package that is staged (npm_publish, or a trusted publisher that allows
+only staging) is reported staged with its stage ids: its tag and GitHub
+Release are made once a maintainer approves it, by a later publish or by this
+one with --wait.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPublish(cmd.Context(), app, dryRun, preflight, wait)
