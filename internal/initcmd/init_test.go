@@ -495,3 +495,39 @@ func TestDiscoverPlatformFamily(t *testing.T) {
 		t.Errorf("member names %v", names)
 	}
 }
+
+// A release-plz workspace: crates inheriting one version, each tagged
+// {name}-v{version}. They become one group (config validation requires it)
+// whose tag is one member's scheme, every member's scheme kept as a previous
+// one, so the plan knows every release.
+func TestTagSchemesInheritedWorkspace(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n[workspace.package]\nversion = \"0.4.2\"\n")
+	write(t, root, "crates/foo/Cargo.toml", "[package]\nname = \"foo\"\nversion.workspace = true\n")
+	write(t, root, "crates/bar/Cargo.toml", "[package]\nname = \"bar\"\nversion.workspace = true\n[dependencies]\nfoo = { path = \"../foo\", version = \"0.4.2\" }\n")
+	found, _, err := Discover(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := TagSchemes(found, []string{"foo-v0.4.1", "foo-v0.4.2", "bar-v0.4.1", "bar-v0.4.2"})
+	if len(groups) != 1 || len(groups[0].Members) != 2 {
+		t.Fatalf("groups %+v", groups)
+	}
+	all := append([]string{groups[0].TagFormat}, groups[0].PreviousTagFormats...)
+	sort.Strings(all)
+	if strings.Join(all, " ") != "bar-v{version} foo-v{version}" {
+		t.Errorf("group formats %v", all)
+	}
+	for _, f := range found {
+		if f.Group != groups[0].Name || f.Version != "0.4.2" {
+			t.Errorf("%s: group %q version %q", f.Name, f.Group, f.Version)
+		}
+	}
+	cfg, err := config.Parse("p.toml", RenderConfigWith(found, groups, "immediate", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := cfg.Group(groups[0].Name); g == nil || len(g.Members) != 2 {
+		t.Errorf("config group %+v", g)
+	}
+}

@@ -465,6 +465,12 @@ func inheritGroups(found []Found, groups []GroupFound) []GroupFound {
 				continue
 			}
 			for _, i := range idx {
+				// Each member's own schemes stay releases of the group.
+				for _, f := range append([]string{found[i].TagFormat}, found[i].PreviousTagFormats...) {
+					if f != "" && f != groups[k].TagFormat {
+						groups[k].PreviousTagFormats = appendNew(groups[k].PreviousTagFormats, f)
+					}
+				}
 				if found[i].Group == target {
 					continue
 				}
