@@ -18,7 +18,8 @@ import (
 // license, description and dependencies from the workspace, and tauri's
 // require tauri-utils twice (a renamed older major) and per target. Their
 // rehearsal stand-ins, released together at a patch version, pass the
-// packaging check, the same way on every one of 20 runs.
+// packaging check and crates.io's rules, the same way on every one of 20
+// runs.
 func TestStandInsOfRealWorkspacesPassPackaging(t *testing.T) {
 	for _, repo := range []string{"oxc", "tauri"} {
 		root, _ := filepath.Abs(filepath.Join("..", "manifest", "testdata", "inherit", repo))
@@ -72,8 +73,9 @@ func TestStandInsOfRealWorkspacesPassPackaging(t *testing.T) {
 					os.MkdirAll(filepath.Dir(p), 0o755)
 					os.WriteFile(p, f.data, f.mode)
 				}
-				problems = append(problems, artifacts.CheckPackaging(out, []plan.Row{c.row},
-					artifacts.Want{Package: c.pkg.Name, Kind: config.KindCrates, Name: c.pkg.Name, Version: c.row.Version, Crates: planned})...)
+				w := artifacts.Want{Package: c.pkg.Name, Kind: config.KindCrates, Name: c.pkg.Name, Version: c.row.Version, Crates: planned}
+				problems = append(problems, artifacts.CheckPackaging(out, []plan.Row{c.row}, w)...)
+				problems = append(problems, artifacts.CheckRules(out, []plan.Row{c.row}, w)...)
 			}
 			got := strings.Join(problems, "\n")
 			if run == 0 {
