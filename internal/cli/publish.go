@@ -30,6 +30,7 @@ import (
 	pypireg "github.com/putitoutthere/putitoutthere/internal/registry/pypi"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
 	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/putitoutthere/putitoutthere/internal/token"
 	"github.com/sigstore/sigstore-go/pkg/root"
 )
 
@@ -215,6 +216,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 			return ch.File, ch.Hint, nil
 		},
 		CheckVersion: manifest.CheckVersion,
+		ProveToken:   proveToken(e),
 		LookPath:     lookPathOf(runner),
 		Tagged:       publish.TaggedFromGit,
 		Log:          app.Err,
@@ -302,5 +304,40 @@ func writePublishReport(w io.Writer, rep *publish.Report) {
 		if p.Status == publish.StatusRejected && p.Error != "" {
 			fmt.Fprintf(w, "rejected: %s: %s\n", p.Name, p.Error)
 		}
+	}
+}
+
+// proveToken asks a token's registry, with its cheapest authenticated read,
+// whether the token publish would use is live and may publish the package
+// (token inspect's probes: crates.io's token probe, npm's whoami and
+// access; PyPI's macaroon read offline, as PyPI has no read an API token can
+// make). The value is read from the environment and never printed.
+func proveToken(e env.Env) func(ctx context.Context, j publish.Job) (publish.TokenProof, error) {
+	return func(ctx context.Context, j publish.Job) (publish.TokenProof, error) {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		rep, err := token.InspectValue(ctx, e, e.Value(j.Auth.EnvName), j.Package.Kind, []string{j.Name()})
+		if err != nil {
+			return publish.TokenProof{}, err
+		}
+		detail := rep.Shape
+		if rep.Kind != "" {
+			detail = rep.Kind
+		}
+		if rep.Owner != "" {
+			detail += ", owner " + rep.Owner
+		}
+		detail += ", " + rep.State
+		p := publish.TokenProof{Dead: rep.State == token.StateInvalid, Detail: detail}
+		for _, v := range rep.Packages {
+			if v.CanPublish == token.No {
+				p.NotCovering = true
+				p.Detail += ": " + v.Why
+			}
+		}
+		if j.Package.Kind == config.KindPyPI && !p.Dead && !p.NotCovering {
+			p.Unknowable = "PyPI has no authenticated read an API token can make, so its liveness cannot be proven before the upload; its expiry and project scope were read offline (" + detail + ")"
+		}
+		return p, nil
 	}
 }

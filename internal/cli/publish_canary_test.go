@@ -3,11 +3,13 @@ package cli
 import (
 	"bytes"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
 	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 )
 
@@ -57,7 +59,10 @@ func TestPublishCanary(t *testing.T) {
 	}
 	outputs = append(outputs, out, errOut)
 	w.npm.AddTrustedPublisher("js-core", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "octo-repo", Workflow: "release.yml"})
-	w.crates.RevokeAPIToken(cargoCanary) // cargo is refused with the canary in hand
+	// cargo is refused with the canary in hand. (A revoked token is now
+	// refused before the first upload, by the token liveness check.)
+	w.crates.Faults.Add(fault.Rule{Method: http.MethodPut, PathPrefix: "/api/v1/crates/new", Kind: fault.Status, Status: 403, Count: 100,
+		Body: `{"errors":[{"detail":"this token does not have the required permissions to perform this action"}]}`})
 	out, errOut, code = w.cli("publish", "--json")
 	if code != 1 || !strings.Contains(out, "PIOT_CRATES_PUBLISH_FAILED") {
 		t.Fatalf("want a failed upload: %d\n%s\n%s", code, out, errOut)

@@ -63,6 +63,9 @@ type Options struct {
 	// CheckVersion does what SetVersion would, without writing; nil skips
 	// the check before the first upload.
 	CheckVersion func(kind, dir, version string) error
+	// ProveToken asks the registry whether the token j would use is live
+	// and may publish j (trust.go); nil skips the check.
+	ProveToken func(ctx context.Context, j Job) (TokenProof, error)
 	// LookPath says whether a tool (cargo, npm) can be run; nil skips the
 	// check before the first upload.
 	LookPath func(name string) error
@@ -115,6 +118,7 @@ type flow struct {
 	haveArtifacts bool            // artifacts/ exists (a dry run checks artifacts only then)
 	problems      []string        // what a dry run found, reported together at its end
 	stage         *stageState     // staged publishing (staged.go)
+	visibility    string          // the repository's visibility, once asked (trust.go)
 }
 
 func (r *flow) logf(format string, a ...any) {

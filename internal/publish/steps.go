@@ -36,6 +36,7 @@ func (r *flow) steps() []step {
 		{"run versions", r.setRunVersions},
 		{"tag names", r.checkTagNames},
 		{"auth", r.checkAuth},
+		{"runner", r.checkRunner},
 		{"artifacts", r.checkArtifacts},
 		{"registry state", r.readRegistryState},
 		{"versions taken", r.checkVersionsTaken},
@@ -47,6 +48,7 @@ func (r *flow) steps() []step {
 		{"requirements", r.checkRequirements},
 		{"tools", r.checkTools},
 		{"contents", r.checkContents},
+		{"token liveness", r.checkTokens},
 		{"trust exchange", r.authorizeAll},
 		{"staged publishing", r.checkStaging},
 		{"preflight", r.endPreflight},
@@ -165,7 +167,7 @@ func (r *flow) checkAuth(ctx context.Context) error {
 	}
 	e := diag.New(CodeAuthMissing, "no way to authenticate %d package(s); nothing was published", len(missing))
 	e.Details = missing
-	return e.WithHint("give the publishing job `permissions: id-token: write` for OIDC trusted publishing, or set the token variable named above")
+	return e.WithHint("%s", r.missingAuthHint())
 }
 
 // checkArtifacts: every matrix row's artifact folder is there and holds the
@@ -226,7 +228,7 @@ func (r *flow) checkPackaging(ctx context.Context) error {
 			continue
 		}
 		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), VersionWritten: true, Crates: plannedCrates, Python: plannedPy, NPM: plannedNPM}
-		if j.Package.Kind == config.KindNPM && j.Auth.Method == auth.MethodOIDC {
+		if r.provenance(ctx, j) {
 			w.Repository = r.o.Env.Value("GITHUB_REPOSITORY")
 		}
 		for _, pr := range artifacts.CheckPackaging(r.o.Root, j.Rows, w) {
