@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +26,20 @@ func doctorOptions(app *App) doctor.Options {
 			return repo.PlanFor(ctx, app.Cwd, cfg)
 		},
 		InspectToken: inspectToken(app),
+		Exchanges: func(ctx context.Context) ([]doctor.ExchangeResult, error) {
+			cfg, err := config.Load(app.ConfigFile())
+			if err != nil {
+				return nil, err
+			}
+			rep, err := runAuthOnly(ctx, app, cfg, io.Discard) // doctor reports the answers itself
+			var out []doctor.ExchangeResult
+			if rep != nil {
+				for _, p := range rep.Packages {
+					out = append(out, doctor.ExchangeResult{Package: p.Name, Status: string(p.Status), Code: p.Code, Error: p.Error, Auth: p.Auth})
+				}
+			}
+			return out, err
+		},
 	}
 	if doctorHook != nil {
 		doctorHook(&opt)

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/putitoutthere/putitoutthere/internal/auth"
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/doctor"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/repo"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
 	"github.com/putitoutthere/putitoutthere/internal/workflow"
 )
 
@@ -24,6 +29,10 @@ type preflightPackage struct {
 	Token   string         `json:"token,omitempty"`
 	Issues  []doctor.Issue `json:"issues"`
 	Version string         `json:"version,omitempty"`
+	// Exchange is what the registry said when asked, through publish's
+	// own preflight steps: ready | already-published | failed | "" (not
+	// asked: no credentials here, or not in the plan).
+	Exchange string `json:"exchange,omitempty"`
 }
 
 func newPreflightCmd(app *App) *cobra.Command {
@@ -33,7 +42,11 @@ func newPreflightCmd(app *App) *cobra.Command {
 		Short: "Check auth and tokens for the packages in the current plan",
 		Long: `preflight checks, with no side effects, that every package in the current
 plan (--all: every package) can authenticate to its registry: oidc, token
-(ENV_NAME), or missing with what it needs. It exits 1 on any failure.`,
+(ENV_NAME), or missing with what it needs. Where this job has credentials
+(an ID token, a registry token) it then runs publish's own preflight steps
+for the plan: each token is proven live, each trusted-publishing exchange is
+performed (and the short-lived token revoked where the registry allows),
+and a package that does not exist yet is found. It exits 1 on any failure.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -98,11 +111,32 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 				}
 				out = append(out, pp)
 			}
+			// The registries' answers, through publish's preflight steps
+			// (one code path with publish --preflight-check).
+			var exErr error
+			if !all || len(versions) > 0 {
+				if rep, err, ran := preflightExchanges(ctx, app, cfg, out); ran {
+					exErr = err
+					mergeExchanges(out, rep)
+				}
+			}
+			for _, pp := range out {
+				if !pp.OK {
+					failed = true
+				}
+			}
+			if exErr != nil {
+				failed = true
+			}
 			if out == nil {
 				out = []preflightPackage{}
 			}
 			if app.JSON {
-				if err := app.PrintJSON(map[string]any{"ok": !failed, "packages": out}); err != nil {
+				doc := map[string]any{"ok": !failed, "packages": out}
+				if exErr != nil {
+					doc["error"] = map[string]any{"code": diag.CodeOf(exErr), "message": secret.Redact(exErr.Error()), "hint": diag.HintOf(exErr)}
+				}
+				if err := app.PrintJSON(doc); err != nil {
 					return err
 				}
 			} else {
@@ -116,6 +150,9 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 						mark = "✗"
 					}
 					line := fmt.Sprintf("%s %s (%s): %s", mark, pp.Name, pp.Kind, pp.Auth)
+					if pp.Exchange != "" {
+						line += " — registry: " + pp.Exchange
+					}
 					if pp.Token != "" {
 						line += " [" + pp.Token + "]"
 					}
@@ -130,6 +167,12 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 				}
 			}
 			annotatePreflight(app, out)
+			if exErr != nil && !app.JSON {
+				fmt.Fprintf(app.Out, "preflight: %s [%s]\n", secret.Redact(exErr.Error()), diag.CodeOf(exErr))
+				if h := diag.HintOf(exErr); h != "" {
+					fmt.Fprintf(app.Out, "hint: %s\n", h)
+				}
+			}
 			if failed {
 				return diag.ErrSilent
 			}
@@ -138,4 +181,63 @@ plan (--all: every package) can authenticate to its registry: oidc, token
 	}
 	c.Flags().BoolVar(&all, "all", false, "check every package, not only those in the plan")
 	return c
+}
+
+// preflightExchanges runs publish's preflight steps for the plan with only
+// the credential checks (publish.Options.AuthOnly): the same token probes,
+// trust exchanges (revoked after) and registry reads as
+// `publish --preflight-check`, without artifacts or tools. ran is false when
+// no package has credentials in this environment (nothing to ask).
+func preflightExchanges(ctx context.Context, app *App, cfg *config.Config, pkgs []preflightPackage) (rep *publish.Report, err error, ran bool) {
+	any := false
+	for _, pp := range pkgs {
+		if pp.Method == string(auth.MethodToken) || pp.Method == string(auth.MethodOIDC) && app.Env.OIDCAvailable() {
+			any = true
+		}
+	}
+	if !any {
+		return nil, nil, false
+	}
+	rep, err = runAuthOnly(ctx, app, cfg, nil)
+	return rep, err, true
+}
+
+// runAuthOnly runs publish's preflight steps with only the credential
+// checks (publish.Options.AuthOnly); log nil = publish's own progress lines.
+// preflight and doctor both ask the registries through it.
+func runAuthOnly(ctx context.Context, app *App, cfg *config.Config, log io.Writer) (*publish.Report, error) {
+	opts, err := publishOptions(ctx, app, cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.PreflightOnly, opts.AuthOnly = true, true
+	if log != nil {
+		opts.Log = log
+	}
+	return publish.Run(ctx, opts)
+}
+
+// mergeExchanges adds each registry's answer to the package it is about.
+func mergeExchanges(out []preflightPackage, rep *publish.Report) {
+	if rep == nil {
+		return
+	}
+	for _, res := range rep.Packages {
+		for i := range out {
+			if out[i].Name != res.Name {
+				continue
+			}
+			pp := &out[i]
+			pp.Exchange = string(res.Status)
+			if res.Error != "" || res.Status == publish.StatusFailed {
+				pp.OK = false
+				pp.Exchange = "failed"
+				code := res.Code
+				if code == "" {
+					code = publish.CodeTrustRefusedGeneric
+				}
+				pp.Issues = append(pp.Issues, doctor.Issue{Code: code, Severity: doctor.SevError, Message: fmt.Sprintf("package `%s`: %s", res.Name, res.Error)})
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/putitoutthere/putitoutthere/internal/emulator/crates"
+	npmemu "github.com/putitoutthere/putitoutthere/internal/emulator/npm"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 )
 
@@ -110,5 +111,80 @@ jobs:
 	}
 	if !strings.Contains(doc.Error.Hint, "fork someone/octo-repo") || strings.Contains(doc.Error.Hint, "give the publishing job `permissions: id-token: write`") {
 		t.Errorf("hint = %q", doc.Error.Hint)
+	}
+}
+
+// TestPreflightExchanges is miss 8: preflight performs the registries'
+// exchanges through publish's own preflight steps, so a registration that
+// does not match (here npm's, for another repository), a changed owner ID
+// or a stale token fails it; crates.io's short-lived token is revoked.
+func TestPreflightExchanges(t *testing.T) {
+	w := newWorld(t)
+	out, errOut, code := w.cli("preflight", "--json")
+	if code != 0 || !strings.Contains(out, `"exchange": "ready"`) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if m := w.crates.MintedTokens(); len(m) != 1 || !m[0].Revoked {
+		t.Errorf("crates.io tokens: %+v", m)
+	}
+	w.nothingUploaded(t)
+
+	w.npm.AddTrustedPublisher("js-core", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "other", Workflow: "release.yml"})
+	out, errOut, code = w.cli("preflight", "--json")
+	if code != 1 || !strings.Contains(out, "PIOT_NPM_TRUST_REFUSED") {
+		t.Fatalf("refused exchange: exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.npm.AddTrustedPublisher("js-core", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "octo-repo", Workflow: "release.yml"})
+
+	// The repository was recreated: a new owner ID in every token.
+	id := oidc.DefaultIdentity()
+	id.RepositoryOwnerID = "99"
+	w.is.SetIdentity(id)
+	out, errOut, code = w.cli("preflight")
+	if code != 1 || !strings.Contains(out, "piot-core") && !strings.Contains(out, "core") {
+		t.Fatalf("owner id: exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.nothingUploaded(t)
+}
+
+// TestDoctorExchangesInPublishJob: doctor in the publish job, which can
+// request an ID token, asks the registries through publish's preflight
+// steps: a registration nothing declares that does not match is found
+// before the release (miss 6), with the registry's words.
+func TestDoctorExchangesInPublishJob(t *testing.T) {
+	w := newWorld(t)
+	writeFile(t, filepath.Join(w.dir, ".github/workflows/release.yml"), `name: release
+on:
+  push:
+    branches: [main]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - run: npx putitoutthere doctor
+      - run: npx putitoutthere publish
+`)
+	gitRun(t, w.dir, w.env, "add", ".github")
+	gitRun(t, w.dir, w.env, "commit", "-q", "-m", "ci: release workflow")
+	w.env["GITHUB_JOB"] = "publish"
+	out, errOut, code := w.cli("doctor")
+	if code != 0 || !strings.Contains(out, "the registry accepted this run's credentials") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The npm registration drifted (another repository); nothing declares it.
+	w.npm.AddTrustedPublisher("js-core", npmemu.TrustedPublisher{Owner: "octo-org", Repo: "other", Workflow: "release.yml"})
+	out, errOut, code = w.cli("doctor")
+	if code != 1 || !strings.Contains(out, "js-core: the registry refused the preflight exchange") {
+		t.Fatalf("drift: exit %d\n%s\n%s", code, out, errOut)
+	}
+	w.nothingUploaded(t)
+	if m := w.crates.MintedTokens(); len(m) == 0 || !m[len(m)-1].Revoked {
+		t.Errorf("crates.io tokens: %+v", m)
 	}
 }

@@ -104,6 +104,8 @@ func claimsPhase(ctx context.Context, st *state) *Phase {
 		p.add(Neutral, "runs only inside GitHub Actions")
 		return p
 	}
+	// Last: the registries' own answers (publish's preflight steps).
+	defer exchangeChecks(ctx, st, p)
 	var pkgs []*config.Package
 	for i := range st.cfg.Packages {
 		pkg := &st.cfg.Packages[i]

@@ -57,6 +57,11 @@ type Options struct {
 	// InspectToken inspects a token held in envName for pkg (phase 8); nil =
 	// unavailable.
 	InspectToken func(ctx context.Context, pkg *config.Package, envName string) (TokenInfo, error)
+	// Exchanges runs publish's own preflight steps for the plan with only
+	// the credential checks (token liveness, trust exchanges revoked after,
+	// first publish); nil = not available. doctor calls it inside Actions
+	// when this job has credentials.
+	Exchanges func(ctx context.Context) ([]ExchangeResult, error)
 	// PackageExists asks a registry whether a package exists (--deep);
 	// nil = the built-in crates.io / npm lookups.
 	PackageExists func(ctx context.Context, pkg *config.Package) (exists bool, err error)

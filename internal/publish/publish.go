@@ -54,6 +54,13 @@ type Options struct {
 
 	DryRun        bool
 	PreflightOnly bool
+	// AuthOnly (with PreflightOnly) runs only the steps that prove the
+	// credentials: auth, runner, registry state, first publish, token
+	// liveness, the trust exchanges (revoked after) and staged publishing.
+	// Packages with no way to authenticate in this environment are left out
+	// of the run: the caller (preflight, doctor) reports them. It needs no
+	// artifacts and no tools: one code path with --preflight-check.
+	AuthOnly bool
 
 	Plan       func(ctx context.Context, dir string, cfg *config.Config) (*plan.Plan, error)
 	Handlers   map[string]Handler // by kind

@@ -62,10 +62,20 @@ func (r *flow) steps() []step {
 	}
 }
 
+// authSteps are the steps an AuthOnly run takes (preflight, doctor).
+var authSteps = map[string]bool{"paths": true, "plan": true, "run versions": true, "tag names": true, "auth": true, "runner": true,
+	"registry state": true, "first publish": true, "token liveness": true, "trust exchange": true, "staged publishing": true, "preflight": true}
+
 // do runs the steps. Locks taken by "lock" are released whatever happens.
 func (r *flow) do(ctx context.Context) error {
 	defer r.unlockAll(context.WithoutCancel(ctx))
+	if r.o.AuthOnly {
+		r.o.PreflightOnly = true
+	}
 	for _, s := range r.steps() {
+		if r.o.AuthOnly && !authSteps[s.name] {
+			continue
+		}
 		if err := s.run(ctx); err != nil {
 			if errors.Is(err, errDone) {
 				return nil
@@ -150,6 +160,18 @@ func (r *flow) checkTagNames(ctx context.Context) error {
 
 // checkAuth: every package has a way to authenticate, before any side effect.
 func (r *flow) checkAuth(ctx context.Context) error {
+	if r.o.AuthOnly {
+		// Leave out what cannot authenticate here; the caller says why.
+		var jobs []Job
+		var res []Result
+		for i, j := range r.jobs {
+			if j.Auth.Method != auth.MethodMissing {
+				jobs, res = append(jobs, j), append(res, r.rep.Packages[i])
+			}
+		}
+		r.jobs, r.rep.Packages = jobs, res
+		return nil
+	}
 	var missing []string
 	for _, j := range r.jobs {
 		if j.Auth.Method == auth.MethodMissing {
