@@ -114,10 +114,15 @@ and a package that does not exist yet is found. It exits 1 on any failure.`,
 			// The registries' answers, through publish's preflight steps
 			// (one code path with publish --preflight-check).
 			var exErr error
+			skipped := ""
 			if !all || len(versions) > 0 {
 				if rep, err, ran := preflightExchanges(ctx, app, cfg, out); ran {
-					exErr = err
-					mergeExchanges(out, rep)
+					perPackage := mergeExchanges(out, rep)
+					if doctor.ExchangeFinding(err, perPackage) {
+						exErr = err
+					} else if err != nil {
+						skipped = "the registries were not asked: " + secret.Redact(err.Error())
+					}
 				}
 			}
 			for _, pp := range out {
@@ -133,6 +138,9 @@ and a package that does not exist yet is found. It exits 1 on any failure.`,
 			}
 			if app.JSON {
 				doc := map[string]any{"ok": !failed, "packages": out}
+				if skipped != "" {
+					doc["note"] = skipped
+				}
 				if exErr != nil {
 					doc["error"] = map[string]any{"code": diag.CodeOf(exErr), "message": secret.Redact(exErr.Error()), "hint": diag.HintOf(exErr)}
 				}
@@ -167,6 +175,9 @@ and a package that does not exist yet is found. It exits 1 on any failure.`,
 				}
 			}
 			annotatePreflight(app, out)
+			if skipped != "" && !app.JSON {
+				fmt.Fprintf(app.Out, "note: %s\n", skipped)
+			}
 			if exErr != nil && !app.JSON {
 				fmt.Fprintf(app.Out, "preflight: %s [%s]\n", secret.Redact(exErr.Error()), diag.CodeOf(exErr))
 				if h := diag.HintOf(exErr); h != "" {
@@ -217,10 +228,11 @@ func runAuthOnly(ctx context.Context, app *App, cfg *config.Config, log io.Write
 	return publish.Run(ctx, opts)
 }
 
-// mergeExchanges adds each registry's answer to the package it is about.
-func mergeExchanges(out []preflightPackage, rep *publish.Report) {
+// mergeExchanges adds each registry's answer to the package it is about;
+// it reports whether some package was refused.
+func mergeExchanges(out []preflightPackage, rep *publish.Report) (refused bool) {
 	if rep == nil {
-		return
+		return false
 	}
 	for _, res := range rep.Packages {
 		for i := range out {
@@ -228,7 +240,9 @@ func mergeExchanges(out []preflightPackage, rep *publish.Report) {
 				continue
 			}
 			pp := &out[i]
-			pp.Exchange = string(res.Status)
+			if res.Status != publish.StatusNotAttempted {
+				pp.Exchange = string(res.Status)
+			}
 			if res.Error != "" || res.Status == publish.StatusFailed {
 				pp.OK = false
 				pp.Exchange = "failed"
@@ -237,7 +251,9 @@ func mergeExchanges(out []preflightPackage, rep *publish.Report) {
 					code = publish.CodeTrustRefusedGeneric
 				}
 				pp.Issues = append(pp.Issues, doctor.Issue{Code: code, Severity: doctor.SevError, Message: fmt.Sprintf("package `%s`: %s", res.Name, res.Error)})
+				refused = true
 			}
 		}
 	}
+	return refused
 }

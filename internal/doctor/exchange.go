@@ -7,6 +7,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
@@ -21,11 +22,15 @@ type ExchangeResult struct {
 	Auth    string // oidc | token (ENV)
 }
 
-// Codes of a run that could not ask the registries (not a finding about
-// the setup): the exchanges are skipped with the reason.
-var exchangeEnvironmental = map[string]bool{
-	"PIOT_SHALLOW_CLONE":         true,
-	"PIOT_REGISTRY_CHECK_FAILED": true,
+// Whole-run refusals of the credential steps that are findings about the
+// setup; any other error (no git checkout, a shallow clone, a registry that
+// did not answer) means the registries could not be asked: skipped, with the
+// reason.
+var exchangeFindings = map[string]bool{
+	publish.CodeFirstPublishNeedsTok: true,
+	publish.CodeNPMSelfHosted:        true,
+	publish.CodeTokenNotLive:         true,
+	publish.CodeTrustRefusedGeneric:  true,
 }
 
 // exchangeChecks asks the registries themselves, with the very steps
@@ -50,7 +55,13 @@ func exchangeChecks(ctx context.Context, st *state, p *Phase) {
 	}
 	res, err := st.opt.Exchanges(ctx)
 	code := diag.CodeOf(err)
-	if err != nil && (exchangeEnvironmental[code] || isSetupCode(code)) {
+	perPackage := false
+	for _, r := range res {
+		if r.Error != "" {
+			perPackage = true
+		}
+	}
+	if err != nil && !ExchangeFinding(err, perPackage) {
 		p.add(Neutral, "registry exchanges skipped: "+secret.Redact(firstLine(err.Error())))
 		return
 	}
@@ -72,13 +83,7 @@ func exchangeChecks(ctx context.Context, st *state, p *Phase) {
 		p.add(Pass, fmt.Sprintf("%s: %s: %s", r.Package, r.Auth, what))
 	}
 	if err != nil {
-		failedAlready := false
-		for _, r := range res {
-			if r.Error != "" {
-				failedAlready = true
-			}
-		}
-		if !failedAlready {
+		if !perPackage {
 			de := diag.HintOf(err)
 			p.add(Fail, "the preflight exchanges stopped", Issue{Code: code, Severity: SevError, Message: secret.Redact(err.Error()), Hint: de})
 		}
@@ -105,8 +110,11 @@ func firstLine(s string) string {
 	return l
 }
 
-// isSetupCode: a config or plan problem (reported by other phases and by
-// plan itself), not an answer from a registry.
-func isSetupCode(code string) bool {
-	return strings.Contains(code, "_CONFIG_") || strings.Contains(code, "_PLAN_")
+// ExchangeFinding reports whether err, from the credential steps of
+// publish, is a finding about the setup (a refusal, a dead token, a first
+// publish, an unsupported runner) rather than a run that could not ask the
+// registries (no git checkout, a shallow clone, a registry that did not
+// answer). perPackage: some package already carries its own refusal.
+func ExchangeFinding(err error, perPackage bool) bool {
+	return err != nil && (perPackage || exchangeFindings[diag.CodeOf(err)])
 }
