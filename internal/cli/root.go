@@ -340,8 +340,6 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 		newVersionCmd(app),
 		newManCmd(app),
 	)
-	root.InitDefaultCompletionCmd()
-	polish(root, app)
 	// cobra's completion command prints its help and exits 0 for a shell it
 	// does not support (`completion tcsh`): make that a usage error.
 	// The generated scripts are written where cobra's root writes when the
@@ -362,6 +360,8 @@ which version (plan), ships them in dependency order with OIDC trusted publishin
 			}
 		}
 	}
+	// After the completion command exists, so it gets its examples too.
+	polish(root, app)
 	return root
 }
 
