@@ -228,7 +228,7 @@ func publishOptions(ctx context.Context, app *App, cfg *config.Config) (publish.
 	}
 	if kinds[config.KindCrates] {
 		opts.Handlers[config.KindCrates] = &cratesh.Handler{Client: cratesio.New(e, hc), Runner: runner, IDToken: idToken, Mask: mask, HTTP: hc,
-			Progress: progressf(app)}
+			Progress: progressf(app), Sleep: hc.Sleep}
 	}
 	if kinds[config.KindNPM] {
 		nc, err := npmreg.New(ctx, e, hc)

@@ -15,6 +15,9 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/emulator"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -452,12 +455,31 @@ func TestE2ETrustRefusalOnLastPackageUploadsNothing(t *testing.T) {
 
 func TestE2EFailureAfterFirstUploadThenStatusAndRerun(t *testing.T) {
 	w := newWorld(t)
-	// core's upload lands but cargo loses the answer, and crates.io then
+	// core's upload lands but its answer is lost, and crates.io then
 	// cannot be asked whether it landed: the run must stop before tagging.
-	w.afterCargo = func(run.Result) run.Result {
-		w.crates.Faults.Add(fault.Rule{Method: http.MethodGet, PathPrefix: "/api/v1/crates/piot-core/0.1.0", Kind: fault.Status, Status: 503, Count: 100})
-		return run.Result{Stderr: "error: failed to publish to registry\n\nCaused by:\n  connection reset by peer", ExitCode: 101}
-	}
+	target, _ := url.Parse(w.crates.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var once sync.Once
+	front := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut {
+			proxy.ServeHTTP(rw, r)
+			return
+		}
+		landed := false
+		once.Do(func() {
+			proxy.ServeHTTP(httptest.NewRecorder(), r)
+			w.crates.Faults.Add(fault.Rule{Method: http.MethodGet, PathPrefix: "/api/v1/crates/piot-core/0.1.0", Kind: fault.Status, Status: 503, Count: 100})
+			landed = true
+		})
+		if !landed {
+			proxy.ServeHTTP(rw, r)
+			return
+		}
+		conn, _, _ := rw.(http.Hijacker).Hijack()
+		conn.Close()
+	}))
+	defer front.Close()
+	w.env["PUTITOUTTHERE_CRATES_IO_URL"] = front.URL
 	doc, stderr, code := w.publishJSON()
 	if code != 1 || doc.Error == nil {
 		t.Fatalf("exit %d %+v\n%s", code, doc, stderr)
@@ -469,7 +491,7 @@ func TestE2EFailureAfterFirstUploadThenStatusAndRerun(t *testing.T) {
 		t.Errorf("stderr = %s", stderr)
 	}
 	w.crates.Faults.Clear()
-	w.afterCargo = nil
+	w.env["PUTITOUTTHERE_CRATES_IO_URL"] = w.crates.URL()
 	for _, m := range w.crates.MintedTokens() {
 		if !m.Revoked {
 			t.Error("the exchanged crates.io token was not revoked after the failed publish")

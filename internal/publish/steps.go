@@ -45,6 +45,7 @@ func (r *flow) steps() []step {
 		{"packaging", r.checkPackaging},
 		{"registry rules", r.checkRegistryRules},
 		{"manifests", r.checkManifests},
+		{"crate names", r.checkCrateNames},
 		{"requirements", r.checkRequirements},
 		{"tools", r.checkTools},
 		{"contents", r.checkContents},

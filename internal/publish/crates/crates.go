@@ -6,6 +6,7 @@ package crates
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -13,13 +14,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/putitoutthere/putitoutthere/internal/artifacts"
 	"github.com/putitoutthere/putitoutthere/internal/auth"
+	"github.com/putitoutthere/putitoutthere/internal/cratefile"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/httpx"
 	"github.com/putitoutthere/putitoutthere/internal/publish"
 	"github.com/putitoutthere/putitoutthere/internal/registry/cratesio"
 	"github.com/putitoutthere/putitoutthere/internal/rules"
 	"github.com/putitoutthere/putitoutthere/internal/run"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"github.com/putitoutthere/putitoutthere/internal/secret"
 )
 
@@ -39,6 +43,7 @@ type Client interface {
 	PublishEnv(token string) []string
 	CrateURL(name, version string) string
 	BaseURL() string
+	Upload(ctx context.Context, token string, body []byte) ([]string, error)
 }
 
 var _ Client = (*cratesio.Client)(nil)
@@ -145,9 +150,17 @@ func (h *Handler) args(j publish.Job, extra ...string) []string {
 
 func dir(j publish.Job) string { return filepath.Join(j.Root, filepath.FromSlash(j.Package.Path)) }
 
-// Publish implements publish.Handler: cargo gets the token only through its
-// environment, never in argv.
+// Publish implements publish.Handler. A package with a .crate artifact
+// ships that file, the one the packaging and registry-rule checks read,
+// through crates.io's publish API; without one, `cargo publish` packages and
+// uploads the source tree the checks read (cargo gets the token only through
+// its environment, never in argv).
 func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credential) error {
+	if f, err := crateArtifact(j); err != nil {
+		return err
+	} else if f != "" {
+		return h.upload(ctx, j, c, f)
+	}
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
 		_, err = h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j), Env: append(h.Client.PublishEnv(c.Token), "CARGO_TERM_COLOR=never")})
@@ -192,8 +205,17 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 	return e
 }
 
-// DryRun implements publish.Handler: `cargo publish --dry-run`.
+// DryRun implements publish.Handler: the publish request is built from the
+// .crate artifact when there is one; else `cargo publish --dry-run`.
 func (h *Handler) DryRun(ctx context.Context, j publish.Job) []string {
+	if f, err := crateArtifact(j); err != nil {
+		return []string{err.Error()}
+	} else if f != "" {
+		if _, err := uploadRequest(j, f); err != nil {
+			return []string{err.Error()}
+		}
+		return nil
+	}
 	_, err := h.Runner.Run(ctx, run.Cmd{Dir: dir(j), Name: "cargo", Args: h.args(j, "--dry-run"), Env: append(noToken(h.Client.PublishEnv("")), "CARGO_TERM_COLOR=never")})
 	if err != nil {
 		return []string{err.Error()}
@@ -295,3 +317,120 @@ func transient(msg string) bool {
 }
 
 var transientStatus = regexp.MustCompile(`(?:\(status|got) 5\d\d\b`)
+
+// CodeCrateMismatch: the .crate about to be uploaded is not the planned
+// package and version.
+const CodeCrateMismatch = "PIOT_CRATES_ARTIFACT_MISMATCH"
+
+// maxCrate bounds the .crate read for upload (crates.io's own limit is
+// 10 MiB unless raised for a crate).
+const maxCrate = 1 << 30
+
+// crateArtifact is the job's .crate artifact, or "" when it has none (the
+// crate is then packaged from source by cargo publish).
+func crateArtifact(j publish.Job) (string, error) {
+	var found []string
+	for _, row := range j.Rows {
+		for _, f := range artifacts.Match(artifacts.Folder(j.Root, row), ".crate") {
+			found = append(found, f.Path)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", diag.New(CodeCrateMismatch, "%s has %d .crate artifacts; one is uploaded", j.Name(), len(found)).
+		WithHint("keep one .crate per crate in its artifact folder")
+}
+
+// uploadRequest reads the .crate at f, checks it is the planned crate and
+// version, and frames crates.io's publish request from it.
+func uploadRequest(j publish.Job, f string) ([]byte, error) {
+	data, err := safefile.ReadFile(f, maxCrate)
+	if err != nil {
+		return nil, diag.New(CodeCrateMismatch, "reading the .crate of %s", j.Name()).Wrap(err)
+	}
+	meta, info, err := cratefile.PublishMetadata(data)
+	if err != nil {
+		return nil, diag.New(CodeCrateMismatch, "the .crate of %s cannot be published", j.Name()).Wrap(err).
+			WithHint("rebuild it with `cargo package`")
+	}
+	if info.Name != j.Name() || info.Version != j.Version() {
+		return nil, diag.New(CodeCrateMismatch, "%s is %s %s, the plan publishes %s %s; nothing was uploaded for it", filepath.Base(f), info.Name, info.Version, j.Name(), j.Version()).
+			WithHint("build the .crate from the commit being released (`putitoutthere prepare`, then `cargo package`)")
+	}
+	return cratefile.UploadBody(meta, data)
+}
+
+// upload ships the .crate at f through crates.io's publish API. An answer
+// that may have been lost (network failure, 5xx) is followed by asking
+// crates.io whether the version landed before the request is sent again, so
+// a version is never sent twice after it was accepted.
+func (h *Handler) upload(ctx context.Context, j publish.Job, c *publish.Credential, f string) error {
+	body, err := uploadRequest(j, f)
+	if err != nil {
+		return err
+	}
+	ambiguous := false
+	for attempt := 0; attempt < 4; attempt++ {
+		var warnings []string
+		warnings, err = h.Client.Upload(ctx, c.Token, body)
+		if err == nil {
+			for _, w := range warnings {
+				if h.Progress != nil {
+					h.Progress("%s %s: crates.io: %s", j.Name(), j.Version(), w)
+				}
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		var ae *cratesio.APIError
+		status := 0
+		if errors.As(err, &ae) {
+			status = ae.Status
+		}
+		if ambiguous && ae != nil && cratesio.AlreadyUploaded(ae.Detail) {
+			// Our earlier request landed and its answer was lost.
+			if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
+				return nil
+			}
+		}
+		wait, ok := h.rateWait(err.Error())
+		why := "crates.io rate limit"
+		if !ok && (status == 0 || status >= 500) && attempt < 2 {
+			wait, ok, why = time.Duration(2<<attempt)*time.Second, true, "crates.io or the network failed"
+			ambiguous = true
+		}
+		if !ok {
+			break
+		}
+		if h.Progress != nil {
+			h.Progress("%s %s: %s; waiting %s before publishing again", j.Name(), j.Version(), why, wait.Round(time.Second))
+		}
+		if serr := h.sleep(ctx, wait); serr != nil {
+			return serr
+		}
+		if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
+			return nil
+		}
+	}
+	e := diag.New(CodePublishFailed, "crates.io did not accept %s %s", j.Name(), j.Version()).Wrap(err)
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "do not support creating new crates"):
+		e.Hint = "the crate does not exist on crates.io yet: publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN, then add the trusted publisher in the crate's settings"
+	case strings.Contains(msg, "HTTP 429") || strings.Contains(msg, "published too many"):
+		e.Hint = "crates.io rate-limited the publish; re-run later: published crates are skipped"
+	case rules.FindByText(rules.Crates, msg) != nil:
+		r := rules.FindByText(rules.Crates, msg)
+		e.Msg += " (crates.io refused it: rule " + r.ID + ")"
+		e.Hint = r.Fix + "; re-run after fixing it: packages already published are skipped"
+	default:
+		e.Hint = fmt.Sprintf("read crates.io's answer above; re-run after fixing it: packages already published are skipped (%s was uploaded from %s)", j.Name(), filepath.Base(f))
+	}
+	return e
+}

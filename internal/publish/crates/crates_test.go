@@ -172,3 +172,5 @@ func TestRateLimitPaced(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func (f *fakeClient) Upload(context.Context, string, []byte) ([]string, error) { return nil, nil }

@@ -544,3 +544,48 @@ func (c *Client) CoversTrustedPublishing(ctx context.Context, token, crate strin
 		return false, unreachable("the token scope probe", err)
 	}
 }
+
+// Upload sends a publish request (PUT /api/v1/crates/new; body framed by
+// cratefile.UploadBody) with token, as cargo's crates-io crate does: the
+// token is the Authorization header as it is, the body
+// application/octet-stream. It is tried once: after an ambiguous failure the
+// caller asks crates.io whether the version landed before sending it again.
+// The answer's warnings (invalid categories, badges, other) are returned.
+func (c *Client) Upload(ctx context.Context, token string, body []byte) ([]string, error) {
+	secret.Register(token)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/api/v1/crates/new", nil)
+	if err != nil {
+		return nil, fmt.Errorf("crates.io publish request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Authorization", token)
+	once := *c.h
+	once.Policy.Attempts = 1
+	_, b, err := once.Do(ctx, req, body)
+	if err != nil {
+		var he *httpx.Error
+		if errors.As(err, &he) {
+			return nil, &APIError{Status: he.StatusCode, Detail: Detail([]byte(he.Body)), Err: he}
+		}
+		return nil, err
+	}
+	var v struct {
+		Warnings struct {
+			InvalidCategories []string `json:"invalid_categories"`
+			InvalidBadges     []string `json:"invalid_badges"`
+			Other             []string `json:"other"`
+		} `json:"warnings"`
+	}
+	var warnings []string
+	if json.Unmarshal(b, &v) == nil {
+		if len(v.Warnings.InvalidCategories) > 0 {
+			warnings = append(warnings, "not valid category slugs, ignored by crates.io: "+strings.Join(v.Warnings.InvalidCategories, ", "))
+		}
+		if len(v.Warnings.InvalidBadges) > 0 {
+			warnings = append(warnings, "not valid badges, ignored by crates.io: "+strings.Join(v.Warnings.InvalidBadges, ", "))
+		}
+		warnings = append(warnings, v.Warnings.Other...)
+	}
+	return warnings, nil
+}
