@@ -238,6 +238,9 @@ func (w *world) fakeTools(c run.Cmd) (run.Result, error) {
 		}
 		rc, _ := os.ReadFile(envOf("NPM_CONFIG_USERCONFIG"))
 		tok := between(string(rc), ":_authToken=", "\n")
+		if ref, ok := strings.CutPrefix(tok, "${"); ok {
+			tok = envOf(strings.TrimSuffix(ref, "}")) // npm expands ${VAR} in an npmrc
+		}
 		return w.npmPublish(c.Args[1], tok)
 	}
 	return run.Result{Stderr: "unexpected tool " + c.Name, ExitCode: 127}, nil

@@ -138,6 +138,9 @@ func fakeNpmPublish(args []string) int {
 	for _, l := range strings.Split(string(rc), "\n") {
 		if _, v, ok := strings.Cut(l, ":_authToken="); ok {
 			token = strings.TrimSpace(v)
+			if ref, ok := strings.CutPrefix(token, "${"); ok {
+				token = os.Getenv(strings.TrimSuffix(ref, "}")) // npm expands ${VAR} in an npmrc
+			}
 		}
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "package.json"))

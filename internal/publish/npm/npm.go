@@ -3,8 +3,11 @@
 // Under OIDC the handler performs the trusted-publishing exchange itself
 // before the first upload of the run (npm-cli would silently fall back to a
 // configured token and fail later with a misleading E404), and hands the
-// minted token to npm through a temporary userconfig file (mode 0600, removed
-// afterwards) named by NPM_CONFIG_USERCONFIG, never in argv. npm also gets the
+// minted token to npm through its environment (PIOT_NPM_AUTH_TOKEN, which a
+// temporary userconfig named by NPM_CONFIG_USERCONFIG references, so no file
+// holds the token), never in argv; npm's cache and logs go to the same
+// private directory, removed afterwards and swept by the next run if the
+// process was killed. npm also gets the
 // ID-token request variables so it can sign provenance (`--provenance`).
 package npm
 
@@ -15,7 +18,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/artifacts"
@@ -188,12 +194,11 @@ func (h *Handler) npmPublish(ctx context.Context, j publish.Job, name, path stri
 // path`, returning the stage id npm prints) with c's token in a temporary
 // userconfig.
 func (h *Handler) npmUpload(ctx context.Context, j publish.Job, name, path string, c *publish.Credential, stage bool) (string, error) {
-	rc, cleanup, err := h.userconfig(c.Token)
+	_, cmdEnv, cleanup, err := h.userconfig(c.Token)
 	if err != nil {
 		return "", err
 	}
 	defer cleanup()
-	cmdEnv := []string{"NPM_CONFIG_USERCONFIG=" + rc}
 	// npm's own fetch retries would re-send a PUT whose answer was lost and
 	// be refused ("cannot publish over"); publish retries itself, after
 	// asking the registry whether the version landed.
@@ -263,33 +268,108 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// userconfig writes a 0600 npmrc holding the token for the registry.
-func (h *Handler) userconfig(token string) (string, func(), error) {
-	dir, err := os.MkdirTemp(h.TempDir, "piot-npmrc-")
+// TokenEnv is the variable npm reads the registry token from: the
+// userconfig says `//host/path/:_authToken=${PIOT_NPM_AUTH_TOKEN}`, so no
+// file on disk ever holds the token (a run killed by SIGKILL leaves none
+// behind for other jobs of a persistent runner to read).
+const TokenEnv = "PIOT_NPM_AUTH_TOKEN"
+
+// tempPrefix names the private directory of one npm invocation.
+const tempPrefix = "piot-npm-"
+
+// userconfig makes a private (0700) directory for one npm invocation: a
+// userconfig that references the token by TokenEnv, and npm's cache and logs
+// (npm writes a debug log, 0644, that may quote a registry's answer, and the
+// cache may keep one). It returns the environment npm needs and a cleanup
+// that removes the directory. Directories left by runs that were killed are
+// swept first.
+func (h *Handler) userconfig(token string) (string, []string, func(), error) {
+	sweepStale(h.tempDir())
+	dir, err := os.MkdirTemp(h.TempDir, fmt.Sprintf("%s%d-", tempPrefix, os.Getpid()))
 	if err != nil {
-		return "", func() {}, fmt.Errorf("creating the npm userconfig: %w", err)
+		return "", nil, func() {}, fmt.Errorf("creating the npm userconfig: %w", err)
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	reg := h.Client.Registry()
 	u, err := url.Parse(reg)
 	if err != nil {
 		cleanup()
-		return "", func() {}, err
+		return "", nil, func() {}, err
 	}
 	key := "//" + u.Host + u.Path
 	if !strings.HasSuffix(key, "/") {
 		key += "/"
 	}
 	body := "registry=" + reg + "\n"
+	env := []string{
+		"NPM_CONFIG_CACHE=" + filepath.Join(dir, "cache"),
+		"NPM_CONFIG_LOGS_DIR=" + filepath.Join(dir, "logs"),
+		"NPM_CONFIG_UPDATE_NOTIFIER=false",
+	}
 	if token != "" {
-		body += key + ":_authToken=" + token + "\n"
+		body += key + ":_authToken=${" + TokenEnv + "}\n"
+		env = append(env, TokenEnv+"="+token)
 	}
 	p := filepath.Join(dir, ".npmrc")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 		cleanup()
-		return "", func() {}, fmt.Errorf("writing the npm userconfig: %w", err)
+		return "", nil, func() {}, fmt.Errorf("writing the npm userconfig: %w", err)
 	}
-	return p, cleanup, nil
+	return p, append([]string{"NPM_CONFIG_USERCONFIG=" + p}, env...), cleanup, nil
+}
+
+func (h *Handler) tempDir() string {
+	if h.TempDir != "" {
+		return h.TempDir
+	}
+	return os.TempDir()
+}
+
+// staleAfter: a directory of a process that cannot be checked (Windows) is
+// swept once it is this old.
+const staleAfter = 24 * time.Hour
+
+// sweepStale removes the npm directories of runs that no longer exist (the
+// process id is in the name), so a killed run's cache and logs do not stay.
+func sweepStale(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.IsDir() || !strings.HasPrefix(name, tempPrefix) {
+			continue
+		}
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(name, tempPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if processAlive(pid) {
+			continue
+		}
+		if runtime.GOOS == "windows" {
+			if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < staleAfter {
+				continue
+			}
+		}
+		os.RemoveAll(filepath.Join(tmp, name))
+	}
+}
+
+// processAlive reports whether pid is a running process (on Unix; on
+// Windows it cannot tell cheaply and says false, and the age rule applies).
+func processAlive(pid int) bool {
+	if runtime.GOOS == "windows" {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "operation not permitted")
 }
 
 // DryRun implements publish.Handler: `npm publish --dry-run`.
