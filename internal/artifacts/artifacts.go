@@ -196,7 +196,14 @@ func List(base, dir string) ([]File, []string) {
 			problems = append(problems, fmt.Sprintf("%s: %v", p, err))
 			return nil
 		}
+		if fi.IsDir() {
+			return nil // a symlinked directory: not walked
+		}
 		if !fi.Mode().IsRegular() {
+			// A FIFO, socket or device where a file is expected (a wheel named
+			// x.whl that is a pipe) would be skipped and the release would
+			// report success with a file missing: it is a problem.
+			problems = append(problems, fmt.Sprintf("%s is not a regular file (%s); artifacts must be plain files", filepath.ToSlash(filepath.Join(Dir, filepath.Base(dir), rel)), fi.Mode().Type()))
 			return nil
 		}
 		if fi.Size() > MaxFileSize {
