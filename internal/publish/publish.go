@@ -290,12 +290,8 @@ func (r *flow) checkManifests(ctx context.Context) error {
 	if len(bad) == 0 {
 		return nil
 	}
-	if r.o.DryRun {
-		for _, b := range bad {
-			r.warn("cannot write the version: %s", b)
-		}
-		return nil
-	}
+	// A dry run fails here too: the real publish would stop at this manifest
+	// (before the first upload, so a dry run that passes means it writes).
 	e := diag.New(CodeManifestWrite, "the version cannot be written into %d manifest(s); nothing was published", len(bad))
 	e.Details = bad
 	return e.WithHint("fix each manifest named above (at the package's path) and re-run")
