@@ -14,6 +14,7 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
 	"github.com/putitoutthere/putitoutthere/internal/emulator"
+	"github.com/putitoutthere/putitoutthere/internal/emulator/fault"
 	"github.com/putitoutthere/putitoutthere/internal/emulator/oidc"
 	pypiemu "github.com/putitoutthere/putitoutthere/internal/emulator/pypi"
 	"github.com/putitoutthere/putitoutthere/internal/env"
@@ -216,5 +217,24 @@ func TestTwoPackagesKeepTheirAttestations(t *testing.T) {
 				t.Errorf("%s arrived without its attestation", fn)
 			}
 		}
+	}
+}
+
+// Sigstore failing for a moment is retried; failing for good stops the
+// run before anything is uploaded, saying how to publish without it.
+func TestSigstoreOutage(t *testing.T) {
+	f := setup(t, true)
+	c := f.authorize(t)
+	f.set.Sigstore.Faults.Add(fault.Rule{Method: "POST", PathPrefix: "/api/v1/log/entries", Kind: fault.Status, Status: 503})
+	if _, err := f.h.Attest(context.Background(), f.job, c); err != nil {
+		t.Fatalf("one 503 from the log: %v", err)
+	}
+	f.set.Sigstore.Faults.Add(fault.Rule{Method: "POST", PathPrefix: "/api/v2/signingCert", Kind: fault.Status, Status: 503, Count: 100})
+	_, err := f.h.Attest(context.Background(), f.job, c)
+	if diag.CodeOf(err) != pypih.CodeAttestationFailed || !strings.Contains(diag.HintOf(err), "attestations = false") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := f.set.PyPI.Files("demo-pkg", "1.0.0"); len(n) != 0 {
+		t.Fatalf("uploaded %v", n)
 	}
 }
