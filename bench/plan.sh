@@ -54,7 +54,6 @@ run_plan() { "$piot" plan --json; }
 # the widest window, the merged tips' messages.
 bare_git() {
 	git rev-parse --is-shallow-repository --show-toplevel --verify 'HEAD^{commit}'
-	git for-each-ref --merged HEAD --format='%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)' refs/tags
 	git for-each-ref --format='%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)' refs/tags
 	if [ -n "$tags" ]; then
 		for t in $tags; do echo "$t $head"; done | git diff-tree --stdin -r --name-only --no-renames -z

@@ -125,6 +125,37 @@ func (ix *tagIndex) each(tags []Tag, fn func(i int, t Tag, v *semver.Version)) {
 	}
 }
 
+// Candidates lists, for every package, the tags of its formats in release
+// order, newest first (ties by name): the order in which the git layer asks
+// whether they are reachable, so it asks only about the few newest.
+func Candidates(cfg *config.Config, tags []Tag) ([][]Tag, error) {
+	ix, err := newTagIndex(cfg)
+	if err != nil {
+		return nil, err
+	}
+	type cand struct {
+		t Tag
+		v *semver.Version
+	}
+	per := make([][]cand, ix.n)
+	ix.each(tags, func(i int, t Tag, v *semver.Version) {
+		per[i] = append(per[i], cand{t, v})
+	})
+	out := make([][]Tag, ix.n)
+	for i, cs := range per {
+		sort.Slice(cs, func(a, b int) bool {
+			if !cs[a].v.Equal(cs[b].v) {
+				return cs[a].v.GreaterThan(cs[b].v)
+			}
+			return cs[a].t.Name < cs[b].t.Name
+		})
+		for _, c := range cs {
+			out[i] = append(out[i], c.t)
+		}
+	}
+	return out, nil
+}
+
 type bestTag struct {
 	v   *semver.Version
 	tag Tag

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -175,5 +176,34 @@ func TestGroupLockstep(t *testing.T) {
 	}
 	if !strings.Contains(why, "released with group core") {
 		t.Fatalf("reasons:\n%s", why)
+	}
+}
+
+// git is asked about the newest candidate tags only, round by round; with
+// more unreachable newer tags than rounds, the last round asks about the
+// rest, and the last release is still the newest reachable one.
+func TestLastTagPastManyUnreachable(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.commit("init", "a/x", "1")
+	r.git("tag", "a-v1.0.0")
+	r.commit("two", "a/x", "2")
+	r.git("tag", "a-v1.1.0")
+	r.git("checkout", "-q", "-b", "release")
+	for i := 2; i <= 7; i++ {
+		r.commit(fmt.Sprintf("rel %d", i), "a/r", fmt.Sprint(i))
+		r.git("tag", fmt.Sprintf("a-v1.%d.0", i))
+	}
+	r.git("checkout", "-q", "main")
+	r.commit("fix", "a/y", "1")
+	f, err := ReadFacts(context.Background(), r.dir, pkgs(pk("a", "crates")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lt := f.LastTags["a"]; lt.Tag != "a-v1.1.0" {
+		t.Fatalf("last tag = %+v", lt)
+	}
+	if got := mustPlan(t, r.dir, pkgs(pk("a", "crates"))); got != "a@1.7.1(patch)" {
+		t.Fatalf("plan = %q", got)
 	}
 }

@@ -72,10 +72,11 @@ func LastTags(ctx context.Context, dir string, cfg *config.Config) (map[string]T
 // side by side) and, when merges without a trailer are in range, one log of
 // their merged tips.
 //
-// For adoption (SPEC §3) it also lists every tag once more without
-// --merged (side by side with the reachable ones: tags on release branches
-// count as releases) and, with one cat-file, finds where the config file
-// first appeared among the commits read.
+// Tags: every tag is listed once (for-each-ref, no --merged: tags on release
+// branches count as releases, SPEC §3 "Adoption"), then reachability is
+// asked only about each package's newest candidates (reachableCandidates),
+// so git does not walk back to a repository's oldest tag. With one cat-file
+// it finds where the config file first appeared among the commits read.
 func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts, error) {
 	head, top, err := headAndShallow(ctx, dir)
 	if err != nil {
@@ -85,18 +86,12 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err != nil {
 		return nil, classify(dir, err)
 	}
-	var allTags []plan.Tag
-	var allErr error
-	allDone := make(chan struct{})
-	go func() {
-		defer close(allDone)
-		allTags, allErr = listTags(ctx, dir, false)
-	}()
-	tags, err := ReachableTags(ctx, dir)
-	<-allDone
-	if err == nil {
-		err = allErr
+	allTags, err := listTags(ctx, dir, false)
+	if err != nil {
+		log.abort()
+		return nil, err
 	}
+	tags, err := reachableCandidates(ctx, dir, cfg, allTags)
 	if err != nil {
 		log.abort()
 		return nil, err
@@ -253,6 +248,95 @@ func headAndShallow(ctx context.Context, dir string) (head, top string, err erro
 			WithHint("set `fetch-depth: 0` on actions/checkout (or run `git fetch --unshallow --tags`)")
 	}
 	return lines[2], lines[1], nil
+}
+
+// reachableCandidates finds, for every package, its newest release tag
+// reachable from HEAD, asking git only about the newest candidates: every
+// tag is listed once (cheap), and `for-each-ref --merged HEAD` is given the
+// few refs that can be a last release. Asking about every tag makes git walk
+// back to the oldest one, the whole history of a repository tagged for
+// years; the newest tags sit near HEAD. A candidate that is not reachable
+// (a release branch) sends the next one to the next round; after a few
+// rounds every remaining candidate goes in one last call.
+func reachableCandidates(ctx context.Context, dir string, cfg *config.Config, all []plan.Tag) ([]plan.Tag, error) {
+	cands, err := plan.Candidates(cfg, all)
+	if err != nil {
+		return nil, err
+	}
+	reach := map[string]bool{}       // tag name -> reachable (asked)
+	done := make([]bool, len(cands)) // package resolved
+	var out []plan.Tag
+	seen := map[string]bool{}
+	for round := 0; ; round++ {
+		var ask []string
+		asked := map[string]bool{}
+		for i, cs := range cands {
+			if done[i] {
+				continue
+			}
+			for _, t := range cs {
+				if r, ok := reach[t.Name]; ok {
+					if r {
+						done[i] = true
+						break
+					}
+					continue
+				}
+				if !asked[t.Name] {
+					asked[t.Name] = true
+					ask = append(ask, "refs/tags/"+t.Name)
+				}
+				if round < 3 {
+					break // the newest unasked one this round
+				}
+			}
+		}
+		if len(ask) == 0 {
+			break
+		}
+		got, err := mergedRefs(ctx, dir, ask)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range ask {
+			name := strings.TrimPrefix(r, "refs/tags/")
+			reach[name] = got[name]
+		}
+		if round >= 3 {
+			break
+		}
+	}
+	for _, cs := range cands {
+		for _, t := range cs {
+			if reach[t.Name] && !seen[t.Name] {
+				seen[t.Name] = true
+				out = append(out, t)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// mergedRefs asks which of refs are reachable from HEAD, in as few git
+// calls as the command line allows.
+func mergedRefs(ctx context.Context, dir string, refs []string) (map[string]bool, error) {
+	got := map[string]bool{}
+	for len(refs) > 0 {
+		n := min(len(refs), 2000)
+		args := append([]string{"for-each-ref", "--merged", "HEAD", "--format=%(refname)"}, refs[:n]...)
+		refs = refs[n:]
+		out, err := git(ctx, dir, args...)
+		if err != nil {
+			return nil, classify(dir, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if l != "" {
+				got[strings.TrimPrefix(l, "refs/tags/")] = true
+			}
+		}
+	}
+	return got, nil
 }
 
 // ReachableTags lists every tag reachable from HEAD with the commit it
