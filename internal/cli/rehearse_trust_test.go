@@ -135,3 +135,37 @@ func TestRehearseModelsTheRun(t *testing.T) {
 		t.Fatalf("bad --runner: exit %d\n%s", code, out)
 	}
 }
+
+// TestRehearseLeftoverCargoToken is miss 1 as the repository shows it: the
+// publish step passes CARGO_REGISTRY_TOKEN from a secret beside OIDC. The
+// rehearsal models that secret stale and stops before the first upload.
+func TestRehearseLeftoverCargoToken(t *testing.T) {
+	local := `name: release
+on:
+  push:
+    branches: [main]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    environment: release
+    permissions:
+      contents: write
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+      - run: npx putitoutthere publish
+        env:
+          CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}
+`
+	dir := cratesRepo(t, remoteCratesConfig, local)
+	code, out := rehearseWith(t, dir)
+	if code != 1 || !strings.Contains(out, "PIOT_TOKEN_NOT_LIVE") || !strings.Contains(out, "models that secret set and stale") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	// Without the line the same repository rehearses cleanly.
+	dir = cratesRepo(t, remoteCratesConfig, strings.Replace(local, "        env:\n          CARGO_REGISTRY_TOKEN: ${{ secrets.CARGO_REGISTRY_TOKEN }}\n", "", 1))
+	needTool(t, "cargo")
+	if code, out := rehearseWith(t, dir); code != 0 {
+		t.Fatalf("without the line: exit %d\n%s", code, out)
+	}
+}

@@ -115,6 +115,7 @@ type Session struct {
 	// What the publish workflow says about the run (identify).
 	event, ref string
 	selfHosted bool
+	target     *workflow.Target // the publish job the rehearsal models
 
 	*emulator.Set // the emulators publish talks to
 
@@ -290,6 +291,7 @@ func (s *Session) identify(ctx context.Context, o Options) {
 		return
 	}
 	t := a.Targets[0]
+	s.target = t
 	s.Workflow = t.Caller().File
 	id.WorkflowFile = t.Caller().File
 	id.Workflow = strings.TrimSuffix(strings.TrimSuffix(t.Caller().File, ".yml"), ".yaml")
@@ -640,7 +642,16 @@ func (s *Session) buildEnv(o Options) {
 	e["GITHUB_TOKEN"] = s.GitHub.IssueInstallationToken(s.Identity.Repository)
 
 	// Fallback tokens: same variable names as the user's, emulator values.
-	if o.Env.Has("CARGO_REGISTRY_TOKEN") {
+	if !o.Env.Has("CARGO_REGISTRY_TOKEN") && s.leftoverCargoToken(o) {
+		// The publish step passes CARGO_REGISTRY_TOKEN from a secret to
+		// crates that publish with trusted publishing. On crates.io the token
+		// wins over OIDC; the rehearsal cannot see the secret, so it models
+		// the failure this line causes: a secret that is set and stale.
+		tok := crates.NewAPITokenString()
+		s.Crates.AddAPIToken(tok)
+		s.Crates.RevokeAPIToken(tok)
+		e["CARGO_REGISTRY_TOKEN"] = tok
+	} else if o.Env.Has("CARGO_REGISTRY_TOKEN") {
 		tok := crates.NewAPITokenString()
 		s.Crates.AddAPIToken(tok)
 		e["CARGO_REGISTRY_TOKEN"] = tok
@@ -667,6 +678,26 @@ func (s *Session) buildEnv(o Options) {
 		}
 	}
 	s.Env = e
+}
+
+// leftoverCargoToken reports whether the modelled publish step is given
+// CARGO_REGISTRY_TOKEN from a secret while a crate that publishes with
+// trusted publishing (not `auth = "token"`) is in the config, and notes it.
+func (s *Session) leftoverCargoToken(o Options) bool {
+	if s.target == nil || !s.OIDC {
+		return false
+	}
+	val, file, line, ok := s.target.EnvSource("CARGO_REGISTRY_TOKEN")
+	if !ok || !strings.Contains(val, "secrets.") {
+		return false
+	}
+	for _, p := range o.Config.Packages {
+		if p.Kind == config.KindCrates && !p.UsesToken() {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s:%d passes CARGO_REGISTRY_TOKEN (%s) to the publish step; on crates.io it wins over OIDC, so the rehearsal models that secret set and stale (remove the line, or mark the crate auth = \"token\" and set CARGO_REGISTRY_TOKEN to rehearse with a live one)", file, line, val))
+			return true
+		}
+	}
+	return false
 }
 
 // cloneInto clones root's HEAD and tags into dir, with a bare repository as
