@@ -100,6 +100,10 @@ func TestAttestationsVerifiedAgainstPublisher(t *testing.T) {
 		prov.AttestationBundles[0].Publisher["kind"] != "GitHub" || len(prov.AttestationBundles[0].Attestations) != 1 {
 		t.Fatalf("provenance: %s", p.body)
 	}
+	// The simple page links it (PEP 740 data-provenance).
+	if sp := e.do("GET", "/simple/demo-pkg/", "", nil, nil); !strings.Contains(sp.body, `data-provenance="`+e.srv.URL()+"/integrity/demo-pkg/1.0.0/"+wn+`/provenance"`) {
+		t.Errorf("simple page: %s", sp.body)
+	}
 	if p := e.do("GET", "/integrity/demo-pkg/1.0.0/"+sn+"/provenance", "", nil, nil); p.status != 404 {
 		t.Fatalf("no file: %d", p.status)
 	}

@@ -44,6 +44,10 @@ func (s *Server) serveSimple(w http.ResponseWriter, r *http.Request) {
 			if f.RequiresPython != "" {
 				rp = ` data-requires-python="` + html.EscapeString(f.RequiresPython) + `"`
 			}
+			if len(f.Attestations) > 0 {
+				// PEP 740: the file's provenance (templates/api/simple/detail.html).
+				rp += ` data-provenance="` + html.EscapeString(base+"/integrity/"+proj.Normalized+"/"+rel.Version+"/"+f.Filename+"/provenance") + `"`
+			}
 			fmt.Fprintf(&b, "    <a href=\"%s\"%s>%s</a><br />\n", html.EscapeString(url), rp, html.EscapeString(f.Filename))
 		}
 	}
