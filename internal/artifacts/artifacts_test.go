@@ -295,3 +295,15 @@ func TestPackagingRenamedAndTargetDeps(t *testing.T) {
 		}
 	}
 }
+
+func TestNPMRules(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, Dir, "js-pkg", "package.json"), `{"name":"js","version":"0.0.0"}`)
+	rows := []plan.Row{{Name: "js", Kind: "npm", Target: "noarch", ArtifactName: "js-pkg"}}
+	if p := CheckRules(root, rows, Want{Kind: "npm", Name: "js", Version: "1.0.0", VersionWritten: true}); len(p) != 0 {
+		t.Errorf("valid package refused: %q", p)
+	}
+	if p := CheckRules(root, rows, Want{Kind: "npm", Name: "js", Version: "1.0.0", VersionWritten: true, Access: "restricted"}); len(p) != 1 || !strings.Contains(p[0], "rule npm/unscoped-restricted") {
+		t.Errorf("restricted unscoped: %q", p)
+	}
+}

@@ -44,6 +44,8 @@ type Want struct {
 	CrateExists func(name string) (bool, error)
 	// PyPIFileLimit is the project's per-file limit (0: PyPI's default).
 	PyPIFileLimit int64
+	// Access is the npm package's configured access ("" = public).
+	Access string
 }
 
 // CheckPackaging reads the metadata of every artifact of one package (its

@@ -34,6 +34,8 @@ func CheckRules(root string, rows []plan.Row, w Want) []string {
 				vs = pypiFileRules(f, w)
 			case w.Kind == config.KindCrates && strings.HasSuffix(f.Rel, ".crate"):
 				vs = crateFileRules(f, w)
+			case w.Kind == config.KindNPM && !isFamilyRow(row) && (f.Rel == "package.json" || (strings.HasSuffix(f.Rel, ".tgz") && !strings.Contains(f.Rel, "/"))):
+				vs = npmRules(f, w)
 			}
 			for _, v := range vs {
 				out = append(out, rel+": "+v.String())
@@ -132,6 +134,27 @@ func crateFileRules(f File, w Want) []rules.Violation {
 		return err != nil || ok
 	}
 	return rules.CratesPublish(m, known)
+}
+
+// npmRules: what npm publish refuses before sending that the packaging
+// check does not already report ("private" and provenance's
+// repository.url are reported there): the version when it is not the one
+// publish writes, and restricted access for an unscoped package.
+func npmRules(f File, w Want) []rules.Violation {
+	target := f.Path
+	isDir := path.Base(f.Rel) == "package.json"
+	if isDir {
+		target = filepath.Dir(f.Path)
+	}
+	m, err := ReadNpm(target)
+	if err != nil {
+		return nil
+	}
+	version := m.Version
+	if isDir && w.VersionWritten {
+		version = "" // publish writes the planned version
+	}
+	return rules.NPMPackage(m.Name, version, false, w.Access, "", "", nil)
 }
 
 // CrateManifestOf turns a .crate's parsed manifest into what crates.io's

@@ -66,7 +66,8 @@ func (r *flow) checkRegistryRules(ctx context.Context) error {
 				}
 			}
 		}
-		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), Crates: planned, CrateExists: exists}
+		w := artifacts.Want{Package: j.Package.Name, Kind: j.Package.Kind, Name: j.Name(), Version: j.Version(), Crates: planned, CrateExists: exists,
+			VersionWritten: true, Access: j.Package.Access}
 		for _, pr := range artifacts.CheckRules(r.o.Root, j.Rows, w) {
 			problems = append(problems, j.Package.Name+": "+pr)
 		}
