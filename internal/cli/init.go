@@ -161,7 +161,7 @@ func printInit(app *App, res *initcmd.Result) {
 	for _, warning := range res.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warning)
 	}
-	if res.TagFormatHint {
+	if res.TagFormatHint && (len(res.Packages) == 1 || !initcmd.UsesV(res.Packages, res.Groups)) {
 		if len(res.Packages) == 1 {
 			fmt.Fprintln(w, "the history has v* tags: tag_format = \"v{version}\" continues them")
 		} else if len(res.Packages) > 1 {

@@ -103,8 +103,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.TagFormatHint = hasVTags(ctx, opt.Root)
 	groups := TagSchemes(found, allTags(ctx, opt.Root))
+	res.TagFormatHint = hasVTags(ctx, opt.Root)
 
 	// The release workflow: release.yml, unless that name is taken by a
 	// workflow that is not ours (then a free name, said so).
@@ -291,6 +291,21 @@ func publishEnvironment(found []Found) (string, string) {
 		}
 	}
 	return env, note
+}
+
+// UsesV reports whether a detected scheme already continues the v* tags.
+func UsesV(found []Found, groups []GroupFound) bool {
+	for _, f := range found {
+		if f.TagFormat == "v{version}" {
+			return true
+		}
+	}
+	for _, g := range groups {
+		if g.TagFormat == "v{version}" {
+			return true
+		}
+	}
+	return false
 }
 
 // GeneratedInvalidError: the config init produced does not validate (a
