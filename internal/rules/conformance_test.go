@@ -70,6 +70,8 @@ type crateCase struct {
 	Deps          []crateDep `json:"deps"`
 	Known         []string   `json:"known"`
 	Version       string     `json:"version"`
+	RustVersion   string     `json:"rust_version"`
+	Homepage      string     `json:"homepage"`
 }
 
 type corpus struct {
@@ -357,6 +359,12 @@ func buildCrate(t *testing.T, name, version string, c crateCase) ([]byte, map[st
 	}
 	if c.Documentation != "" {
 		pkg["documentation"] = c.Documentation
+	}
+	if c.Homepage != "" {
+		pkg["homepage"] = c.Homepage
+	}
+	if c.RustVersion != "" {
+		pkg["rust-version"] = c.RustVersion
 	}
 	if c.Keywords != nil {
 		pkg["keywords"] = c.Keywords
