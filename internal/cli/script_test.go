@@ -26,7 +26,11 @@ func TestMain(m *testing.M) {
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		Dir: filepath.Join("..", "..", "testdata", "script"),
+		// Under the test's own temporary directory, removed whatever runs:
+		// testscript removes its go-test-script* folder only after every
+		// script ran (not with -run), and never one holding a stray file.
+		WorkdirRoot:         t.TempDir(),
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") != "",
