@@ -178,12 +178,20 @@ func TestE2EStagedPolyglotApproveThenRerun(t *testing.T) {
 	if err := w.npm.Approve(js.Stages[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	// Work went on meanwhile: the tag must name the commit that was staged.
+	staged := strings.TrimSpace(gitRun(t, w.dir, w.env, "rev-parse", "HEAD"))
+	writeFile(t, w.dir+"/NOTES.md", "later work\n")
+	gitRun(t, w.dir, w.env, "add", "NOTES.md")
+	gitRun(t, w.dir, w.env, "commit", "-q", "-m", "docs: notes")
 	doc, stderr, code = w.stagedJSON()
 	if code != 0 || doc.Outcome != "ok" {
 		t.Fatalf("re-run after approval: exit %d %s %+v\n%s", code, stagedStatuses(doc), doc.Error, stderr)
 	}
 	if !strings.Contains(w.remoteTags(), "js-core-v0.1.0") {
 		t.Fatalf("no tag after approval:\n%s\n%s", w.remoteTags(), stderr)
+	}
+	if at := strings.TrimSpace(gitRun(t, w.origin, w.env, "rev-parse", "js-core-v0.1.0^{commit}")); at != staged {
+		t.Fatalf("tag js-core-v0.1.0 names %s, want the staged commit %s\n%s", at, staged, stderr)
 	}
 	if stagedAttempts(w.npm) != 1 {
 		t.Fatalf("staged %d times", stagedAttempts(w.npm))

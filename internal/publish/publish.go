@@ -675,6 +675,10 @@ func (r *flow) tagRelease(ctx context.Context, j Job, res *Result, fail func(err
 		res.TagState = "existed"
 	} else {
 		commit = r.head
+		if c := r.stagedCommit(j); c != "" && c != r.head {
+			commit = c
+			res.Notes = append(res.Notes, fmt.Sprintf("tag %s names %s, the commit its staged version was built from (HEAD is %s)", tag, short(c), short(r.head)))
+		}
 		if at := r.releasedAt[j.Package.Name]; at != "" {
 			commit = at // released from an earlier commit: its tag goes there
 		}

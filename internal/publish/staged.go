@@ -47,12 +47,16 @@ type stageState struct {
 	why     map[string]string         // package → why it is staged
 	earlier map[string][]StagedUpload // package → recorded by an earlier run, not live
 	partial map[string][]StagedUpload // package → an earlier run staged only part of it
+	commit  map[string]string         // package → the commit its live, staged version was built from
 }
 
 // stageNote is the record's message; incomplete marks a family whose
 // staging stopped partway (a re-run stages the rest).
-func stageNote(ups []StagedUpload, incomplete bool) string {
+func stageNote(ups []StagedUpload, incomplete bool, commit string) string {
 	var b strings.Builder
+	if commit != "" {
+		b.WriteString("commit " + commit + "\n")
+	}
 	if incomplete {
 		b.WriteString("incomplete\n")
 	}
@@ -69,6 +73,16 @@ func stageNote(ups []StagedUpload, incomplete bool) string {
 func parseStageNote(note string) []StagedUpload {
 	ups, _ := parseStageRecord(note)
 	return ups
+}
+
+// stageCommit is the commit a record says the stage was made from.
+func stageCommit(note string) string {
+	for _, l := range strings.Split(note, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(l), "commit "); ok {
+			return c
+		}
+	}
+	return ""
 }
 
 func parseStageRecord(note string) (out []StagedUpload, complete bool) {
@@ -110,7 +124,7 @@ func (r *flow) originRemote(ctx context.Context) string {
 // earlier run staged that are not live yet: those are never uploaded again.
 func (r *flow) checkStaging(ctx context.Context) error {
 	published := r.published
-	r.stage = &stageState{mode: map[string]bool{}, why: map[string]string{}, earlier: map[string][]StagedUpload{}, partial: map[string][]StagedUpload{}}
+	r.stage = &stageState{mode: map[string]bool{}, why: map[string]string{}, earlier: map[string][]StagedUpload{}, partial: map[string][]StagedUpload{}, commit: map[string]string{}}
 	rec, _ := r.o.Git.(StageRecorder)
 	remote := ""
 	if rec != nil && !r.o.DryRun {
@@ -120,7 +134,19 @@ func (r *flow) checkStaging(ctx context.Context) error {
 	var first error
 	for i, j := range r.jobs {
 		st := r.stager(j)
-		if st == nil || published[j.Package.Name] {
+		if st == nil {
+			continue
+		}
+		if published[j.Package.Name] {
+			// Approved since a run staged it: its tag names the commit the
+			// staged package was built from, not a later HEAD.
+			if rec != nil && !r.o.DryRun {
+				if note, found, err := rec.ReadStage(ctx, r.o.Root, remote, StageRefPrefix+j.Release.Tag); err == nil && found {
+					if c := stageCommit(note); c != "" && r.haveCommit(ctx, c) {
+						r.stage.commit[j.Package.Name] = c
+					}
+				}
+			}
 			continue
 		}
 		res := &r.rep.Packages[i]
@@ -254,7 +280,7 @@ func (r *flow) recordStage(ctx context.Context, j Job, ups []StagedUpload, incom
 		return
 	}
 	ref := StageRefPrefix + j.Release.Tag
-	if err := rec.RecordStage(context.WithoutCancel(ctx), r.o.Root, r.originRemote(ctx), ref, stageNote(ups, incomplete)); err != nil {
+	if err := rec.RecordStage(context.WithoutCancel(ctx), r.o.Root, r.originRemote(ctx), ref, stageNote(ups, incomplete, r.head)); err != nil {
 		r.warn("%s: could not record the stage at %s (%v); a re-run still finds the version taken and does not stage it again", j.Package.Name, ref, err)
 	}
 }
@@ -507,4 +533,24 @@ func (r *flow) dropStageRecords(ctx context.Context) error {
 		r.logf("%s: %s is live and tagged; stage record %s removed", j.Package.Name, j.Version(), ref)
 	}
 	return nil
+}
+
+// stagedCommit is the commit the tag of j names when its version was staged
+// by an earlier run ("" = HEAD).
+func (r *flow) stagedCommit(j Job) string {
+	if r.stage == nil {
+		return ""
+	}
+	return r.stage.commit[j.Package.Name]
+}
+
+// haveCommit reports whether the checkout has commit (a shallow clone may
+// not); without it the tag goes to HEAD, as for any other repair.
+func (r *flow) haveCommit(ctx context.Context, commit string) bool {
+	g, ok := r.o.Git.(*GitCLI)
+	if !ok {
+		return false
+	}
+	_, err := g.git(ctx, r.o.Root, "cat-file", "-e", commit+"^{commit}")
+	return err == nil
 }
