@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"mime"
 	"net/url"
 	"regexp"
 	"sort"
@@ -42,6 +43,10 @@ var PyPIRules = register([]*Rule{
 	{ID: "pypi/field-too-new", Registry: PyPI, Status: 400, Source: srcPackaging, Coverage: Full,
 		Text: "{field} introduced in metadata version {added}, not {version}." + coreMetadataSee,
 		Fix:  "build with a backend that writes the Metadata-Version the field needs (setuptools >= 77 writes 2.4 for License-Expression and License-File)"},
+	{ID: "pypi/description-content-type", Registry: PyPI, Status: 400, Source: srcPackaging + " (_process_description_content_type)", Coverage: Partial,
+		Limit: "packaging lists the allowed types and Markdown variants from a Python set, whose order varies between PyPI's processes; the text is reproduced in one of those orders",
+		Text:  "{problem}." + coreMetadataSee,
+		Fix:   "declare the README as text/markdown (variant GFM or CommonMark), text/x-rst or text/plain, charset UTF-8"},
 	{ID: "pypi/local-version", Registry: PyPI, Status: 400, Source: srcMetadata, Coverage: Full,
 		Text: "The use of local versions in {version} is not allowed." + localVersionSee,
 		Fix:  "drop the +local part (setuptools-scm: set local_scheme = \"no-local-version\", or build from the release tag on a clean checkout)"},
@@ -232,6 +237,11 @@ func PyPIMetadata(f PyFields) []Violation {
 			}
 		}
 	}
+	if ct := f.one("description_content_type"); ct != "" {
+		if p := contentTypeProblem(ct); p != "" {
+			add(&pkg, "description-content-type", "pypi/description-content-type", "problem", p)
+		}
+	}
 	if le := f.one("license_expression"); le != "" {
 		if !SPDXValidPEP639(le) {
 			add(&pkg, "license-expression", "pypi/license-expression-invalid", "value", pyRepr(le))
@@ -308,6 +318,26 @@ func PyPIMetadata(f PyFields) []Violation {
 		out = append(out, warehouseOrder(g)...)
 	}
 	return out
+}
+
+// contentTypeProblem is packaging's _process_description_content_type.
+func contentTypeProblem(value string) string {
+	mt, params, err := mime.ParseMediaType(value)
+	mt = strings.ToLower(mt)
+	if err != nil || !(mt == "text/plain" || mt == "text/x-rst" || mt == "text/markdown") || !strings.Contains(strings.ToLower(value), mt) {
+		return "'description-content-type' must be one of ['text/plain', 'text/x-rst', 'text/markdown'], not " + pyRepr(value)
+	}
+	if cs, ok := params["charset"]; ok && cs != "UTF-8" {
+		chars := make([]string, 0, len(cs))
+		for _, r := range cs {
+			chars = append(chars, string(r))
+		}
+		return "'description-content-type' can only specify the UTF-8 charset, not " + pyList(chars)
+	}
+	if v, ok := params["variant"]; ok && mt == "text/markdown" && v != "GFM" && v != "CommonMark" {
+		return "valid Markdown variants for 'description-content-type' are ['GFM', 'CommonMark'], not " + pyRepr(v)
+	}
+	return ""
 }
 
 // warehouseOrder puts first the error Warehouse reports: the first error of

@@ -626,12 +626,7 @@ func validateMetadata(form *uploadForm) string {
 	if mv == "" {
 		return "'metadata-version' is a required field"
 	}
-	if v := form.get("description_content_type"); v != "" {
-		mt, _, err := mime.ParseMediaType(v)
-		if err != nil || (mt != "text/plain" && mt != "text/x-rst" && mt != "text/markdown") {
-			return fmt.Sprintf("%s is an invalid content type", pyQuote(v))
-		}
-	}
+	// Description-Content-Type is one of internal/rules' packaging checks.
 	return ""
 }
 
