@@ -86,7 +86,7 @@ func ReadFacts(ctx context.Context, dir string, cfg *config.Config) (*plan.Facts
 	if err != nil {
 		return nil, classify(dir, err)
 	}
-	allTags, err := listTags(ctx, dir, false)
+	allTags, err := tagNames(ctx, dir)
 	if err != nil {
 		log.abort()
 		return nil, err
@@ -263,7 +263,8 @@ func reachableCandidates(ctx context.Context, dir string, cfg *config.Config, al
 	if err != nil {
 		return nil, err
 	}
-	reach := map[string]bool{}       // tag name -> reachable (asked)
+	reach := map[string]bool{} // tag name -> reachable (asked)
+	commit := map[string]string{}
 	done := make([]bool, len(cands)) // package resolved
 	var out []plan.Tag
 	seen := map[string]bool{}
@@ -300,7 +301,9 @@ func reachableCandidates(ctx context.Context, dir string, cfg *config.Config, al
 		}
 		for _, r := range ask {
 			name := strings.TrimPrefix(r, "refs/tags/")
-			reach[name] = got[name]
+			t, ok := got[name]
+			reach[name] = ok
+			commit[name] = t.Commit
 		}
 		if round >= 3 {
 			break
@@ -310,7 +313,7 @@ func reachableCandidates(ctx context.Context, dir string, cfg *config.Config, al
 		for _, t := range cs {
 			if reach[t.Name] && !seen[t.Name] {
 				seen[t.Name] = true
-				out = append(out, t)
+				out = append(out, plan.Tag{Name: t.Name, Commit: commit[t.Name]})
 				break
 			}
 		}
@@ -320,20 +323,22 @@ func reachableCandidates(ctx context.Context, dir string, cfg *config.Config, al
 
 // mergedRefs asks which of refs are reachable from HEAD, in as few git
 // calls as the command line allows.
-func mergedRefs(ctx context.Context, dir string, refs []string) (map[string]bool, error) {
-	got := map[string]bool{}
+func mergedRefs(ctx context.Context, dir string, refs []string) (map[string]plan.Tag, error) {
+	got := map[string]plan.Tag{}
 	for len(refs) > 0 {
 		n := min(len(refs), 2000)
-		args := append([]string{"for-each-ref", "--merged", "HEAD", "--format=%(refname)"}, refs[:n]...)
+		args := append([]string{"for-each-ref", "--merged", "HEAD", tagFormat}, refs[:n]...)
 		refs = refs[n:]
 		out, err := git(ctx, dir, args...)
 		if err != nil {
 			return nil, classify(dir, err)
 		}
-		for _, l := range strings.Split(string(out), "\n") {
-			if l != "" {
-				got[strings.TrimPrefix(l, "refs/tags/")] = true
-			}
+		tags, err := parseTagLines(out)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tags {
+			got[t.Name] = t
 		}
 	}
 	return got, nil
@@ -355,11 +360,18 @@ func listTags(ctx context.Context, dir string, merged bool) ([]plan.Tag, error) 
 	if merged {
 		args = append(args, "--merged", "HEAD")
 	}
-	args = append(args, "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	args = append(args, tagFormat, "refs/tags")
 	out, err := git(ctx, dir, args...)
 	if err != nil {
 		return nil, classify(dir, err)
 	}
+	return parseTagLines(out)
+}
+
+// tagFormat is for-each-ref's format for parseTagLines.
+const tagFormat = "--format=%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
+
+func parseTagLines(out []byte) ([]plan.Tag, error) {
 	var tags []plan.Tag
 	for _, line := range strings.Split(string(out), "\n") {
 		if line == "" {
@@ -377,6 +389,24 @@ func listTags(ctx context.Context, dir string, merged bool) ([]plan.Tag, error) 
 			tags = append(tags, plan.Tag{Name: name, Commit: parts[4]})
 		}
 		// Tags of trees, blobs or of other tags are not release tags.
+	}
+	return tags, nil
+}
+
+// tagNames lists every tag's name (reachable or not) without reading the
+// tag objects: names are all adoption needs of most of them (their
+// versions, and whether a tag exists); the commits of the few that can be a
+// last release come with the reachability answer.
+func tagNames(ctx context.Context, dir string) ([]plan.Tag, error) {
+	out, err := git(ctx, dir, "for-each-ref", "--format=%(refname)", "refs/tags")
+	if err != nil {
+		return nil, classify(dir, err)
+	}
+	var tags []plan.Tag
+	for _, l := range strings.Split(string(out), "\n") {
+		if name, ok := strings.CutPrefix(l, "refs/tags/"); ok && name != "" {
+			tags = append(tags, plan.Tag{Name: name})
+		}
 	}
 	return tags, nil
 }
