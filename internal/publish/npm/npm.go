@@ -3,7 +3,7 @@
 // Under OIDC the handler performs the trusted-publishing exchange itself
 // before the first upload of the run (npm-cli would silently fall back to a
 // configured token and fail later with a misleading E404), and hands the
-// minted token to npm through its environment (PIOT_NPM_AUTH_TOKEN, which a
+// minted token to npm through its environment (PUTITOUTTHERE_NPM_AUTH_TOKEN, which a
 // temporary userconfig named by NPM_CONFIG_USERCONFIG references, so no file
 // holds the token), never in argv; npm's cache and logs go to the same
 // private directory, removed afterwards and swept by the next run if the
@@ -269,10 +269,10 @@ func (h *Handler) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // TokenEnv is the variable npm reads the registry token from: the
-// userconfig says `//host/path/:_authToken=${PIOT_NPM_AUTH_TOKEN}`, so no
+// userconfig says `//host/path/:_authToken=${PUTITOUTTHERE_NPM_AUTH_TOKEN}`, so no
 // file on disk ever holds the token (a run killed by SIGKILL leaves none
 // behind for other jobs of a persistent runner to read).
-const TokenEnv = "PIOT_NPM_AUTH_TOKEN"
+const TokenEnv = "PUTITOUTTHERE_NPM_AUTH_TOKEN"
 
 // tempPrefix names the private directory of one npm invocation.
 const tempPrefix = "piot-npm-"

@@ -83,11 +83,11 @@ func TestOIDCPublishTokenInUserconfigOnly(t *testing.T) {
 	if !slices.Equal(call.Args, want) {
 		t.Errorf("args = %q", call.Args)
 	}
-	if rcSeen != "registry=http://127.0.0.1:9/reg/\n//127.0.0.1:9/reg/:_authToken=${PIOT_NPM_AUTH_TOKEN}\n" || rcMode != "-rw-------" {
+	if rcSeen != "registry=http://127.0.0.1:9/reg/\n//127.0.0.1:9/reg/:_authToken=${PUTITOUTTHERE_NPM_AUTH_TOKEN}\n" || rcMode != "-rw-------" {
 		t.Errorf("userconfig = %q %s", rcSeen, rcMode)
 	}
 	joined := strings.Join(call.Environ, "\n")
-	// The minted token reaches npm only as PIOT_NPM_AUTH_TOKEN (the userconfig
+	// The minted token reaches npm only as PUTITOUTTHERE_NPM_AUTH_TOKEN (the userconfig
 	// references it), never in argv or a file.
 	if strings.Count(joined, "npm_minted") != 1 || !strings.Contains(joined, TokenEnv+"=npm_minted_token_0123456789") {
 		t.Errorf("the minted token is not passed as %s only: %s", TokenEnv, joined)
