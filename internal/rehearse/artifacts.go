@@ -396,9 +396,14 @@ func copyTree(src, dst string) error {
 }
 
 // crateTargetPaths are the [lib] and [[bin]] source paths a manifest
-// declares: the stand-in holds them as the real .crate would.
+// declares, and its readme and license-file: the stand-in holds them as the
+// real .crate would (crates.io's publish reads the readme from the archive).
 func crateTargetPaths(cargo []byte) []string {
 	var m struct {
+		Package struct {
+			Readme      any    `toml:"readme"` // a path, or false
+			LicenseFile string `toml:"license-file"`
+		} `toml:"package"`
 		Lib *struct {
 			Path string `toml:"path"`
 		} `toml:"lib"`
@@ -423,6 +428,12 @@ func crateTargetPaths(cargo []byte) []string {
 		if b.Path != "" {
 			add(b.Path)
 		}
+	}
+	if r, ok := m.Package.Readme.(string); ok && r != "" {
+		add(r)
+	}
+	if m.Package.LicenseFile != "" {
+		add(m.Package.LicenseFile)
 	}
 	return out
 }
