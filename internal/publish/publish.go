@@ -125,6 +125,7 @@ type flow struct {
 	haveArtifacts bool            // artifacts/ exists (a dry run checks artifacts only then)
 	problems      []string        // what a dry run found, reported together at its end
 	stage         *stageState     // staged publishing (staged.go)
+	stageRefs     map[string]bool // stage records on origin, listed once (staged.go)
 	visibility    string          // the repository's visibility, once asked (trust.go)
 }
 

@@ -141,7 +141,7 @@ func (r *flow) checkStaging(ctx context.Context) error {
 			// Approved since a run staged it: its tag names the commit the
 			// staged package was built from, not a later HEAD.
 			if rec != nil && !r.o.DryRun {
-				if note, found, err := rec.ReadStage(ctx, r.o.Root, remote, StageRefPrefix+j.Release.Tag); err == nil && found {
+				if note, found, err := r.readStage(ctx, rec, remote, j); err == nil && found {
 					if c := stageCommit(note); c != "" && r.haveCommit(ctx, c) {
 						r.stage.commit[j.Package.Name] = c
 					}
@@ -151,7 +151,7 @@ func (r *flow) checkStaging(ctx context.Context) error {
 		}
 		res := &r.rep.Packages[i]
 		if rec != nil {
-			note, found, err := rec.ReadStage(ctx, r.o.Root, remote, StageRefPrefix+j.Release.Tag)
+			note, found, err := r.readStage(ctx, rec, remote, j)
 			if err != nil {
 				r.warn("%s: reading the stage record %s: %v", j.Package.Name, StageRefPrefix+j.Release.Tag, err)
 			} else if ups, complete := parseStageRecord(note); found && !complete {
@@ -282,6 +282,8 @@ func (r *flow) recordStage(ctx context.Context, j Job, ups []StagedUpload, incom
 	ref := StageRefPrefix + j.Release.Tag
 	if err := rec.RecordStage(context.WithoutCancel(ctx), r.o.Root, r.originRemote(ctx), ref, stageNote(ups, incomplete, r.head)); err != nil {
 		r.warn("%s: could not record the stage at %s (%v); a re-run still finds the version taken and does not stage it again", j.Package.Name, ref, err)
+	} else if r.stageRefs != nil {
+		r.stageRefs[ref] = true
 	}
 }
 
@@ -523,7 +525,7 @@ func (r *flow) dropStageRecords(ctx context.Context) error {
 			continue
 		}
 		ref := StageRefPrefix + j.Release.Tag
-		if _, found, err := rec.ReadStage(ctx, r.o.Root, remote, ref); err != nil || !found {
+		if _, found, err := r.readStage(ctx, rec, remote, j); err != nil || !found {
 			continue
 		}
 		if err := rec.DeleteStage(ctx, r.o.Root, remote, ref); err != nil {
@@ -553,4 +555,50 @@ func (r *flow) haveCommit(ctx context.Context, commit string) bool {
 	}
 	_, err := g.git(ctx, r.o.Root, "cat-file", "-e", commit+"^{commit}")
 	return err == nil
+}
+
+// stageRefLister lists the stage records' refs in one call (GitCLI), so a
+// run asks origin once, not once per npm package.
+type stageRefLister interface {
+	StageRefs(ctx context.Context, dir, remote string) (map[string]bool, error)
+}
+
+// StageRefs implements stageRefLister.
+func (g *GitCLI) StageRefs(ctx context.Context, dir, remote string) (map[string]bool, error) {
+	out := map[string]bool{}
+	var ls string
+	var err error
+	if remote != "" {
+		ls, err = g.git(ctx, dir, "ls-remote", remote, StageRefPrefix+"*")
+	} else {
+		ls, err = g.git(ctx, dir, "for-each-ref", "--format=%(objectname)\t%(refname)", StageRefPrefix)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range strings.Split(strings.TrimSpace(ls), "\n") {
+		if _, ref, ok := strings.Cut(l, "\t"); ok && !strings.HasSuffix(ref, "^{}") {
+			out[ref] = true
+		}
+	}
+	return out, nil
+}
+
+// readStage reads j's stage record, asking origin for the list of records
+// once per run.
+func (r *flow) readStage(ctx context.Context, rec StageRecorder, remote string, j Job) (string, bool, error) {
+	ref := StageRefPrefix + j.Release.Tag
+	if l, ok := r.o.Git.(stageRefLister); ok {
+		if r.stageRefs == nil {
+			refs, err := l.StageRefs(ctx, r.o.Root, remote)
+			if err != nil {
+				return "", false, err
+			}
+			r.stageRefs = refs
+		}
+		if !r.stageRefs[ref] {
+			return "", false, nil
+		}
+	}
+	return rec.ReadStage(ctx, r.o.Root, remote, ref)
 }
