@@ -102,16 +102,89 @@ func (g *GitCLI) Lock(ctx context.Context, dir, remote, ref, note string) (func(
 	if herr != nil || held == nil {
 		return nil, err // not a lease failure we can explain: report git's own words
 	}
-	myRun, _ := parseLockNote(note)
-	runBase := func(s string) string { b, _, _ := strings.Cut(s, "/"); return b }
-	stale := time.Since(held.since) > LockTTL || (myRun != "local" && runBase(held.run) == runBase(myRun))
-	if !stale {
+	if !lockStale(held.run, held.since, note) {
 		return nil, &LockHeldError{Ref: ref, Owner: "run " + held.run, Since: held.since}
 	}
 	if _, err := g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":"+held.obj, remote, obj+":"+ref); err != nil {
 		return nil, &LockHeldError{Ref: ref, Owner: "another run (it took over a stale lock first)", Since: time.Now()}
 	}
 	return release, nil
+}
+
+// lockStale: a lock older than LockTTL, or one left by this same workflow
+// run (an earlier attempt, or the same job re-run after it was killed), may
+// be taken over.
+func lockStale(heldRun string, since time.Time, note string) bool {
+	myRun, _ := parseLockNote(note)
+	runBase := func(s string) string { b, _, _ := strings.Cut(s, "/"); return b }
+	if time.Since(since) > LockTTL {
+		return true
+	}
+	return myRun != "local" && runBase(heldRun) == runBase(myRun)
+}
+
+// LocalLocker is implemented by Git implementations that can lock in the
+// local repository (GitCLI): with no origin remote, two publishes from the
+// same repository must not both upload.
+type LocalLocker interface {
+	LockLocal(ctx context.Context, dir, ref, note string) (release func(context.Context) error, err error)
+}
+
+// LockLocal creates ref in the local repository (shared by its worktrees)
+// with `git update-ref REF NEW ""`, which fails when the ref exists: the
+// local counterpart of the create-only push.
+func (g *GitCLI) LockLocal(ctx context.Context, dir, ref, note string) (func(context.Context) error, error) {
+	head, err := g.HeadCommit(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := g.mktag(ctx, dir, head, note)
+	if err != nil {
+		return nil, fmt.Errorf("creating the lock object: %w", err)
+	}
+	release := func(ctx context.Context) error {
+		_, err := g.git(ctx, dir, "update-ref", "-d", ref, obj)
+		return err
+	}
+	if _, err := g.git(ctx, dir, "update-ref", ref, obj, ""); err == nil {
+		return release, nil
+	}
+	cur, err := g.git(ctx, dir, "rev-parse", "--verify", "--quiet", ref)
+	cur = strings.TrimSpace(cur)
+	if err != nil || cur == "" {
+		return nil, fmt.Errorf("taking the local release lock %s failed", ref)
+	}
+	body, err := g.git(ctx, dir, "cat-file", "tag", cur)
+	if err != nil {
+		return nil, err
+	}
+	_, msg, _ := strings.Cut(body, "\n\n")
+	heldRun, since := parseLockNote(msg)
+	if !lockStale(heldRun, since, note) {
+		return nil, &LockHeldError{Ref: ref, Owner: "run " + heldRun + " (in this repository)", Since: since}
+	}
+	if _, err := g.git(ctx, dir, "update-ref", ref, obj, cur); err != nil {
+		return nil, &LockHeldError{Ref: ref, Owner: "another run (it took over a stale lock first)", Since: time.Now()}
+	}
+	return release, nil
+}
+
+// ClearLock deletes ref on remote when it exists, with a lease on the value
+// read, so only that lock is removed.
+func (g *GitCLI) ClearLock(ctx context.Context, dir, remote, ref string) error {
+	held, err := g.remoteLock(ctx, dir, remote, ref)
+	if err != nil || held == nil {
+		return err
+	}
+	_, err = g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":"+held.obj, remote, ":"+ref)
+	return err
+}
+
+// LockClearer is implemented by Git implementations that can remove a lock
+// left on the remote (GitCLI).
+type LockClearer interface {
+	ClearLock(ctx context.Context, dir, remote, ref string) error
+	ListLocks(ctx context.Context, dir, remote string) ([]string, error)
 }
 
 type remoteLockInfo struct {
@@ -167,8 +240,19 @@ func (r *flow) lockAll(ctx context.Context, published map[string]bool) error {
 	if !ok {
 		return nil
 	}
+	lock := func(ctx context.Context, ref, note string) (func(context.Context) error, error) {
+		return l.Lock(ctx, r.o.Root, "origin", ref, note)
+	}
 	if has, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil || !has {
-		return nil // no remote: nothing to race with (publish warns about the push)
+		// No remote: two publishes from this repository still race for
+		// the registries; lock in the repository itself.
+		ll, ok := r.o.Git.(LocalLocker)
+		if !ok {
+			return nil
+		}
+		lock = func(ctx context.Context, ref, note string) (func(context.Context) error, error) {
+			return ll.LockLocal(ctx, r.o.Root, ref, note)
+		}
 	}
 	note := lockNote(r.o.Env, time.Now())
 	for _, j := range r.jobs {
@@ -176,7 +260,7 @@ func (r *flow) lockAll(ctx context.Context, published map[string]bool) error {
 			continue
 		}
 		ref := LockRefPrefix + j.Release.Tag
-		release, err := l.Lock(ctx, r.o.Root, "origin", ref, note)
+		release, err := lock(ctx, ref, note)
 		if err != nil {
 			r.unlockAll(context.WithoutCancel(ctx))
 			var held *LockHeldError
@@ -190,6 +274,58 @@ func (r *flow) lockAll(ctx context.Context, published map[string]bool) error {
 		r.locks = append(r.locks, release)
 	}
 	return nil
+}
+
+// clearStaleLocks: after a successful run, a release lock on origin whose
+// version is now released (its tag is on origin) guards nothing: a killed
+// earlier run left it, and the re-run skipped that package and never took
+// it. Such locks are removed, each with a lease on the value read.
+func (r *flow) clearStaleLocks(ctx context.Context) error {
+	if r.o.DryRun {
+		return nil
+	}
+	c, ok := r.o.Git.(LockClearer)
+	if !ok {
+		return nil
+	}
+	if has, err := r.o.Git.HasRemote(ctx, r.o.Root, "origin"); err != nil || !has {
+		return nil
+	}
+	r.unlockAll(ctx) // this run's own locks first, by their lease
+	refs, err := c.ListLocks(ctx, r.o.Root, "origin")
+	if err != nil {
+		r.warn("could not list the release locks on origin: %v", err)
+		return nil
+	}
+	rt, _ := r.o.Git.(RemoteTagger)
+	for _, ref := range refs {
+		tag := strings.TrimPrefix(ref, LockRefPrefix)
+		if rt == nil {
+			continue
+		}
+		if _, ok, err := rt.RemoteTag(ctx, r.o.Root, "origin", tag); err != nil || !ok {
+			continue // not released yet: a live run may hold it
+		}
+		if err := c.ClearLock(ctx, r.o.Root, "origin", ref); err != nil {
+			r.warn("could not remove the stale release lock %s on origin: %v", ref, err)
+		}
+	}
+	return nil
+}
+
+// ListLocks lists the release-lock refs on remote.
+func (g *GitCLI) ListLocks(ctx context.Context, dir, remote string) ([]string, error) {
+	out, err := g.git(ctx, dir, "ls-remote", remote, LockRefPrefix+"*")
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if _, ref, ok := strings.Cut(l, "\t"); ok && strings.HasPrefix(ref, LockRefPrefix) {
+			refs = append(refs, ref)
+		}
+	}
+	return refs, nil
 }
 
 func (r *flow) unlockAll(ctx context.Context) {

@@ -59,6 +59,7 @@ func (r *flow) steps() []step {
 		{"await approvals", r.awaitApprovals},
 		{"stage records", r.dropStageRecords},
 		{"releases", r.repairAfterPublish},
+		{"stale locks", r.clearStaleLocks},
 		{"dry run report", r.reportDryRun},
 	}
 }
@@ -105,6 +106,9 @@ func (r *flow) replan(ctx context.Context) error {
 	if len(p.Releases) == 0 {
 		r.rep.Outcome = "nothing-to-release"
 		if err := r.repairReleases(ctx, nil); err != nil {
+			return err
+		}
+		if err := r.clearStaleLocks(ctx); err != nil {
 			return err
 		}
 		return errDone

@@ -413,6 +413,11 @@ func (w *world) problems(head string) []string {
 	if len(npmAttempts) != 1 {
 		out = append(out, fmt.Sprintf("npm saw %d publish attempts for %s %s: %v", len(npmAttempts), npmName, planned, npmAttempts))
 	}
+	// No release lock stays on origin once the release is complete (a killed
+	// run's locks are removed by the successful re-run).
+	if locks := strings.TrimSpace(w.git(w.origin, "for-each-ref", "--format=%(refname)", "refs/putitoutthere/locks/")); locks != "" {
+		out = append(out, "release locks left on origin: "+strings.ReplaceAll(locks, "\n", ", "))
+	}
 	// Tags on origin, at the released commit.
 	tags := strings.Fields(w.git(w.origin, "tag", "--list"))
 	sort.Strings(tags)
