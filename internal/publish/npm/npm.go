@@ -238,11 +238,14 @@ func (h *Handler) npmUpload(ctx context.Context, j publish.Job, name, path strin
 		if stage || !pe.Retryable || attempt >= h.attempts() {
 			return "", pe.Diag()
 		}
-		if ok, _, qerr := h.Client.VersionExists(ctx, name, j.Version()); qerr == nil && ok {
-			return "", nil // it landed; the answer was lost
-		}
+		// The PUT may have landed with its answer lost. The registry's read
+		// side can lag (a CDN in front of the packument): wait first, then
+		// ask, and send again only when the version is not there.
 		if err := h.sleep(ctx, time.Duration(attempt)*2*time.Second); err != nil {
 			return "", err
+		}
+		if ok, _, qerr := h.Client.VersionExists(ctx, name, j.Version()); qerr == nil && ok {
+			return "", nil // it landed; the answer was lost
 		}
 	}
 }

@@ -369,8 +369,24 @@ func (c *Client) UploadAttested(ctx context.Context, token, path string, atts []
 			}
 			return c.rejected(ctx, d, status, respStatus, string(rbody), before)
 		}
-		// The upload may have landed: ask before sending it again.
+		// The upload may have landed. The registry's read side can lag its
+		// write side (a CDN in front of the JSON API): wait first, then ask,
+		// and send again only when it does not list the file.
 		lastErr = err
+		wait := backoff(c.HTTP.Policy, attempt)
+		var he *httpx.Error
+		if errors.As(err, &he) && he.RetryAfter > 0 {
+			wait = he.RetryAfter
+			if c.HTTP.Policy.MaxDelay > 0 && wait > c.HTTP.Policy.MaxDelay {
+				wait = c.HTTP.Policy.MaxDelay
+			}
+		}
+		if attempt < attempts && c.HTTP.OnRetry != nil {
+			c.HTTP.OnRetry(req, attempt, wait, err.Error())
+		}
+		if err := sleep(ctx, c.HTTP, wait); err != nil {
+			return "", err
+		}
 		if now, qerr := c.fileDigests(ctx, d.Name(), d.Version()); qerr == nil {
 			if sum, ok := now[d.Filename]; ok {
 				if sum != d.Digests.SHA256 {
@@ -384,20 +400,6 @@ func (c *Client) UploadAttested(ctx context.Context, token, path string, atts []
 		}
 		if attempt == attempts {
 			break
-		}
-		wait := backoff(c.HTTP.Policy, attempt)
-		var he *httpx.Error
-		if errors.As(err, &he) && he.RetryAfter > 0 {
-			wait = he.RetryAfter
-			if c.HTTP.Policy.MaxDelay > 0 && wait > c.HTTP.Policy.MaxDelay {
-				wait = c.HTTP.Policy.MaxDelay
-			}
-		}
-		if c.HTTP.OnRetry != nil {
-			c.HTTP.OnRetry(req, attempt, wait, err.Error())
-		}
-		if err := sleep(ctx, c.HTTP, wait); err != nil {
-			return "", err
 		}
 	}
 	return "", diag.New(CodeUploadUnavailable, "uploading %s to %s failed after %d attempts", d.Filename, c.UploadURL, attempts).Wrap(lastErr).
