@@ -174,7 +174,7 @@ jobs:
 	gitRun(t, w.dir, w.env, "commit", "-q", "-m", "ci: release workflow")
 	w.env["GITHUB_JOB"] = "publish"
 	out, errOut, code := w.cli("doctor")
-	if code != 0 || !strings.Contains(out, "the registry accepted this run's credentials") {
+	if code != 0 || !strings.Contains(out, "the registry accepted this run's credentials") || !strings.Contains(out, "asked the registries themselves") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	// The npm registration drifted (another repository); nothing declares it.

@@ -84,6 +84,8 @@ type state struct {
 
 	ownerIDDone  bool
 	ownerIDValue int64
+	// exchanged: the registries answered publish's preflight exchanges.
+	exchanged bool
 }
 
 // Run runs every phase and returns the report. It never returns an error:
@@ -161,8 +163,15 @@ func Run(ctx context.Context, opt Options) *Report {
 	if !anyDeclared(cfg) {
 		r.Note = seedNote
 	}
+	if st.exchanged {
+		r.Note = exchangedNote
+	}
 	return r
 }
+
+// exchangedNote closes a report in which doctor asked the registries
+// themselves (publish's preflight exchanges, in a job with credentials).
+const exchangedNote = "`doctor` asked the registries themselves in this run (publish's preflight exchanges: token liveness, trust exchanges, first publish), so their registrations were compared as they stand. A rename made on a registry or in a workflow after this run is not seen until doctor runs again."
 
 // seedNote closes a report when nothing is declared: then doctor indeed
 // compares no names with any registry (the documented wording, verbatim).

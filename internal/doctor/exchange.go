@@ -65,6 +65,7 @@ func exchangeChecks(ctx context.Context, st *state, p *Phase) {
 		p.add(Neutral, "registry exchanges skipped: "+secret.Redact(firstLine(err.Error())))
 		return
 	}
+	st.exchanged = len(res) > 0
 	for _, r := range res {
 		if r.Status == "failed" || r.Error != "" {
 			c := r.Code
