@@ -88,7 +88,7 @@ var PyPIRules = register([]*Rule{
 		Text: "{value} is invalid for 'license-expression'." + coreMetadataSee,
 		Fix:  "use a valid SPDX license expression, e.g. \"MIT OR Apache-2.0\""},
 	{ID: "pypi/description-render", Registry: PyPI, Status: 400, Source: srcLegacy + " (readme.render)", Coverage: Partial,
-		Limit: "Markdown and plain text always render and are never refused; reStructuredText is checked for the faults readme_renderer turns into a refusal that can be found without docutils (title underlines too short, unknown or disabled directives such as raw and include); other docutils warnings are not",
+		Limit: "Markdown and plain text always render and are never refused; reStructuredText is checked for the faults readme_renderer turns into a refusal that can be found without docutils (title underlines too short, unknown or disabled directives such as raw and include, two links of one name to different URLs, a `named`_ reference to no target); other docutils warnings are not",
 		Text:  "The description failed to render {how}. See https://pypi.org/help/#description-content-type for more information.",
 		Fix:   "fix the README markup (check it with `python -m readme_renderer README.rst`), or declare readme content-type text/markdown"},
 	{ID: "pypi/filename-characters", Registry: PyPI, Status: 400, Source: srcLegacy + " (_validate_filename)", Coverage: Full,
@@ -484,12 +484,70 @@ var (
 	rstDirectives = set(strings.Split("attention caution danger error hint important note tip warning admonition image figure topic sidebar line-block parsed-literal code code-block sourcecode math rubric epigraph highlights pull-quote compound container table csv-table list-table contents sectnum section-numbering header footer target-notes meta replace unicode date class role default-role title restructuredtext-test-directive", " "))
 )
 
+var (
+	rstTargetDef  = regexp.MustCompile("^\\s*\\.\\.\\s+_(?:`([^`]+)`|([^:`][^:]*)):\\s*(.*)$")
+	rstEmbedded   = regexp.MustCompile("`([^`<]+?)\\s*<([^`>]+)>`_(?:[^_]|$)")
+	rstNamedRef   = regexp.MustCompile("`([^`<]+)`_(?:[^_]|$)")
+	rstWhitespace = regexp.MustCompile(`\s+`)
+	rstInline     = regexp.MustCompile("(?:^|[^`\\w])_`([^`]+)`")
+)
+
+// rstTargets: docutils' hyperlink targets and the references to them.
+// Two explicit targets of one name with different URLs ("Duplicate
+// explicit target name") and a `named`_ reference to no target ("Unknown
+// target name") are warnings, which readme_renderer refuses.
+func rstTargetFaults(lines []string) bool {
+	norm := func(n string) string {
+		return strings.ToLower(rstWhitespace.ReplaceAllString(strings.TrimSpace(n), " "))
+	}
+	targets := map[string]string{}
+	dup := false
+	define := func(name, uri string) {
+		n := norm(name)
+		if old, ok := targets[n]; ok && old != strings.TrimSpace(uri) {
+			dup = true
+		}
+		targets[n] = strings.TrimSpace(uri)
+	}
+	known := map[string]bool{}
+	for i, l := range lines {
+		if m := rstTargetDef.FindStringSubmatch(l); m != nil {
+			define(m[1]+m[2], m[3])
+		}
+		for _, m := range rstEmbedded.FindAllStringSubmatch(l, -1) {
+			define(m[1], m[2])
+		}
+		for _, m := range rstInline.FindAllStringSubmatch(l, -1) {
+			known[norm(m[1])] = true // inline internal target
+		}
+		// Section titles are implicit targets.
+		if i+1 < len(lines) && adornment(strings.TrimRight(lines[i+1], " ")) && strings.TrimSpace(l) != "" {
+			known[norm(l)] = true
+		}
+	}
+	if dup {
+		return true
+	}
+	for _, l := range lines {
+		for _, m := range rstNamedRef.FindAllStringSubmatch(l, -1) {
+			n := norm(m[1])
+			if _, ok := targets[n]; !ok && !known[n] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // rstFails finds the reStructuredText faults that readme_renderer (halting
 // at warnings) refuses: a section title whose underline is shorter than the
-// title (4+ characters of one punctuation mark), and unknown or disabled
-// directives.
+// title (4+ characters of one punctuation mark), unknown or disabled
+// directives, duplicate or unknown hyperlink targets.
 func rstFails(s string) bool {
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	if rstTargetFaults(lines) {
+		return true
+	}
 	inLiteral := false
 	for i, l := range lines {
 		if m := rstDirectiveRe.FindStringSubmatch(l); m != nil && !inLiteral {

@@ -189,3 +189,44 @@ func TestWarehousePlatformTagCases(t *testing.T) {
 		}
 	}
 }
+
+func TestRSTFaults(t *testing.T) {
+	bad := map[string]string{
+		"underline too short":  "Project title\n=====\n\ntext\n",
+		"unknown directive":    "Title\n=====\n\n.. toctree::\n   a\n",
+		"raw is disabled":      ".. raw:: html\n\n   <b>x</b>\n",
+		"duplicate link names": "See `docs <https://a.example>`_ and `docs <https://b.example>`_.\n",
+		"unknown target":       "See `the guide`_ for more.\n",
+	}
+	for name, text := range bad {
+		if !rstFails(text) {
+			t.Errorf("%s: rendered; readme_renderer refuses it", name)
+		}
+	}
+	good := map[string]string{
+		"plain":                 "Title\n=====\n\nSome *text* and ``code``.\n",
+		"overline title":        "=======\n Title\n=======\n\ntext\n",
+		"anonymous links":       "See `docs <https://a.example>`__ and `docs <https://b.example>`__.\n",
+		"same link twice":       "See `docs <https://a.example>`_ and `docs <https://a.example>`_.\n",
+		"defined target":        "See `the guide`_.\n\n.. _the guide: https://example.com\n",
+		"reference to a title":  "Usage\n-----\n\nsee `Usage`_\n",
+		"inline target":         "An _`inline target` here; see `inline target`_.\n",
+		"literal block":         "Example::\n\n    Title\n    ==\n\ntext\n",
+		"directives":            ".. note::\n   x\n\n.. code-block:: python\n\n   x = 1\n\n.. image:: https://x/y.png\n",
+		"substitution and link": ".. |badge| image:: https://x/b.svg\n   :target: https://x\n\n|badge|\n",
+	}
+	for name, text := range good {
+		if rstFails(text) {
+			t.Errorf("%s: refused; it renders", name)
+		}
+	}
+}
+
+// pypi/warehouse's own README.rst (quoted target names, references to them).
+const warehouseReadme = "Warehouse is the software that powers `PyPI`_.\nSee `our development roadmap`_, `documentation`_, and\n`architectural overview`_.\n\n.. _`PyPI`: https://pypi.org/\n.. _`our development roadmap`: https://warehouse.pypa.io/roadmap/\n.. _`architectural overview`: https://warehouse.pypa.io/application/\n.. _`documentation`: https://warehouse.pypa.io\n.. _`Running tests and linters section`: https://warehouse.pypa.io/development/getting-started/#running-tests-and-linters\n\nRead the `running tests and linters section`_ of our documentation.\n"
+
+func TestRSTWarehouseReadme(t *testing.T) {
+	if rstFails(warehouseReadme) {
+		t.Fatal("Warehouse's own README refused")
+	}
+}
