@@ -407,7 +407,7 @@ func Compute(cfg *config.Config, f *Facts) (*Plan, error) {
 	}
 	for _, r := range out.Releases {
 		for _, row := range Rows(&cfg.Packages[index[r.Name]], r.Version) {
-			row.Group, row.Reason = r.Group, r.Reason
+			row.Group, row.Reason, row.Baseline = r.Group, r.Reason, r.Baseline
 			out.Rows = append(out.Rows, row)
 		}
 	}

@@ -46,8 +46,10 @@ type Row struct {
 	BundleCLI     *config.BundleCLI `json:"bundle_cli,omitempty"`
 	Group         string            `json:"group,omitempty"`
 	// Reason says why the package is released at this version (last
-	// release, bump, trailer commits, baseline), SPEC §3 "Adoption".
-	Reason string `json:"reason,omitempty"`
+	// release, bump, trailer commits), SPEC §3 "Adoption"; Baseline what
+	// the version was worked out from ("tag v1.2.3", "manifest 0.23.2").
+	Reason   string `json:"reason,omitempty"`
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // Plan is the result: releases in config order, and their matrix rows.
