@@ -91,19 +91,20 @@ func fileBase(p string) string {
 
 // liveness proves a token doctor can see is accepted by its registry for
 // the package (each registry's cheapest authenticated read; PyPI has none,
-// so its macaroon is read offline). nil when it is, or cannot be told.
-func liveness(ctx context.Context, st *state, pkg *config.Package, envName string) (*Issue, string) {
+// so its macaroon is read offline). nil when it is, or cannot be told; live
+// says the registry confirmed it covers the package.
+func liveness(ctx context.Context, st *state, pkg *config.Package, envName string) (*Issue, string, bool) {
 	if st.opt.InspectToken == nil {
-		return nil, ""
+		return nil, "", false
 	}
 	info, err := st.opt.InspectToken(ctx, pkg, envName)
 	switch {
 	case err != nil:
-		return nil, "not checked: " + secret.Redact(err.Error())
+		return nil, "not checked: " + secret.Redact(err.Error()), false
 	case info.Dead || !info.Covers && !info.Unknown:
 		return &Issue{Code: CodeTokenNotLive, Severity: SevError,
 			Message: fmt.Sprintf("package `%s` (%s): %s is not usable for `%s`: %s", pkg.Name, registryLabel(pkg.Kind), envName, pkg.RegistryName(), secret.Redact(info.Detail)),
-			Hint:    fmt.Sprintf("replace the %s secret with a live token that may publish `%s`, or remove it so trusted publishing is used", envName, pkg.RegistryName())}, ""
+			Hint:    fmt.Sprintf("replace the %s secret with a live token that may publish `%s`, or remove it so trusted publishing is used", envName, pkg.RegistryName())}, "", false
 	}
-	return nil, secret.Redact(info.Detail)
+	return nil, secret.Redact(info.Detail), info.Covers && !info.Dead
 }

@@ -321,3 +321,37 @@ func hasCode(r *Report, code string) bool {
 	}
 	return false
 }
+
+// TestShadowingTokenProvenLive: when doctor itself holds the token that
+// shadows OIDC and the registry confirms it may publish the crate, the
+// release works with it: a warning, not a failure. Unproven, it stays a
+// failure.
+func TestShadowingTokenProvenLive(t *testing.T) {
+	root := writeRepo(t, map[string]string{
+		"putitoutthere.toml":            crateToml,
+		"crates/my-crate/Cargo.toml":    cargo,
+		".github/workflows/release.yml": shadowWorkflow,
+	})
+	for _, c := range []struct {
+		info TokenInfo
+		fail bool
+	}{
+		{TokenInfo{Detail: "scoped, valid", Covers: true}, false},
+		{TokenInfo{Detail: "cannot tell", Unknown: true}, true},
+	} {
+		r := run(t, root, func(o *Options) {
+			o.Env = env.Env{"CARGO_REGISTRY_TOKEN": "cio_visible"}
+			o.InspectToken = func(context.Context, *config.Package, string) (TokenInfo, error) { return c.info, nil }
+		})
+		if got := r.Phase(PhaseAuth).Status == Fail; got != c.fail {
+			t.Errorf("%+v: auth failed = %v\n%s", c.info, got, text(r))
+		}
+		found := false
+		for _, is := range r.Phase(PhaseAuth).Issues() {
+			found = found || is.Code == CodeTokenShadowsOIDC
+		}
+		if !found {
+			t.Errorf("%+v: the shadowing line is not reported:\n%s", c.info, text(r))
+		}
+	}
+}
