@@ -6,8 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/putitoutthere/putitoutthere/internal/diag"
@@ -58,7 +61,37 @@ func lockNote(e interface{ Value(string) string }, now time.Time) string {
 	}
 	nonce := make([]byte, 8)
 	_, _ = rand.Read(nonce)
-	return fmt.Sprintf("run %s\ntime %d\nnonce %s\n", run, now.Unix(), hex.EncodeToString(nonce))
+	host, _ := os.Hostname()
+	return fmt.Sprintf("run %s\ntime %d\nnonce %s\nhost %s\npid %d\n", run, now.Unix(), hex.EncodeToString(nonce), strings.ReplaceAll(host, " ", "_"), os.Getpid())
+}
+
+// lockHolder reads the host and process id a lock note names (0 when the
+// note predates them).
+func lockHolder(body string) (host string, pid int) {
+	for _, l := range strings.Split(body, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
+		switch k {
+		case "host":
+			host = v
+		case "pid":
+			pid, _ = strconv.Atoi(v)
+		}
+	}
+	return host, pid
+}
+
+// processAlive reports whether pid runs on this machine. Where that cannot
+// be told cheaply (Windows) it says true, and only LockTTL frees the lock.
+func processAlive(pid int) bool {
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, os.ErrPermission)
 }
 
 func parseLockNote(body string) (runID string, since time.Time) {
@@ -102,7 +135,7 @@ func (g *GitCLI) Lock(ctx context.Context, dir, remote, ref, note string) (func(
 	if herr != nil || held == nil {
 		return nil, err // not a lease failure we can explain: report git's own words
 	}
-	if !lockStale(held.run, held.since, note) {
+	if !lockStale(held.note, note) {
 		return nil, &LockHeldError{Ref: ref, Owner: "run " + held.run, Since: held.since}
 	}
 	if _, err := g.git(ctx, dir, "push", "--porcelain", "--force-with-lease="+ref+":"+held.obj, remote, obj+":"+ref); err != nil {
@@ -111,16 +144,32 @@ func (g *GitCLI) Lock(ctx context.Context, dir, remote, ref, note string) (func(
 	return release, nil
 }
 
-// lockStale: a lock older than LockTTL, or one left by this same workflow
-// run (an earlier attempt, or the same job re-run after it was killed), may
-// be taken over.
-func lockStale(heldRun string, since time.Time, note string) bool {
+// lockStale: a lock may be taken over when it is older than LockTTL, when
+// its holder was a process of this machine that no longer runs (a run
+// killed here, re-run here), or when an earlier attempt of this same
+// workflow run holds it (GitHub runs attempts one after another). A lock of
+// this run's own attempt held by a live process, or by another machine, is
+// another job running now: held, so this run does not upload beside it and
+// then report the other's upload as its own.
+func lockStale(heldNote, note string) bool {
+	heldRun, since := parseLockNote(heldNote)
 	myRun, _ := parseLockNote(note)
-	runBase := func(s string) string { b, _, _ := strings.Cut(s, "/"); return b }
 	if time.Since(since) > LockTTL {
 		return true
 	}
-	return myRun != "local" && runBase(heldRun) == runBase(myRun)
+	hHost, hPid := lockHolder(heldNote)
+	myHost, _ := lockHolder(note)
+	if hPid != 0 && hHost == myHost && hPid != os.Getpid() && !processAlive(hPid) {
+		return true
+	}
+	runBase := func(s string) string { b, _, _ := strings.Cut(s, "/"); return b }
+	if myRun == "local" || runBase(heldRun) != runBase(myRun) {
+		return false
+	}
+	if hPid == 0 {
+		return true // a note without a holder: as before, the same run's
+	}
+	return heldRun != myRun
 }
 
 // LocalLocker is implemented by Git implementations that can lock in the
@@ -160,7 +209,7 @@ func (g *GitCLI) LockLocal(ctx context.Context, dir, ref, note string) (func(con
 	}
 	_, msg, _ := strings.Cut(body, "\n\n")
 	heldRun, since := parseLockNote(msg)
-	if !lockStale(heldRun, since, note) {
+	if !lockStale(msg, note) {
 		return nil, &LockHeldError{Ref: ref, Owner: "run " + heldRun + " (in this repository)", Since: since}
 	}
 	if _, err := g.git(ctx, dir, "update-ref", ref, obj, cur); err != nil {
@@ -188,6 +237,7 @@ type LockClearer interface {
 }
 
 type remoteLockInfo struct {
+	note  string
 	obj   string
 	run   string
 	since time.Time
@@ -213,7 +263,7 @@ func (g *GitCLI) remoteLock(ctx context.Context, dir, remote, ref string) (*remo
 	_, msg, _ := strings.Cut(body, "\n\n")
 	runID, since := parseLockNote(msg)
 	_, _ = g.git(ctx, dir, "update-ref", "-d", local)
-	return &remoteLockInfo{obj: obj, run: runID, since: since}, nil
+	return &remoteLockInfo{obj: obj, run: runID, since: since, note: msg}, nil
 }
 
 // mktag writes an annotated tag object for commit with note as its message.

@@ -3,7 +3,9 @@ package publish
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,33 @@ func TestClearLockRemovesLeftover(t *testing.T) {
 	}
 	if err := g.ClearLock(ctx, b, "origin", ref); err != nil {
 		t.Fatalf("clearing an absent lock: %v", err)
+	}
+}
+
+// Two jobs of the same workflow run attempt (same GITHUB_RUN_ID) running at
+// once: the second finds the lock held, so it cannot upload beside the first
+// and report the first's upload as its own. The same run re-run after a
+// kill on this machine (the holder's process is gone) takes it over.
+func TestSameRunLockHeldWhileItsHolderLives(t *testing.T) {
+	e := env.Env{"GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "1"}
+	mine := lockNote(e, time.Now())
+	host, _ := lockHolder(mine)
+	held := func(pid int, h string) string {
+		return strings.Replace(strings.Replace(mine, "pid "+strconv.Itoa(os.Getpid()), "pid "+strconv.Itoa(pid), 1), "host "+host, "host "+h, 1)
+	}
+	dead := exec.Command("true")
+	dead.Run()
+	if lockStale(held(os.Getppid(), host), mine) {
+		t.Error("a live process of the same run attempt lost its lock")
+	}
+	if lockStale(held(dead.Process.Pid, "another-machine"), mine) {
+		t.Error("a job of the same run attempt on another machine lost its lock")
+	}
+	if !lockStale(held(dead.Process.Pid, host), mine) {
+		t.Error("the lock of a killed process of this machine was not taken over")
+	}
+	next := lockNote(env.Env{"GITHUB_RUN_ID": "4242", "GITHUB_RUN_ATTEMPT": "2"}, time.Now())
+	if !lockStale(held(os.Getppid(), "another-machine"), next) {
+		t.Error("the next attempt of the run must take over the earlier attempt's lock")
 	}
 }
