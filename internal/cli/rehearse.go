@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/putitoutthere/putitoutthere/internal/secret"
 	"io"
 	"strings"
 	"testing"
@@ -236,7 +237,7 @@ func writeExchanges(w io.Writer, xs []rehearse.Exchange) {
 		}
 		line := fmt.Sprintf("  %-9s %-6s %s → %s", x.Registry, x.Method, x.Path, status)
 		if x.Body != "" {
-			body := strings.Join(strings.Fields(x.Body), " ")
+			body := strings.Join(strings.Fields(secret.Redact(x.Body)), " ")
 			if len(body) > 300 {
 				body = body[:300] + "…"
 			}

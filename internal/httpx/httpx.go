@@ -86,7 +86,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	body := strings.TrimSpace(e.Body)
+	// Redacted before it is cut: a cut through an encoded token would leave
+	// a part no mask matches.
+	body := strings.TrimSpace(secret.Redact(e.Body))
 	if len(body) > 500 {
 		body = body[:500] + "…"
 	}

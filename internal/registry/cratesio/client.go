@@ -159,7 +159,7 @@ func Detail(body []byte) string {
 	if json.Unmarshal(body, &v) == nil && len(v.Errors) > 0 {
 		return v.Errors[0].Detail
 	}
-	s := strings.TrimSpace(string(body))
+	s := strings.TrimSpace(secret.Redact(string(body))) // before the cut (see httpx.Error)
 	if len(s) > 500 {
 		s = s[:500] + "…"
 	}

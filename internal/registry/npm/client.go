@@ -245,11 +245,11 @@ func registryText(body string) string {
 	if json.Unmarshal([]byte(body), &s) == nil && s != "" {
 		return secret.Redact(s)
 	}
-	body = strings.TrimSpace(body)
+	body = strings.TrimSpace(secret.Redact(body)) // before the cut (see httpx.Error)
 	if len(body) > 300 {
 		body = body[:300] + "…"
 	}
-	return secret.Redact(body)
+	return body
 }
 
 func redactURL(u *url.URL) string {

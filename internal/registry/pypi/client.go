@@ -477,7 +477,7 @@ func Message(status int, respStatus, body string) string {
 	paras := strings.Split(strings.ReplaceAll(strings.TrimSpace(body), "\r\n", "\n"), "\n\n")
 	for i := len(paras) - 1; i >= 0; i-- {
 		if p := strings.TrimSpace(paras[i]); p != "" && !strings.HasPrefix(p, "<") {
-			return secret.Redact(truncate(p))
+			return truncate(secret.Redact(p)) // redacted whole: a cut could leave part of an encoded token
 		}
 	}
 	if reason == "" {
