@@ -44,6 +44,7 @@ type Client interface {
 	CrateURL(name, version string) string
 	BaseURL() string
 	Upload(ctx context.Context, token string, body []byte) ([]string, error)
+	IndexHasVersion(ctx context.Context, name, version string) (bool, error)
 }
 
 var _ Client = (*cratesio.Client)(nil)
@@ -383,6 +384,7 @@ func (h *Handler) upload(ctx context.Context, j publish.Job, c *publish.Credenti
 					h.Progress("%s %s: crates.io: %s", j.Name(), j.Version(), w)
 				}
 			}
+			h.awaitIndex(ctx, j)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -433,4 +435,25 @@ func (h *Handler) upload(ctx context.Context, j publish.Job, c *publish.Credenti
 		e.Hint = fmt.Sprintf("read crates.io's answer above; re-run after fixing it: packages already published are skipped (%s was uploaded from %s)", j.Name(), filepath.Base(f))
 	}
 	return e
+}
+
+// awaitIndex waits (up to about a minute) until the version is in the
+// sparse index, as `cargo publish` does after its upload: crates.io updates
+// the index after answering, and a dependent packaged next by cargo resolves
+// its dependencies from the index. Not seeing it is a note, not a failure.
+func (h *Handler) awaitIndex(ctx context.Context, j publish.Job) {
+	for i := 0; i < 60; i++ {
+		if ok, err := h.Client.IndexHasVersion(ctx, j.Name(), j.Version()); err == nil && ok {
+			return
+		}
+		if i == 0 && h.Progress != nil {
+			h.Progress("%s %s: waiting for it to appear in the crates.io index", j.Name(), j.Version())
+		}
+		if h.sleep(ctx, time.Second) != nil {
+			return
+		}
+	}
+	if h.Progress != nil {
+		h.Progress("%s %s: not in the crates.io index after a minute; crates that depend on it may not resolve it yet", j.Name(), j.Version())
+	}
 }

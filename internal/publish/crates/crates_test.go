@@ -174,3 +174,5 @@ func TestRateLimitPaced(t *testing.T) {
 }
 
 func (f *fakeClient) Upload(context.Context, string, []byte) ([]string, error) { return nil, nil }
+
+func (f *fakeClient) IndexHasVersion(context.Context, string, string) (bool, error) { return true, nil }
