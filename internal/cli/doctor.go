@@ -60,14 +60,7 @@ func inspectToken(app *App) func(ctx context.Context, pkg *config.Package, envNa
 		if err != nil {
 			return doctor.TokenInfo{}, err
 		}
-		detail := rep.Shape
-		if rep.Kind != "" {
-			detail = rep.Kind
-		}
-		if rep.Owner != "" {
-			detail += ", owner " + rep.Owner
-		}
-		detail += ", " + rep.State
+		detail := rep.Brief()
 		info := doctor.TokenInfo{Detail: detail, Covers: rep.State != token.StateInvalid, Dead: rep.State == token.StateInvalid}
 		for _, v := range rep.Packages {
 			switch v.CanPublish {

@@ -320,14 +320,7 @@ func proveToken(e env.Env) func(ctx context.Context, j publish.Job) (publish.Tok
 		if err != nil {
 			return publish.TokenProof{}, err
 		}
-		detail := rep.Shape
-		if rep.Kind != "" {
-			detail = rep.Kind
-		}
-		if rep.Owner != "" {
-			detail += ", owner " + rep.Owner
-		}
-		detail += ", " + rep.State
+		detail := rep.Brief()
 		p := publish.TokenProof{Dead: rep.State == token.StateInvalid, Detail: detail}
 		for _, v := range rep.Packages {
 			if v.CanPublish == token.No {

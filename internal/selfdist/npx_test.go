@@ -601,7 +601,10 @@ func startVerdaccio(t *testing.T) func() (string, string) {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// The release binary's tarball, base64 in a JSON body, is over
+	// Verdaccio's default 10mb request limit; npm's registry takes it.
 	cfg := fmt.Sprintf(`storage: %s
+max_body_size: 100mb
 auth:
   htpasswd:
     file: %s

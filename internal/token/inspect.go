@@ -59,6 +59,25 @@ type Report struct {
 	PyPI        *macaroon.Report `json:"pypi,omitempty"`
 }
 
+// Brief is the one-line description publish and doctor print beside a
+// token's check: its kind (else its shape), owner and state, leaving out
+// what the registry did not say.
+func (r *Report) Brief() string {
+	var parts []string
+	if r.Kind != "" {
+		parts = append(parts, r.Kind)
+	} else if r.Shape != "" {
+		parts = append(parts, r.Shape)
+	}
+	if r.Owner != "" {
+		parts = append(parts, "owner "+r.Owner)
+	}
+	if r.State != "" {
+		parts = append(parts, r.State)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Now is the clock offline checks (expiry) use; tests replace it.
 var Now = time.Now
 
