@@ -7,7 +7,6 @@ package family
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/diag"
+	"github.com/putitoutthere/putitoutthere/internal/fsx"
 	"github.com/putitoutthere/putitoutthere/internal/platform"
 )
 
@@ -182,7 +182,7 @@ func Stage(m Member, build, payload, outDir, version string, extra map[string]an
 		return err
 	}
 	base := filepath.Base(payload)
-	if err := copyFile(payload, filepath.Join(outDir, base)); err != nil {
+	if err := fsx.CopyFile(payload, filepath.Join(outDir, base)); err != nil {
 		return err
 	}
 	pj := map[string]any{
@@ -211,30 +211,6 @@ func Stage(m Member, build, payload, outDir, version string, extra map[string]an
 		return err
 	}
 	return os.WriteFile(filepath.Join(outDir, "package.json"), append(data, '\n'), 0o644)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, fi.Mode().Perm())
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Chmod(dst, fi.Mode().Perm())
 }
 
 // LauncherPackages maps launcher keys to member names, sorted for stable output.

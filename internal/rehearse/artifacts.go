@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
-	"github.com/putitoutthere/putitoutthere/internal/safefile"
 	"io"
 	"io/fs"
 	"os"
@@ -21,10 +20,12 @@ import (
 	"github.com/putitoutthere/putitoutthere/internal/config"
 	"github.com/putitoutthere/putitoutthere/internal/cratefile"
 	"github.com/putitoutthere/putitoutthere/internal/family"
+	"github.com/putitoutthere/putitoutthere/internal/fsx"
 	"github.com/putitoutthere/putitoutthere/internal/manifest"
 	"github.com/putitoutthere/putitoutthere/internal/plan"
 	"github.com/putitoutthere/putitoutthere/internal/platform"
 	"github.com/putitoutthere/putitoutthere/internal/pydist"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 )
 
 // StandInNote names the file written into artifacts/ when the rehearsal
@@ -374,24 +375,7 @@ func copyTree(src, dst string) error {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return fsx.CopyFile(p, target)
 	})
 }
 

@@ -3,13 +3,13 @@ package npm
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/putitoutthere/putitoutthere/internal/safefile"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/putitoutthere/putitoutthere/internal/fsx"
 	"github.com/putitoutthere/putitoutthere/internal/manifest"
+	"github.com/putitoutthere/putitoutthere/internal/safefile"
 )
 
 // bumpedCopy returns a directory npm can dry-run publish at version: dir
@@ -78,23 +78,6 @@ func copyTree(src, dst string) error {
 			}
 			return os.Symlink(link, target)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, info.Mode().Perm())
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return fsx.CopyFile(p, target)
 	})
 }
