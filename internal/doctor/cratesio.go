@@ -117,7 +117,7 @@ func checkCrate(ctx context.Context, st *state, p *Phase, pkg *config.Package, t
 				Hint:    "the token's owner must own the crate, and a scoped token needs the `trusted-publishing` endpoint scope for it"})
 		default:
 			reason := secret.Redact(err.Error())
-			if errors.Is(err, context.DeadlineExceeded) || strings.Contains(reason, "deadline exceeded") || strings.Contains(reason, "Client.Timeout") {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, httpx.ErrIdle) || strings.Contains(reason, "deadline exceeded") || strings.Contains(reason, "Client.Timeout") {
 				reason = fmt.Sprintf("no answer within %s", st.opt.RegistryTimeout)
 			} else if status >= 500 {
 				reason = fmt.Sprintf("HTTP %d", status)

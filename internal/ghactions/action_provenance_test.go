@@ -69,8 +69,10 @@ func TestActionInstallRefusesBinaryWithoutProvenance(t *testing.T) {
 	f.publish("1.5.0", false)
 	evil := []byte("#!/bin/sh\necho owned\n")
 	sum := sha256.Sum256(evil)
-	f.releases["1.5.0"].files["putitoutthere-x86_64-unknown-linux"] = evil
-	f.releases["1.5.0"].files["SHA256SUMS"] = []byte(hex.EncodeToString(sum[:]) + "  putitoutthere-x86_64-unknown-linux\n")
+	f.edit(func() {
+		f.releases["1.5.0"].files["putitoutthere-x86_64-unknown-linux"] = evil
+		f.releases["1.5.0"].files["SHA256SUMS"] = []byte(hex.EncodeToString(sum[:]) + "  putitoutthere-x86_64-unknown-linux\n")
+	})
 	r = newRunner(t, f)
 	r.run(map[string]string{"PIOT_RECORDED_VERSION": "1.5.0", "PIOT_VERIFY_PROVENANCE": "true", "GH_TOKEN": "ghs_x", "PATH": gh + ":" + os.Getenv("PATH")})
 	if r.exitCode == 0 {

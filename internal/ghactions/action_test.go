@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -28,6 +29,7 @@ type release struct {
 
 type fakeReleases struct {
 	srv      *httptest.Server
+	mu       sync.Mutex         // releases is written by tests while the server reads it
 	releases map[string]release // version -> files
 	latest   string
 	hits     atomic.Int32
@@ -38,8 +40,11 @@ func newFakeReleases(t *testing.T) *fakeReleases {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.hits.Add(1)
 		const pre = "/org/tool/releases/download/v"
-		if r.URL.Path == "/org/tool/releases/latest" && f.latest != "" {
-			http.Redirect(w, r, "/org/tool/releases/tag/v"+f.latest, http.StatusFound)
+		f.mu.Lock()
+		latest := f.latest
+		f.mu.Unlock()
+		if r.URL.Path == "/org/tool/releases/latest" && latest != "" {
+			http.Redirect(w, r, "/org/tool/releases/tag/v"+latest, http.StatusFound)
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/org/tool/releases/tag/") {
@@ -48,7 +53,10 @@ func newFakeReleases(t *testing.T) *fakeReleases {
 		}
 		if rest, ok := strings.CutPrefix(r.URL.Path, pre); ok {
 			v, name, _ := strings.Cut(rest, "/")
-			if b, ok := f.releases[v].files[name]; ok {
+			f.mu.Lock()
+			b, ok := f.releases[v].files[name]
+			f.mu.Unlock()
+			if ok {
 				w.Write(b)
 				return
 			}
@@ -59,6 +67,13 @@ func newFakeReleases(t *testing.T) *fakeReleases {
 	return f
 }
 
+// edit changes the releases (or latest) while the server may be reading them.
+func (f *fakeReleases) edit(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
 // publish adds a release whose Linux x64 binary is a script printing its version.
 func (f *fakeReleases) publish(version string, tamper bool) {
 	bin := []byte("#!/bin/sh\necho putitoutthere " + version + "\n")
@@ -67,6 +82,8 @@ func (f *fakeReleases) publish(version string, tamper bool) {
 		bin = append(bin, '#')
 	}
 	name := "putitoutthere-x86_64-unknown-linux"
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.releases[version] = release{files: map[string][]byte{
 		name:         bin,
 		"SHA256SUMS": []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n"),
@@ -150,7 +167,7 @@ func TestActionInstallPinnedByTagSHAAndMajor(t *testing.T) {
 	f := newFakeReleases(t)
 	f.publish("1.4.0", false)
 	f.publish("1.5.0", false)
-	f.latest = "1.5.0" // a newer release exists: pinning must not drift to it
+	f.edit(func() { f.latest = "1.5.0" }) // a newer release exists: pinning must not drift to it
 
 	for _, tc := range []struct{ name, ref, recorded, want string }{
 		{"release tag", "v1.4.0", "1.4.0", "putitoutthere 1.4.0"},
@@ -209,8 +226,8 @@ func TestActionInstallFailuresAreAnnotations(t *testing.T) {
 	f := newFakeReleases(t)
 	f.publish("1.4.0", false)
 	f.publish("1.6.0", true)
-	f.releases["1.5.0"] = release{files: map[string][]byte{}} // created, binaries not attached yet
-	f.latest = "1.4.0"
+	f.edit(func() { f.releases["1.5.0"] = release{files: map[string][]byte{}} }) // created, binaries not attached yet
+	f.edit(func() { f.latest = "1.4.0" })
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
@@ -246,7 +263,7 @@ func TestActionInstallFailuresAreAnnotations(t *testing.T) {
 func TestActionInstallLatestOnlyByName(t *testing.T) {
 	f := newFakeReleases(t)
 	f.publish("1.4.0", false)
-	f.latest = "1.4.0"
+	f.edit(func() { f.latest = "1.4.0" })
 	r := newRunner(t, f)
 	r.run(map[string]string{"PIOT_VERSION": "latest"})
 	if r.exitCode != 0 || r.installed() != "putitoutthere 1.4.0" {
@@ -392,9 +409,11 @@ exit 0
 `)
 	sum := sha256.Sum256(bin)
 	name := "putitoutthere-x86_64-unknown-linux"
-	f.releases[recorded] = release{files: map[string][]byte{name: bin, "SHA256SUMS": []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n")}}
-	f.releases["9.9.9"] = f.releases[recorded]
-	f.latest = "9.9.9"
+	f.edit(func() {
+		f.releases[recorded] = release{files: map[string][]byte{name: bin, "SHA256SUMS": []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n")}}
+	})
+	f.edit(func() { f.releases["9.9.9"] = f.releases[recorded] })
+	f.edit(func() { f.latest = "9.9.9" })
 
 	for _, ref := range []string{"0123456789abcdef0123456789abcdef01234567", "v1"} {
 		t.Run(ref, func(t *testing.T) {
@@ -482,7 +501,7 @@ func TestReleaseActionMovesMajorTagAfterVerifying(t *testing.T) {
 		if !attach {
 			delete(files, "putitoutthere-x86_64-pc-windows-msvc.exe")
 		}
-		f.releases[version] = release{files: files}
+		f.edit(func() { f.releases[version] = release{files: files} })
 	}
 	run := func(version string) (string, error) {
 		cmd := exec.Command("bash", filepath.Join(mustAbs(t, "../../scripts"), "release-action.sh"), version, dist)

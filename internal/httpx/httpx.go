@@ -145,8 +145,8 @@ func (c *Client) Do(ctx context.Context, req *http.Request, body []byte) (*http.
 			resp.Body.Close()
 		}
 		watch.stop()
-		if err != nil && errors.Is(context.Cause(tryCtx), errIdle) && ctx.Err() == nil {
-			err = fmt.Errorf("%w (%s)", errIdle, p.PerRequest)
+		if err != nil && errors.Is(context.Cause(tryCtx), ErrIdle) && ctx.Err() == nil {
+			err = fmt.Errorf("%w (%s)", ErrIdle, p.PerRequest)
 		}
 		cancel(nil)
 		if err != nil {
@@ -185,8 +185,9 @@ func (c *Client) Do(ctx context.Context, req *http.Request, body []byte) (*http.
 	return nil, nil, lastErr
 }
 
-// errIdle: a try made no progress for the policy's PerRequest.
-var errIdle = errors.New("no data sent or received")
+// ErrIdle: a try made no progress for the policy's PerRequest (callers
+// that have a time budget report it as the budget running out).
+var ErrIdle = errors.New("no data sent or received")
 
 // watchdog cancels a try after d without progress; every read of the request
 // body (the transport sending it) or of the answer counts as progress.
@@ -198,7 +199,7 @@ type watchdog struct {
 func newWatchdog(d time.Duration, cancel context.CancelCauseFunc) *watchdog {
 	w := &watchdog{d: d}
 	if d > 0 {
-		w.t = time.AfterFunc(d, func() { cancel(errIdle) })
+		w.t = time.AfterFunc(d, func() { cancel(ErrIdle) })
 	}
 	return w
 }

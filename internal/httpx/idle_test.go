@@ -88,7 +88,7 @@ func TestSilentServerIsAbandoned(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/idle", nil)
 	start := time.Now()
 	_, _, err := c.Do(context.Background(), req, nil)
-	if err == nil || !errors.Is(err, errIdle) || !strings.Contains(err.Error(), "no data sent or received") {
+	if err == nil || !errors.Is(err, ErrIdle) || !strings.Contains(err.Error(), "no data sent or received") {
 		t.Fatalf("err = %v", err)
 	}
 	if el := time.Since(start); el > 2*time.Second || len(*waits) != 1 {
