@@ -168,40 +168,60 @@ func (h *Handler) Publish(ctx context.Context, j publish.Job, c *publish.Credent
 		if err == nil {
 			return nil
 		}
-		// crates.io's burst limit: pace with the time it names instead of
-		// failing. A 5xx or a network failure is retried with backoff; either
-		// way the registry is asked first whether the upload landed.
-		wait, ok := h.rateWait(err.Error())
-		why := "crates.io rate limit"
-		if !ok && transient(err.Error()) && attempt < 2 {
-			wait, ok, why = time.Duration(2<<attempt)*time.Second, true, "crates.io or the network failed"
+		again, landed, werr := h.waitThenAsk(ctx, j, err, transient(err.Error()) && attempt < 2, attempt)
+		if werr != nil || landed {
+			return werr
 		}
-		if !ok {
+		if !again {
 			break
 		}
-		if h.Progress != nil {
-			h.Progress("%s %s: %s; waiting %s before publishing again", j.Name(), j.Version(), why, wait.Round(time.Second))
-		}
-		if serr := h.sleep(ctx, wait); serr != nil {
-			return serr
-		}
-		if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
-			return nil
-		}
 	}
-	e := diag.New(CodePublishFailed, "cargo publish of %s %s failed", j.Name(), j.Version()).Wrap(err)
-	msg := err.Error()
+	return failure(diag.New(CodePublishFailed, "cargo publish of %s %s failed", j.Name(), j.Version()).Wrap(err), err.Error(),
+		strings.Contains(err.Error(), "Too Many Requests") || strings.Contains(err.Error(), "429"),
+		"read cargo's error above; re-run after fixing it: packages already published are skipped")
+}
+
+// waitThenAsk decides whether a failed publish is tried again: crates.io's
+// burst limit is paced with the time it names, and a 5xx or a network
+// failure (transient) is retried with backoff. Either way crates.io is asked
+// after the wait whether the upload landed, so a version it accepted is never
+// sent again. again: send once more; landed: the version is there.
+func (h *Handler) waitThenAsk(ctx context.Context, j publish.Job, err error, transient bool, attempt int) (again, landed bool, _ error) {
+	wait, ok := h.rateWait(err.Error())
+	why := "crates.io rate limit"
+	if !ok && transient {
+		wait, ok, why = time.Duration(2<<attempt)*time.Second, true, "crates.io or the network failed"
+	}
+	if !ok {
+		return false, false, nil
+	}
+	if h.Progress != nil {
+		h.Progress("%s %s: %s; waiting %s before publishing again", j.Name(), j.Version(), why, wait.Round(time.Second))
+	}
+	if serr := h.sleep(ctx, wait); serr != nil {
+		return false, false, serr
+	}
+	if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
+		return false, true, nil
+	}
+	return true, false, nil
+}
+
+// failure gives a refused publish (msg: what cargo or crates.io said) its
+// hint: the registry rule it broke, a missing crate, a rate limit
+// (rateLimited: the caller's own reading of msg), or otherwise fallback.
+func failure(e *diag.Error, msg string, rateLimited bool, fallback string) error {
 	switch {
 	case strings.Contains(msg, "do not support creating new crates"):
 		e.Hint = "the crate does not exist on crates.io yet: publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN, then add the trusted publisher in the crate's settings"
-	case strings.Contains(msg, "429") || strings.Contains(msg, "Too Many Requests") || strings.Contains(msg, "published too many"):
+	case rateLimited || strings.Contains(msg, "published too many"):
 		e.Hint = "crates.io rate-limited the publish; re-run later: published crates are skipped"
 	case rules.FindByText(rules.Crates, msg) != nil:
 		r := rules.FindByText(rules.Crates, msg)
 		e.Msg += " (crates.io refused it: rule " + r.ID + ")"
 		e.Hint = r.Fix + "; re-run after fixing it: packages already published are skipped"
 	default:
-		e.Hint = "read cargo's error above; re-run after fixing it: packages already published are skipped"
+		e.Hint = fallback
 	}
 	return e
 }
@@ -401,40 +421,20 @@ func (h *Handler) upload(ctx context.Context, j publish.Job, c *publish.Credenti
 				return nil
 			}
 		}
-		wait, ok := h.rateWait(err.Error())
-		why := "crates.io rate limit"
-		if !ok && (status == 0 || status >= 500) && attempt < 2 {
-			wait, ok, why = time.Duration(2<<attempt)*time.Second, true, "crates.io or the network failed"
-			ambiguous = true
+		transient := (status == 0 || status >= 500) && attempt < 2
+		again, landed, werr := h.waitThenAsk(ctx, j, err, transient, attempt)
+		if werr != nil || landed {
+			return werr
 		}
-		if !ok {
+		if !again {
 			break
 		}
-		if h.Progress != nil {
-			h.Progress("%s %s: %s; waiting %s before publishing again", j.Name(), j.Version(), why, wait.Round(time.Second))
-		}
-		if serr := h.sleep(ctx, wait); serr != nil {
-			return serr
-		}
-		if ok, qerr := h.Client.VersionExists(ctx, j.Name(), j.Version()); qerr == nil && ok {
-			return nil
-		}
+		// A request that may have landed: a later "already uploaded" is ours.
+		ambiguous = ambiguous || transient
 	}
-	e := diag.New(CodePublishFailed, "crates.io did not accept %s %s", j.Name(), j.Version()).Wrap(err)
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "do not support creating new crates"):
-		e.Hint = "the crate does not exist on crates.io yet: publish it once with a crates.io API token in CARGO_REGISTRY_TOKEN, then add the trusted publisher in the crate's settings"
-	case strings.Contains(msg, "HTTP 429") || strings.Contains(msg, "published too many"):
-		e.Hint = "crates.io rate-limited the publish; re-run later: published crates are skipped"
-	case rules.FindByText(rules.Crates, msg) != nil:
-		r := rules.FindByText(rules.Crates, msg)
-		e.Msg += " (crates.io refused it: rule " + r.ID + ")"
-		e.Hint = r.Fix + "; re-run after fixing it: packages already published are skipped"
-	default:
-		e.Hint = fmt.Sprintf("read crates.io's answer above; re-run after fixing it: packages already published are skipped (%s was uploaded from %s)", j.Name(), filepath.Base(f))
-	}
-	return e
+	return failure(diag.New(CodePublishFailed, "crates.io did not accept %s %s", j.Name(), j.Version()).Wrap(err), err.Error(),
+		strings.Contains(err.Error(), "HTTP 429"),
+		fmt.Sprintf("read crates.io's answer above; re-run after fixing it: packages already published are skipped (%s was uploaded from %s)", j.Name(), filepath.Base(f)))
 }
 
 // awaitIndex waits (up to about a minute) until the version is in the
