@@ -22,6 +22,19 @@ type BinaryInfo struct {
 }
 
 // Inspect reads only the headers of path (a 2 GB file is not loaded).
+
+// elfCPU maps an ELF machine to npm's cpu name (Node's process.arch).
+var elfCPU = map[elf.Machine]string{
+	elf.EM_X86_64:    platform.CPUX64,
+	elf.EM_AARCH64:   platform.CPUArm64,
+	elf.EM_ARM:       platform.CPUArm,
+	elf.EM_386:       platform.CPUIA32,
+	elf.EM_RISCV:     platform.CPURiscv64,
+	elf.EM_S390:      platform.CPUS390x,
+	elf.EM_PPC64:     platform.CPUPPC64,
+	elf.EM_LOONGARCH: platform.CPULoong64,
+}
+
 func Inspect(path string) (*BinaryInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -41,24 +54,8 @@ func Inspect(path string) (*BinaryInfo, error) {
 			return nil, fmt.Errorf("%s: bad ELF header: %w", path, err)
 		}
 		info := &BinaryInfo{OS: platform.OSLinux, Shared: ef.Type == elf.ET_DYN, Exec: ef.Type == elf.ET_EXEC || ef.Type == elf.ET_DYN}
-		switch ef.Machine {
-		case elf.EM_X86_64:
-			info.CPU = platform.CPUX64
-		case elf.EM_AARCH64:
-			info.CPU = platform.CPUArm64
-		case elf.EM_ARM:
-			info.CPU = platform.CPUArm
-		case elf.EM_386:
-			info.CPU = platform.CPUIA32
-		case elf.EM_RISCV:
-			info.CPU = platform.CPURiscv64
-		case elf.EM_S390:
-			info.CPU = platform.CPUS390x
-		case elf.EM_PPC64:
-			info.CPU = platform.CPUPPC64
-		case elf.EM_LOONGARCH:
-			info.CPU = platform.CPULoong64
-		default:
+		info.CPU = elfCPU[ef.Machine]
+		if info.CPU == "" {
 			info.CPU = ef.Machine.String()
 		}
 		// A PIE executable is ET_DYN too; an interpreter marks it executable.
